@@ -1,0 +1,36 @@
+/**
+ * A table's source offset, stored as JSON in the state topic. Pipedrive timestamps have whole seconds, so
+ * the next query is inclusive of the cursor second and `emittedAtCursor` remembers exactly which versions
+ * (row id → content hash) at that second were already published: none is missed, none repeated.
+ */
+export interface TableOffset {
+  readonly version: 1;
+  /** Inclusive lower bound (epoch ms) for the next `updated_since`; null before the first row. */
+  readonly cursorMs: number | null;
+  /** Row id → content hash of the versions already published whose update time equals the cursor. */
+  readonly emittedAtCursor: Readonly<Record<string, string>>;
+  /** True once a full pass from the beginning has completed (rows after that are c/u, before r). */
+  readonly snapshotDone: boolean;
+}
+
+export const initialOffset: TableOffset = { version: 1, cursorMs: null, emittedAtCursor: {}, snapshotDone: false };
+
+/** Parses a stored offset; anything unreadable is an error naming the table (never silently restarted). */
+export function parseOffset(table: string, json: unknown): TableOffset {
+  const o = json as Partial<TableOffset> | null;
+  const ok =
+    typeof o === 'object' &&
+    o !== null &&
+    o.version === 1 &&
+    (o.cursorMs === null || typeof o.cursorMs === 'number') &&
+    typeof o.emittedAtCursor === 'object' &&
+    o.emittedAtCursor !== null &&
+    typeof o.snapshotDone === 'boolean';
+  if (!ok) {
+    throw new Error(
+      `state topic: offset of table "${table}" is not readable (${JSON.stringify(json).slice(0, 120)}); ` +
+        `reset it with \`pipedrive-cdc resync --table ${table}\``,
+    );
+  }
+  return o as TableOffset;
+}

@@ -1,0 +1,51 @@
+import { defineTable } from '../types.ts';
+
+/**
+ * DEAL — v2 `GET /api/v2/deals` (10 tokens a page of up to 500).
+ * `status=open,won,lost,deleted` makes deals deleted in the last 30 days come back with `is_deleted: true`
+ * in the same ordered stream as updates, so one cursor covers changes and deletes.
+ * Column set: the v2 Deal schema of Pipedrive's OpenAPI spec (custom fields come with the custom-field work).
+ */
+export const deal = defineTable({
+  name: 'deal',
+  api: 'v2',
+  endpoint: '/api/v2/deals',
+  listParams: { status: 'open,won,lost,deleted' },
+  syncMode: { kind: 'updated-since', cursorField: 'update_time', sinceParam: 'updated_since' },
+  deletes: { kind: 'flag-in-list', flag: 'is_deleted' },
+  primaryKey: ['id'],
+  createdField: 'add_time',
+  columns: [
+    { name: 'id', type: 'long' },
+    { name: 'title', type: 'string' },
+    { name: 'owner_id', type: 'long' },
+    { name: 'person_id', type: 'long' },
+    { name: 'org_id', type: 'long' },
+    { name: 'pipeline_id', type: 'long' },
+    { name: 'stage_id', type: 'long' },
+    { name: 'value', type: 'double' },
+    { name: 'currency', type: 'string' },
+    { name: 'add_time', type: 'timestamp' },
+    { name: 'update_time', type: 'timestamp' },
+    { name: 'stage_change_time', type: 'timestamp' },
+    { name: 'is_deleted', type: 'boolean' },
+    { name: 'is_archived', type: 'boolean' },
+    { name: 'status', type: 'string' },
+    { name: 'probability', type: 'double' },
+    { name: 'lost_reason', type: 'string' },
+    { name: 'visible_to', type: 'long' },
+    { name: 'close_time', type: 'timestamp' },
+    { name: 'won_time', type: 'timestamp' },
+    { name: 'lost_time', type: 'timestamp' },
+    { name: 'expected_close_date', type: 'date' },
+    { name: 'label_ids', type: 'json' },
+    { name: 'origin', type: 'string' },
+    { name: 'origin_id', type: 'string' },
+    { name: 'channel', type: 'long' },
+    { name: 'channel_id', type: 'string' },
+    { name: 'source_lead_id', type: 'string' },
+    { name: 'arr', type: 'double' },
+    { name: 'mrr', type: 'double' },
+    { name: 'acv', type: 'double' },
+  ],
+});

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, describeConfig, loadProducerConfig, loadSinkConfig } from './config.ts';
+import { jsonLogger } from './observe/log.ts';
+import { createMetrics } from './observe/metrics.ts';
+import { startMetricsServer } from './observe/server.ts';
+
+const USAGE = `pipedrive-cdc — Pipedrive change data capture into Kafka, and a sink into DuckDB/PostgreSQL
+
+Usage: pipedrive-cdc <command> [options]
+
+Commands:
+  demo     run everything on embedded defaults: local Pipedrive, Kafka, registry, producer, DuckDB sink, metrics
+  run      the producer: poll Pipedrive, publish changes to Kafka      (config: environment, see README)
+  sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment, see README)
+  sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
+
+Run \`pipedrive-cdc <command> --help\` for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    case 'run':
+      return runProducerCommand(rest);
+    case 'sink':
+      return runSinkCommand(rest);
+    case 'sim': {
+      const { runSim } = await import('./simulator/cli.ts');
+      await runSim(rest);
+      return 0;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo.ts');
+      return runDemo(rest);
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function runProducerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(
+      'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling)\n' +
+        'Environment: PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
+        '  TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, METRICS_PORT\n',
+    );
+    return 0;
+  }
+  const config = loadProducerConfig();
+  const log = jsonLogger('producer');
+  log('starting', { config: describeConfig(config) });
+  const metrics = createMetrics();
+  const server = await startMetricsServer(metrics, config.metricsPort);
+  log('metrics', { url: `${server.url}/metrics` });
+  const { startProducer } = await import('./producer.ts');
+  const run = await startProducer(config, { metrics, log, untilCaughtUp: values.once === true });
+  const stop = () => void run.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await run.done;
+  await server.close();
+  log('stopped');
+  return 0;
+}
+
+async function runSinkCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(
+      'pipedrive-cdc sink\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
+        '  DUCKDB_PATH, DATABASE_URL, SINK_GROUP_ID, SINK_METRICS_PORT\n',
+    );
+    return 0;
+  }
+  const config = loadSinkConfig();
+  const log = jsonLogger('sink');
+  log('starting', { config: describeConfig(config) });
+  const metrics = createMetrics();
+  const server = await startMetricsServer(metrics, config.metricsPort);
+  log('metrics', { url: `${server.url}/metrics` });
+  const { startSink } = await import('./sink/sink.ts');
+  const sink = await startSink(config, { metrics, log });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sink.stop();
+  await server.close();
+  log('stopped');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${err.message}\nRun with --help for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`pipedrive-cdc: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

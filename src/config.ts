@@ -1,0 +1,145 @@
+import { catalog } from './catalog/index.ts';
+
+/**
+ * One typed configuration, read once from the environment (the names docker-compose.yml and the docs use).
+ * Every error names the variable and says what to set. Secrets are never part of `describeConfig`.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface CommonConfig {
+  readonly kafkaBrokers: readonly string[];
+  readonly schemaRegistryUrl: string;
+  readonly topicPrefix: string;
+  readonly connectorName: string;
+}
+
+export interface ProducerConfig extends CommonConfig {
+  readonly pipedriveBaseUrl: string;
+  readonly pipedriveApiToken: string;
+  readonly tables: readonly string[];
+  readonly pollIntervalMs: number;
+  readonly topicPartitions: number;
+  readonly metricsPort: number;
+}
+
+export type Destination = 'duckdb' | 'postgres';
+
+export interface SinkConfig extends CommonConfig {
+  readonly destination: Destination;
+  readonly duckdbPath: string;
+  readonly databaseUrl: string | undefined;
+  /** PostgreSQL schema the tables go into. */
+  readonly databaseSchema: string;
+  readonly groupId: string;
+  readonly metricsPort: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadProducerConfig(env: Env = process.env): ProducerConfig {
+  const tables = list(env, 'TABLES') ?? [...catalog.keys()];
+  for (const t of tables) {
+    if (!catalog.has(t)) throw new ConfigError(`TABLES: unknown table "${t}"; known: ${[...catalog.keys()].join(', ')}`);
+  }
+  return {
+    ...common(env),
+    pipedriveBaseUrl: url(env, 'PIPEDRIVE_BASE_URL', 'https://api.pipedrive.com'),
+    pipedriveApiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'the API token of a Pipedrive admin user (Settings → Personal preferences → API)'),
+    tables,
+    pollIntervalMs: int(env, 'POLL_INTERVAL_MS', 30_000, 100),
+    topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1),
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0),
+  };
+}
+
+export function loadSinkConfig(env: Env = process.env): SinkConfig {
+  const c = common(env);
+  const destination = (env.SINK_DESTINATION ?? 'duckdb') as Destination;
+  if (destination !== 'duckdb' && destination !== 'postgres') {
+    throw new ConfigError(`SINK_DESTINATION: "${destination}" is not a destination; use duckdb or postgres`);
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (destination === 'postgres' && !databaseUrl) {
+    throw new ConfigError('DATABASE_URL: required when SINK_DESTINATION=postgres (postgres://user:password@host:5432/db)');
+  }
+  return {
+    ...c,
+    destination,
+    duckdbPath: env.DUCKDB_PATH || 'pipedrive.duckdb',
+    databaseUrl,
+    databaseSchema: env.DATABASE_SCHEMA || 'public',
+    groupId: env.SINK_GROUP_ID || `${c.connectorName}-sink-${destination}`,
+    metricsPort: int(env, 'SINK_METRICS_PORT', 9465, 0),
+  };
+}
+
+function common(env: Env): CommonConfig {
+  const brokers = list(env, 'KAFKA_BROKERS');
+  if (!brokers || brokers.length === 0) throw new ConfigError('KAFKA_BROKERS: required, e.g. KAFKA_BROKERS=localhost:9092');
+  for (const b of brokers) {
+    if (!/^[^\s:/]+:\d+$/.test(b)) throw new ConfigError(`KAFKA_BROKERS: "${b}" is not host:port`);
+  }
+  const prefix = env.TOPIC_PREFIX || 'pipedrive';
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new ConfigError(`TOPIC_PREFIX: "${prefix}" may only hold letters, digits, _ and -`);
+  const name = env.CONNECTOR_NAME || 'pipedrive-cdc';
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError(`CONNECTOR_NAME: "${name}" may only hold letters, digits, _ . and -`);
+  return {
+    kafkaBrokers: brokers,
+    schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL'),
+    topicPrefix: prefix,
+    connectorName: name,
+  };
+}
+
+function required(env: Env, key: string, what: string): string {
+  const v = env[key];
+  if (!v) throw new ConfigError(`${key}: required — ${what}`);
+  return v;
+}
+
+function url(env: Env, key: string, fallback?: string): string {
+  const v = env[key] || fallback;
+  if (!v) throw new ConfigError(`${key}: required (a URL such as http://localhost:8081)`);
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(`${key}: "${v}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${key}: must be http(s), got ${parsed.protocol}`);
+  return v.replace(/\/+$/, '');
+}
+
+function int(env: Env, key: string, fallback: number, min: number): number {
+  const v = env[key];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key}: "${v}" must be a whole number ≥ ${min}`);
+  return n;
+}
+
+function list(env: Env, key: string): string[] | undefined {
+  const v = env[key];
+  if (v === undefined || v.trim() === '') return undefined;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** A printable summary with secrets left out. */
+export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkConfig>): string {
+  const shown: Record<string, unknown> = { ...c };
+  delete shown.pipedriveApiToken;
+  if (typeof shown.databaseUrl === 'string') shown.databaseUrl = redactUrl(shown.databaseUrl);
+  return JSON.stringify(shown);
+}
+
+export function redactUrl(u: string): string {
+  try {
+    const p = new URL(u);
+    if (p.password) p.password = '***';
+    return p.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,104 @@
+import { Agent, request } from 'undici';
+import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
+
+/**
+ * HTTP access to one Pipedrive company: auth header, timeouts, retries with backoff for retriable errors,
+ * waiting out 429s by the rate-limit headers. Knows nothing about tables.
+ */
+export interface PipedriveClientOptions {
+  /** e.g. https://acme.pipedrive.com or the simulator's URL; no trailing path. */
+  readonly baseUrl: string;
+  readonly apiToken: string;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  /** Called once per HTTP answer (or failed attempt, status 0), for metrics. */
+  readonly onResponse?: (info: { endpoint: string; status: number; tokenCost: number; headers: ResponseHeaders }) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
+
+export interface JsonResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  readonly body: unknown;
+}
+
+export class PipedriveClient {
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+  private readonly baseUrl: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: PipedriveClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** GET a JSON document, retrying retriable failures. `endpoint` is a label for metrics (no ids). */
+  async getJson(path: string, query: Record<string, string>, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
+    const maxRetries = this.options.maxRetries ?? 8;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(path, query, endpoint, signal);
+      } catch (err) {
+        const e = err as PipedriveError;
+        if (!e.retriable || attempt >= maxRetries || signal?.aborted) throw err;
+        const backoff = Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff;
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  private async attempt(path: string, query: Record<string, string>, endpoint: string, signal?: AbortSignal): Promise<JsonResponse> {
+    const url = `${this.baseUrl}${path}?${new URLSearchParams(query).toString()}`;
+    let res;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        dispatcher: this.agent,
+        headers: { 'x-api-token': this.options.apiToken, accept: 'application/json' },
+        headersTimeout: this.options.timeoutMs ?? 60_000,
+        bodyTimeout: this.options.timeoutMs ?? 60_000,
+        signal,
+      });
+    } catch (err) {
+      this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers: {} });
+      throw new PipedriveHttpError(0, path, (err as Error).message, undefined);
+    }
+    const headers = flattenHeaders(res.headers);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers });
+      throw new PipedriveHttpError(0, path, `body cut off: ${(err as Error).message}`, undefined);
+    }
+    this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw new PipedriveHttpError(res.statusCode, path, text.slice(0, 300), retryAfterMs(res.statusCode, headers));
+    }
+    try {
+      return { status: res.statusCode, headers, body: JSON.parse(text) };
+    } catch {
+      throw new PipedriveResponseError(`GET ${path}: response is not valid JSON (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(raw)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** On 429, wait for the burst window to reset (seconds in `x-ratelimit-reset`, or `retry-after`). */
+function retryAfterMs(status: number, headers: ResponseHeaders): number | undefined {
+  if (status !== 429) return undefined;
+  const seconds = Number(headers['x-ratelimit-reset'] ?? headers['retry-after']);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 300) * 1000 + 100 : 2_000;
+}

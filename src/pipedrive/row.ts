@@ -1,0 +1,82 @@
+import type { ColumnSpec, TableSpec } from '../catalog/types.ts';
+import { PipedriveResponseError } from './errors.ts';
+
+/** A column value after parsing: timestamps as epoch milliseconds, dates as epoch days, JSON as text. */
+export type Value = string | number | boolean | null;
+/** One parsed row: exactly the table's columns. */
+export type Row = Readonly<Record<string, Value>>;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Parses one raw API object into a typed row of the table's columns. Pipedrive's types are checked here, once;
+ * a wrong type is a PipedriveResponseError naming the table, row and field, so nothing half-parsed moves on.
+ */
+export function parseRow(spec: TableSpec, raw: unknown): Row {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PipedriveResponseError(`${spec.endpoint}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const row: Record<string, Value> = {};
+  for (const col of spec.columns) {
+    try {
+      row[col.name] = parseValue(col, obj[col.name]);
+    } catch (err) {
+      throw new PipedriveResponseError(
+        `${spec.endpoint}: row ${JSON.stringify(obj.id)}: field "${col.name}": ${(err as Error).message}`,
+      );
+    }
+  }
+  return row;
+}
+
+export function parseValue(col: ColumnSpec, v: unknown): Value {
+  if (v === undefined || v === null) return null;
+  switch (col.type) {
+    case 'long':
+      if (typeof v === 'number' && Number.isInteger(v)) return v;
+      if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+      throw new TypeError(`expected an integer, got ${JSON.stringify(v)}`);
+    case 'double':
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+      throw new TypeError(`expected a number, got ${JSON.stringify(v)}`);
+    case 'string':
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      throw new TypeError(`expected a string, got ${JSON.stringify(v)}`);
+    case 'boolean':
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return v === 1;
+      throw new TypeError(`expected a boolean, got ${JSON.stringify(v)}`);
+    case 'timestamp':
+      if (v === '') return null;
+      return parseTimestamp(v);
+    case 'date':
+      if (v === '') return null;
+      if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+        const ms = Date.parse(`${v}T00:00:00Z`);
+        if (Number.isFinite(ms)) return ms / DAY_MS;
+      }
+      throw new TypeError(`expected a date YYYY-MM-DD, got ${JSON.stringify(v)}`);
+    case 'json':
+      return JSON.stringify(v);
+  }
+}
+
+/** Accepts v2 RFC 3339 (`2026-01-02T03:04:05Z`) and v1 `2026-01-02 03:04:05` (UTC); returns epoch ms. */
+export function parseTimestamp(v: unknown): number {
+  if (typeof v === 'string') {
+    const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v) ? `${v.replace(' ', 'T')}Z` : v;
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(iso)) {
+      const ms = Date.parse(iso);
+      if (Number.isFinite(ms)) return ms;
+    }
+  }
+  throw new TypeError(`expected a timestamp, got ${JSON.stringify(v)}`);
+}
+
+/** RFC 3339 with whole seconds, as v2 query parameters take it. */
+export function formatRfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

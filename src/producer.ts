@@ -1,0 +1,132 @@
+import { tableByName } from './catalog/index.ts';
+import type { TableSpec } from './catalog/types.ts';
+import { initialOffset } from './capture/offset.ts';
+import type { TableSource } from './capture/table-source.ts';
+import { UpdatedSinceSource } from './capture/updated-since-source.ts';
+import type { ProducerConfig } from './config.ts';
+import type { Logger } from './observe/log.ts';
+import type { Metrics } from './observe/metrics.ts';
+import { PipedriveClient } from './pipedrive/client.ts';
+import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
+import { Publisher } from './publish/publisher.ts';
+import { Registry } from './registry/client.ts';
+import { offsetsFromState } from './publish/state.ts';
+
+export interface ProducerRun {
+  /** Resolves when the producer stopped (after `stop()`, or by itself with `untilCaughtUp`). */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ProducerRunOptions {
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Stop once every table has reached its end (used by `run --once`, tests and benchmarks). */
+  readonly untilCaughtUp?: boolean;
+}
+
+/**
+ * The producer: pipedrive → capture → publish. Resumes every table from the state topic, then polls the
+ * tables in turn; every page is one Kafka transaction holding its records and the table's new offset.
+ */
+export async function startProducer(config: ProducerConfig, opts: ProducerRunOptions): Promise<ProducerRun> {
+  const { metrics, log } = opts;
+  const specs = config.tables.map(tableByName);
+  const client = new PipedriveClient({
+    baseUrl: config.pipedriveBaseUrl,
+    apiToken: config.pipedriveApiToken,
+    onResponse: ({ endpoint, status, tokenCost, headers }) => {
+      metrics.apiRequests.inc({ endpoint, status: String(status) });
+      if (tokenCost > 0) metrics.apiTokensSpent.inc(tokenCost);
+      const remaining = Number(headers['x-ratelimit-remaining']);
+      if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set(remaining);
+    },
+  });
+  const kafka = await connectProducerKafka({
+    brokers: config.kafkaBrokers,
+    clientId: config.connectorName,
+    transactionalId: `${config.connectorName}.producer`,
+  });
+  const publisher = new Publisher(kafka, new Registry(config.schemaRegistryUrl), {
+    topicPrefix: config.topicPrefix,
+    connector: config.connectorName,
+    partitions: config.topicPartitions,
+  });
+  await publisher.prepare(specs);
+  const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
+  const sources: TableSource[] = specs.map((spec) => {
+    const start = offsets.get(spec.name) ?? initialOffset;
+    log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
+    return sourceFor(spec, client, start);
+  });
+
+  const abort = new AbortController();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+
+  const loop = async () => {
+    while (!abort.signal.aborted) {
+      let moved = false;
+      for (const source of sources) {
+        if (abort.signal.aborted) break;
+        moved = (await pollTable(source)) || moved;
+      }
+      if (!moved && opts.untilCaughtUp) break;
+      if (!moved) await sleep(config.pollIntervalMs);
+    }
+  };
+
+  /** Drains one table's pending pages; true when anything was published. */
+  const pollTable = async (source: TableSource): Promise<boolean> => {
+    let published = false;
+    for (;;) {
+      const end = metrics.pollDuration.startTimer({ table: source.table });
+      const batch = await source.poll(abort.signal);
+      if (!batch) {
+        end();
+        metrics.lastPollSuccess.set({ table: source.table }, Date.now() / 1000);
+        return published;
+      }
+      try {
+        const n = await publisher.publish(batch);
+        metrics.transactions.inc({ result: 'committed' });
+        log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
+      } catch (err) {
+        metrics.transactions.inc({ result: 'aborted' });
+        throw err;
+      } finally {
+        end();
+      }
+      source.committed(batch);
+      for (const ev of batch.events) metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+      if (batch.offset.cursorMs !== null) metrics.sourceFreshness.set({ table: batch.table }, (Date.now() - batch.offset.cursorMs) / 1000);
+      published = true;
+    }
+  };
+
+  const done = loop()
+    .catch((err) => {
+      if (!abort.signal.aborted) throw err;
+    })
+    .finally(async () => {
+      await kafka.close().catch(() => undefined);
+      await client.close().catch(() => undefined);
+    });
+  return {
+    done,
+    async stop() {
+      abort.abort();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+function sourceFor(spec: TableSpec, client: PipedriveClient, start: typeof initialOffset): TableSource {
+  switch (spec.syncMode.kind) {
+    case 'updated-since':
+      return new UpdatedSinceSource(spec, client, start);
+  }
+}

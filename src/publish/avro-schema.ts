@@ -1,0 +1,51 @@
+import type { ColumnSpec, ColumnType, TableSpec } from '../catalog/types.ts';
+
+import type { AvroSchema } from '../registry/client.ts';
+
+/** Metadata fields every value carries, in the style of Debezium's ExtractNewRecordState (`add.fields`). */
+export const META_FIELDS = ['__op', '__deleted', '__source_ts_ms', '__synced_ms'] as const;
+
+const avroType: Record<ColumnType, unknown> = {
+  long: 'long',
+  double: 'double',
+  string: 'string',
+  boolean: 'boolean',
+  timestamp: { type: 'long', logicalType: 'timestamp-millis' },
+  date: { type: 'int', logicalType: 'date' },
+  json: { type: 'string', 'connect.name': 'io.debezium.data.Json' },
+};
+
+/** Avro names allow [A-Za-z0-9_] only; table names are lower snake case already. */
+function namespace(prefix: string, spec: TableSpec): string {
+  return `${prefix}.${spec.name}`.replace(/[^A-Za-z0-9_.]/g, '_');
+}
+
+function field(col: ColumnSpec, optional: boolean): AvroSchema {
+  const t = avroType[col.type];
+  return optional ? { name: col.name, type: ['null', t], default: null } : { name: col.name, type: t };
+}
+
+/** Key schema: a record of the primary-key columns (Debezium-style `<ns>.Key`). */
+export function keySchema(prefix: string, spec: TableSpec): AvroSchema {
+  const cols = spec.primaryKey.map((k) => spec.columns.find((c) => c.name === k)!);
+  return { type: 'record', name: 'Key', namespace: namespace(prefix, spec), fields: cols.map((c) => field(c, false)) };
+}
+
+/**
+ * Value schema: the flattened row (every column optional, default null, so new columns evolve compatibly
+ * under BACKWARD) plus the metadata fields.
+ */
+export function valueSchema(prefix: string, spec: TableSpec): AvroSchema {
+  return {
+    type: 'record',
+    name: 'Value',
+    namespace: namespace(prefix, spec),
+    fields: [
+      ...spec.columns.map((c) => field(c, !spec.primaryKey.includes(c.name))),
+      { name: '__op', type: { type: 'enum', name: 'Op', symbols: ['r', 'c', 'u', 'd'] } },
+      { name: '__deleted', type: 'boolean' },
+      { name: '__source_ts_ms', type: avroType.timestamp },
+      { name: '__synced_ms', type: avroType.timestamp },
+    ],
+  };
+}

@@ -1,0 +1,110 @@
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { failpoint } from '../failpoint.ts';
+import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
+
+export interface KafkajsOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Stable per connector so a zombie instance is fenced. */
+  readonly transactionalId: string;
+}
+
+/** ProducerKafka over kafkajs: an idempotent transactional producer plus an admin client. */
+export async function connectProducerKafka(opts: KafkajsOptions): Promise<ProducerKafka> {
+  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer: Producer = kafka.producer({
+    transactionalId: opts.transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 60_000,
+  });
+  // connect() initialises the producer id for the transactional id: this aborts a dead instance's open
+  // transaction, so read_committed readers of the state topic are not blocked by it.
+  await producer.connect();
+
+  return {
+    async ensureTopics(topics: readonly TopicSpec[]) {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+    },
+
+    async readCompacted(topic: string) {
+      return readToEnd(kafka, admin, topic, opts.clientId);
+    },
+
+    async writeTransaction(records: readonly OutRecord[]) {
+      const tx = await producer.transaction();
+      try {
+        const byTopic = new Map<string, OutRecord[]>();
+        for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+        await tx.sendBatch({
+          topicMessages: [...byTopic].map(([topic, rs]) => ({
+            topic,
+            messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
+          })),
+        });
+        failpoint('publish.before-commit');
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        throw err;
+      }
+      failpoint('publish.after-commit');
+    },
+
+    async close() {
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
+
+/**
+ * Reads a topic from the beginning to the end offsets taken at the start, read_committed. Transaction
+ * markers occupy offsets but are never delivered, so progress is tracked through batch end events.
+ */
+async function readToEnd(kafka: Kafka, admin: ReturnType<Kafka['admin']>, topic: string, clientId: string) {
+  const result = new Map<string, Buffer | null>();
+  const ends = await admin.fetchTopicOffsets(topic);
+  const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  if (pending.size === 0) return result;
+  const consumer = kafka.consumer({ groupId: `${clientId}.state-reader`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const check = (partition: number, lastOffset: string) => {
+        const target = pending.get(partition);
+        if (target !== undefined && BigInt(lastOffset) >= target) pending.delete(partition);
+        if (pending.size === 0) resolve();
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => check(e.payload.partition, e.payload.lastOffset));
+      // kafkajs restarts the consumer by itself on retriable crashes (e.g. a coordinator still loading).
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) reject(e.payload.error);
+      });
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) result.set(m.key?.toString('utf8') ?? '', m.value);
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return result;
+}

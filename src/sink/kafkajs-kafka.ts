@@ -1,0 +1,63 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { InBatch, SinkKafka } from './kafka.ts';
+
+export interface SinkKafkaOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  /** Topics whose names pass this test are consumed. */
+  readonly topicFilter: (topic: string) => boolean;
+}
+
+export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafka> {
+  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: opts.groupId, readUncommitted: false, maxWaitTimeInMs: 500 });
+  let connected = false;
+
+  return {
+    async listTopics() {
+      return (await admin.listTopics()).filter(opts.topicFilter).sort();
+    },
+
+    async run(topics, handle, onPosition) {
+      await consumer.connect();
+      connected = true;
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        onPosition(e.payload.topic, e.payload.partition, BigInt(e.payload.lastOffset) + 1n);
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const inBatch: InBatch = {
+            topic: batch.topic,
+            partition: batch.partition,
+            records: batch.messages.map((m) => ({ offset: BigInt(m.offset), key: m.key, value: m.value })),
+          };
+          await handle(inBatch);
+          const last = batch.messages[batch.messages.length - 1]!.offset;
+          resolveOffset(last);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          await heartbeat();
+        },
+      });
+    },
+
+    async endOffsets(topics) {
+      const out: Array<{ topic: string; partition: number; end: bigint }> = [];
+      for (const topic of topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, end: BigInt(p.high) });
+      }
+      return out;
+    },
+
+    async close() {
+      if (connected) await consumer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

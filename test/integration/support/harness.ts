@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** Endpoints of the real services started by test/infra/global-setup.ts. */
+export function services(): { brokers: string[]; registryUrl: string; databaseUrl: string } {
+  const brokers = process.env.KAFKA_BROKERS;
+  const registryUrl = process.env.SCHEMA_REGISTRY_URL;
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!brokers || !registryUrl || !databaseUrl) {
+    throw new Error('KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL must be set (test/infra/global-setup.ts sets them)');
+  }
+  return { brokers: brokers.split(','), registryUrl, databaseUrl };
+}
+
+/** A fresh name so tests sharing one broker, registry and database never see each other's data. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export interface ConsumedRecord {
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: unknown;
+  readonly value: unknown;
+}
+
+/**
+ * Reads a whole topic with a plain kafkajs consumer and decodes keys and values through the registry
+ * client, independently of the product's code. Null values stay null (tombstones).
+ */
+export async function readTopic(topic: string, opts: { readUncommitted?: boolean; decode?: boolean } = {}): Promise<ConsumedRecord[]> {
+  const { brokers, registryUrl } = services();
+  const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  const raw: Array<{ partition: number; offset: bigint; key: Buffer | null; value: Buffer | null }> = [];
+  if (pending.size > 0) {
+    const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), readUncommitted: opts.readUncommitted ?? false, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolveDone, reject) => {
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const target = pending.get(e.payload.partition);
+        if (target !== undefined && BigInt(e.payload.lastOffset) >= target) pending.delete(e.payload.partition);
+        if (pending.size === 0) resolveDone();
+      });
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            raw.push({ partition, offset: BigInt(message.offset), key: message.key, value: message.value });
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+  }
+  if (opts.decode === false) return raw.map((r) => ({ ...r, key: r.key, value: r.value }));
+  const registry = new SchemaRegistry({ host: registryUrl });
+  const out: ConsumedRecord[] = [];
+  for (const r of raw) {
+    out.push({
+      partition: r.partition,
+      offset: r.offset,
+      key: r.key ? await registry.decode(r.key) : null,
+      value: r.value ? await registry.decode(r.value) : null,
+    });
+  }
+  return out;
+}
+
+const repo = resolve(import.meta.dirname, '../../..');
+
+export interface CliRun {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  /** Resolves with the exit code, or the signal name when killed. */
+  readonly exit: Promise<number | string>;
+  waitForLine(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/** Runs `pipedrive-cdc <args>` as its own process (so a test can kill it like a crash would). */
+export function runCli(args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(process.execPath, [resolve(repo, 'bin/pipedrive-cdc.mjs'), ...args], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  let buf = '';
+  const onData = (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    for (const w of waiters.splice(0)) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exit = new Promise<number | string>((r) => child.on('exit', (code, signal) => r(code ?? signal ?? -1)));
+  return {
+    child,
+    lines,
+    exit,
+    async waitForLine(pred, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let seen = 0;
+      for (;;) {
+        for (; seen < lines.length; seen++) {
+          const parsed = parseJsonLine(lines[seen]!);
+          if (parsed && pred(parsed)) return parsed;
+        }
+        if (Date.now() > deadline) throw new Error(`no matching line in ${timeoutMs} ms; output:\n${lines.slice(-30).join('\n')}`);
+        const exited = await Promise.race([
+          new Promise<boolean>((r) => waiters.push(() => r(false))),
+          exit.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 250)),
+        ]);
+        if (exited && seen >= lines.length) {
+          throw new Error(`process exited before a matching line; output:\n${lines.slice(-30).join('\n')}`);
+        }
+      }
+    },
+  };
+}
+
+export function parseJsonLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
