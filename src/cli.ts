@@ -76,7 +76,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(
       'pipedrive-cdc sink\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
-        '  DUCKDB_PATH, DATABASE_URL, SINK_GROUP_ID, SINK_METRICS_PORT\n',
+        '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS, SINK_METRICS_PORT\n',
     );
     return 0;
   }

@@ -33,6 +33,8 @@ export interface SinkConfig extends CommonConfig {
   /** PostgreSQL schema the tables go into. */
   readonly databaseSchema: string;
   readonly groupId: string;
+  /** Consumer group session timeout: how long a dead sink instance keeps its partitions. */
+  readonly sessionTimeoutMs: number;
   readonly metricsPort: number;
 }
 
@@ -71,6 +73,7 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || 'public',
     groupId: env.SINK_GROUP_ID || `${c.connectorName}-sink-${destination}`,
+    sessionTimeoutMs: int(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
     metricsPort: int(env, 'SINK_METRICS_PORT', 9465, 0),
   };
 }

@@ -5,6 +5,7 @@ export interface SinkKafkaOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly groupId: string;
+  readonly sessionTimeoutMs: number;
   /** Topics whose names pass this test are consumed. */
   readonly topicFilter: (topic: string) => boolean;
 }
@@ -13,7 +14,7 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
   const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
   const admin = kafka.admin();
   await admin.connect();
-  const consumer = kafka.consumer({ groupId: opts.groupId, readUncommitted: false, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: opts.groupId, readUncommitted: false, maxWaitTimeInMs: 500, sessionTimeout: opts.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, opts.sessionTimeoutMs / 3) });
   let connected = false;
 
   return {

@@ -35,6 +35,7 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
     brokers: config.kafkaBrokers,
     clientId: `${config.connectorName}-sink`,
     groupId: config.groupId,
+    sessionTimeoutMs: config.sessionTimeoutMs,
     topicFilter: (t) => t.startsWith(prefix) && !t.slice(prefix.length).startsWith('_'),
   });
   const applied = await destination.readOffsets();
