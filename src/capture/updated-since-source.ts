@@ -43,11 +43,10 @@ export class UpdatedSinceSource implements TableSource {
       if (lastPage) this.passQuery = undefined;
 
       const { events, offset } = this.advance(page.rows, lastPage);
-      if (events.length > 0 || (lastPage && offset.snapshotDone !== this.offset.snapshotDone)) {
+      // A batch when there is something to publish, or when the first full pass just ended (snapshotDone).
+      if (events.length > 0 || offset.snapshotDone !== this.offset.snapshotDone) {
         return { table: this.table, events, offset };
       }
-      // Nothing new on this page (only versions already published): keep the in-memory position.
-      if (offset.cursorMs !== this.offset.cursorMs) this.offset = offset;
       if (lastPage) return null;
     }
   }
@@ -70,7 +69,8 @@ export class UpdatedSinceSource implements TableSource {
       const hash = contentHash(row);
       if (cursorMs !== null && ts < cursorMs) continue; // older than what was already published
       if (ts === cursorMs && emitted[id] === hash) continue; // this exact version was published
-      events.push({ table: this.table, key: keyOf(this.spec, row), row, op: this.opOf(row, ts), sourceTsMs: ts });
+      const earlierVersionThisSecond = ts === cursorMs && emitted[id] !== undefined;
+      events.push({ table: this.table, key: keyOf(this.spec, row), row, op: this.opOf(row, ts, earlierVersionThisSecond), sourceTsMs: ts });
       if (cursorMs === null || ts > cursorMs) {
         cursorMs = ts;
         emitted = {};
@@ -81,11 +81,12 @@ export class UpdatedSinceSource implements TableSource {
     return { events, offset: { version: 1, cursorMs, emittedAtCursor: emitted, snapshotDone } };
   }
 
-  private opOf(row: Row, ts: number): Op {
+  /** A row created in the same second as an already-published version of it is an update, not a create. */
+  private opOf(row: Row, ts: number, earlierVersionThisSecond: boolean): Op {
     const { deletes, createdField } = this.spec;
     if (deletes.kind === 'flag-in-list' && row[deletes.flag] === true) return Op.delete;
     if (!this.offset.snapshotDone) return Op.read;
-    return row[createdField] === ts ? Op.create : Op.update;
+    return row[createdField] === ts && !earlierVersionThisSecond ? Op.create : Op.update;
   }
 }
 

@@ -12,6 +12,8 @@ import { reduceBatch, type DecodedRecord } from './reduce.ts';
 
 export interface SinkRun {
   readonly destination: Destination;
+  /** The topics being consumed. */
+  readonly topics: readonly string[];
   /** Resolves when every partition's applied position reached the log end offsets taken now. */
   caughtUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -98,26 +100,24 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
 
   const running = kafka.run(topics, handle, onPosition);
   const ends = () => kafka.endOffsets(topics);
-  const lagTimer = setInterval(() => {
-    ends()
-      .then((list) => {
-        for (const e of list) {
-          const pos = position.get(offsetKey(e.topic, e.partition)) ?? 0n;
-          metrics.sinkLag.set({ topic: e.topic, partition: String(e.partition) }, Number(e.end > pos ? e.end - pos : 0n));
-        }
-      })
-      .catch(() => undefined);
-  }, 2_000);
+  const updateLag = async () => {
+    for (const e of await ends()) {
+      const pos = position.get(offsetKey(e.topic, e.partition)) ?? 0n;
+      metrics.sinkLag.set({ topic: e.topic, partition: String(e.partition) }, Number(e.end > pos ? e.end - pos : 0n));
+    }
+  };
+  const lagTimer = setInterval(() => void updateLag().catch(() => undefined), 2_000);
   await running;
 
   return {
     destination,
+    topics,
     async caughtUp(timeoutMs = 60_000) {
       const targets = await ends();
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const behind = targets.filter((t) => (position.get(offsetKey(t.topic, t.partition)) ?? 0n) < t.end);
-        if (behind.length === 0) return;
+        if (behind.length === 0) return updateLag();
         if (Date.now() > deadline) throw new Error(`sink: not caught up after ${timeoutMs} ms: ${behind.map((b) => `${b.topic}/${b.partition}`).join(', ')}`);
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deal } from '../../src/catalog/tables/deal.ts';
+import type { ChangeBatch } from '../../src/capture/change.ts';
+import { initialOffset, type TableOffset } from '../../src/capture/offset.ts';
+import { UpdatedSinceSource } from '../../src/capture/updated-since-source.ts';
+import { PipedriveClient } from '../../src/pipedrive/client.ts';
+import { PipedriveResponseError } from '../../src/pipedrive/errors.ts';
+import { SimClock } from '../../src/simulator/clock.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+
+/** The incremental source against the local Pipedrive (in-process, no other services). */
+describe('UpdatedSinceSource', () => {
+  let sim: Simulator;
+  let client: PipedriveClient;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ seed: 3, clock: new SimClock({ start: new Date('2026-03-01T12:00:00Z'), frozen: true }) });
+    client = new PipedriveClient({ baseUrl: sim.baseUrl, apiToken: sim.token, maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  /** Polls until nothing is new, committing every batch; optionally restarting the source after each batch. */
+  async function drain(offset: TableOffset, restartEachBatch = false): Promise<{ batches: ChangeBatch[]; offset: TableOffset }> {
+    const batches: ChangeBatch[] = [];
+    let source = new UpdatedSinceSource(deal, client, offset);
+    for (;;) {
+      const b = await source.poll();
+      if (!b) return { batches, offset };
+      batches.push(b);
+      source.committed(b);
+      offset = b.offset;
+      if (restartEachBatch) source = new UpdatedSinceSource(deal, client, offset);
+    }
+  }
+
+  it('walks 1,200 rows sharing one update second across pages and restarts: each exactly once', async () => {
+    const sec = sim.clock.nowSeconds();
+    for (let i = 0; i < 1200; i++) sim.store.deals.insertAt(sec - 10, sec, { title: `d${i}` });
+    const { batches, offset } = await drain(initialOffset, true);
+    expect(batches.map((b) => b.events.length)).toEqual([500, 500, 200]);
+    const ids = batches.flatMap((b) => b.events.map((e) => e.key.id));
+    expect(new Set(ids).size).toBe(1200);
+    expect(offset.cursorMs).toBe(sec * 1000);
+    expect(Object.keys(offset.emittedAtCursor)).toHaveLength(1200);
+    expect(offset.snapshotDone).toBe(true);
+    expect(batches.flatMap((b) => b.events).every((e) => e.op === 'r')).toBe(true);
+    // Nothing new: polling again publishes nothing.
+    expect((await drain(offset)).batches).toHaveLength(0);
+  });
+
+  it('emits a second update within the same second, and classifies c/u/d after the snapshot', async () => {
+    const sec = sim.clock.nowSeconds();
+    sim.store.deals.insertAt(sec - 100, sec - 50, { title: 'old' });
+    let { offset } = await drain(initialOffset);
+
+    const created = sim.store.deals.create({ title: 'new' });
+    ({ offset } = await drain(offset).then((r) => {
+      expect(r.batches.flatMap((b) => b.events).map((e) => [e.key.id, e.op])).toEqual([[created.id, 'c']]);
+      return r;
+    }));
+    sim.store.deals.update(created.id, { title: 'same second' }); // still the creation second
+    let r = await drain(offset);
+    expect(r.batches.flatMap((b) => b.events).map((e) => [e.row.title, e.op])).toEqual([['same second', 'u']]);
+    offset = r.offset;
+
+    sim.clock.advance(1000);
+    sim.store.deals.delete(1);
+    r = await drain(offset);
+    const ev = r.batches.flatMap((b) => b.events);
+    expect(ev.map((e) => [e.key.id, e.op, e.row.is_deleted])).toEqual([[1, 'd', true]]);
+    expect((await drain(r.offset)).batches).toHaveLength(0);
+  });
+
+  it('a malformed page throws before any event or offset leaves the source', async () => {
+    sim.store.deals.insertAt(sim.clock.nowSeconds(), sim.clock.nowSeconds(), { title: 'x' });
+    sim.interceptors.push((_req, res) => {
+      res.status(200).json({ success: true, data: [{ id: 'not-a-number', title: 1, update_time: 'yesterday' }], additional_data: { next_cursor: null } });
+    });
+    const source = new UpdatedSinceSource(deal, client, initialOffset);
+    await expect(source.poll()).rejects.toBeInstanceOf(PipedriveResponseError);
+    await expect(source.poll()).rejects.toThrow(/field "id": expected an integer/);
+  });
+});
