@@ -1,7 +1,7 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { Destination, PartitionOffset, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
-import { OFFSETS_TABLE, allColumns, chunkRows, createTableSql, quoteIdent, valuesPlaceholders } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, chunkRows, createTableSql, quoteIdent } from './sql.ts';
 import { failpoint } from '../../failpoint.ts';
 
 const duckType: Record<SqlType, string> = {
@@ -14,10 +14,7 @@ const duckType: Record<SqlType, string> = {
   date: 'DATE',
 };
 
-/**
- * DuckDB, the embedded default (one file, no server). Batches are applied as DELETE of the batch's keys
- * then INSERT, which measured several times faster than INSERT OR REPLACE / ON CONFLICT on DuckDB.
- */
+/** DuckDB, the embedded default (one file, no server). */
 export async function openDuckDb(path: string): Promise<Destination> {
   const instance = await DuckDBInstance.create(path);
   const conn = await instance.connect();
@@ -85,29 +82,53 @@ export async function openDuckDb(path: string): Promise<Destination> {
   };
 }
 
+/**
+ * Stages the batch through an Appender (no SQL parameters per value), then replaces the batch's keys in one
+ * DELETE … USING and one INSERT … SELECT — the pattern that measured fastest on DuckDB (docs/ARCHITECTURE.md).
+ */
 async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<void> {
   const t = quoteIdent(ch.table.name);
   const pk = ch.table.primaryKey;
-  const keyMatch = (rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>) => {
-    const params: unknown[] = [];
-    const tuples = rows.map((r) => `(${pk.map((k) => (params.push(bind(r[k] ?? null)), `$${params.length}`)).join(',')})`);
-    return { sql: `(${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params };
-  };
   const cols = allColumns(ch.table);
-  for (const rows of chunkRows(ch.upserts, cols.length)) {
-    const del = keyMatch(rows);
-    await conn.run(`DELETE FROM ${t} WHERE ${del.sql}`, del.params as never);
-    const params = rows.flatMap((r) => cols.map((c) => bind(r[c.name] ?? null)));
-    await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) VALUES ${valuesPlaceholders(rows.length, cols.length)}`, params as never);
+  if (ch.upserts.length > 0) {
+    const stageName = `_stage_${ch.table.name}`;
+    const stage = quoteIdent(stageName);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => quoteIdent(c.name)).join(',')} FROM ${t} LIMIT 0`);
+    const appender = await conn.createAppender(stageName, 'main', 'temp');
+    for (const row of ch.upserts) {
+      for (const c of cols) append(appender, c.type, row[c.name] ?? null);
+      appender.endRow();
+    }
+    appender.closeSync();
+    const match = pk.map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+    await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
+    await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
   }
   for (const rows of chunkRows(ch.tombstones, pk.length)) {
-    const m = keyMatch(rows);
-    await conn.run(`UPDATE ${t} SET _deleted = true WHERE ${m.sql}`, m.params as never);
+    const params: unknown[] = [];
+    const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
+    await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
 }
 
-/** DuckDB binds JS numbers as DOUBLE and strings with implicit casts; dates go in as ISO text. */
-function bind(v: SinkValue | bigint): unknown {
-  if (v instanceof Date) return v.toISOString();
-  return v;
+const DAY_MS = 86_400_000;
+
+function append(appender: DuckDBAppender, type: SqlType, v: SinkValue): void {
+  if (v === null) return appender.appendNull();
+  switch (type) {
+    case 'bigint':
+      return appender.appendBigInt(BigInt(v as number));
+    case 'integer':
+      return appender.appendInteger(Number(v));
+    case 'double':
+      return appender.appendDouble(Number(v));
+    case 'boolean':
+      return appender.appendBoolean(Boolean(v));
+    case 'timestamp':
+      return appender.appendTimestamp(new DuckDBTimestampValue(BigInt((v as Date).getTime()) * 1000n));
+    case 'date':
+      return appender.appendDate(new DuckDBDateValue(Math.round(Date.parse(`${String(v)}T00:00:00Z`) / DAY_MS)));
+    case 'text':
+      return appender.appendVarchar(String(v));
+  }
 }

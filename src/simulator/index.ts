@@ -1,0 +1,7 @@
+/** The local Pipedrive, for tests, the demo and benchmarks. */
+export { startSimulator, type Simulator, type SimulatorOptions } from './server.ts';
+export { SimClock, type SimClockOptions } from './clock.ts';
+export { runSim, parseSimArgs, SIM_USAGE } from './cli.ts';
+export { deriveToken, seedDeals } from './seed.ts';
+export { operationOf, type SimInterceptor, RequestCounter } from './http/middleware.ts';
+export { createStore, DealStore, DEAL_FIELDS, type SimStore, type Deal, type DealChanges, type DealStatus } from './store/index.ts';

@@ -1,0 +1,83 @@
+/**
+ * Seeded company generator. Same seed + same clock instant → the same deals, field for field.
+ * Times spread over the 90 days before the clock's now; ids ascend with add_time as in Pipedrive.
+ */
+import { randomBytes } from 'node:crypto';
+import { Rng } from './prng.ts';
+import { ACCOUNT } from './store/account.ts';
+import type { Deal } from './store/deal-model.ts';
+import type { SimStore } from './store/index.ts';
+import { formatDate, formatV2 } from './time.ts';
+
+const DAY = 24 * 3600;
+const SPREAD_SEC = 90 * DAY;
+
+const COMPANIES = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell', 'Soylent',
+  'Cyberdyne', 'Wonka', 'Gringotts', 'Aperture', 'Vandelay', 'Dunder Mifflin', 'Pied Piper'];
+const PRODUCTS = ['licence renewal', 'onboarding', 'enterprise plan', 'pilot', 'support contract', 'upsell',
+  'hardware order', 'consulting', 'annual plan', 'expansion'];
+const LOST_REASONS = ['Price too high', 'Went with competitor', 'No budget', 'No response', 'Timing'];
+
+/** A 40-hex-char API token (the real format). Seeded → deterministic; otherwise random. */
+export function deriveToken(seed?: number): string {
+  if (seed === undefined) return randomBytes(20).toString('hex');
+  return new Rng((seed ^ 0x5eed7043) >>> 0).hex(40);
+}
+
+/** Add `count` generated deals to the store, times relative to the store clock's now. */
+export function seedDeals(store: SimStore, seed: number, count: number): void {
+  const rng = new Rng(seed);
+  const nowSec = store.clock.nowSeconds();
+  const addTimes = Array.from({ length: count }, () => nowSec - rng.int(0, SPREAD_SEC)).sort((a, b) => a - b);
+  for (const addSec of addTimes) {
+    const updateSec = addSec + rng.int(0, nowSec - addSec);
+    store.deals.insert(addSec, updateSec, (id) => generateDeal(rng, id, addSec, updateSec));
+  }
+}
+
+/** One literal in DEAL_FIELDS order (see deal-model.ts); the store fills in id and the two times. */
+function generateDeal(rng: Rng, id: number, addSec: number, updateSec: number): Deal {
+  const status = rng.weighted([['open', 60], ['won', 25], ['lost', 15]] as const);
+  const pipelineId = rng.pick([...ACCOUNT.pipelines.keys()]);
+  const stages = ACCOUNT.pipelines.get(pipelineId) ?? [1];
+  const between = (): string => formatV2(rng.int(addSec, updateSec));
+  const closed = status === 'open' ? null : between();
+  return {
+    id,
+    title: `${rng.pick(COMPANIES)} ${rng.pick(PRODUCTS)}`,
+    creator_user_id: rng.pick(ACCOUNT.userIds),
+    owner_id: rng.pick(ACCOUNT.userIds),
+    value: rng.int(1, 500) * 100,
+    person_id: rng.chance(0.8) ? rng.int(1, 500) : null,
+    org_id: rng.chance(0.7) ? rng.int(1, 200) : null,
+    stage_id: rng.pick(stages),
+    pipeline_id: pipelineId,
+    currency: rng.weighted([['USD', 60], ['EUR', 25], ['GBP', 15]] as const),
+    archive_time: null,
+    add_time: '',
+    update_time: '',
+    stage_change_time: rng.chance(0.6) ? between() : null,
+    status,
+    is_archived: false,
+    is_deleted: false,
+    probability: rng.chance(0.3) ? rng.int(0, 10) * 10 : null,
+    lost_reason: status === 'lost' ? rng.pick(LOST_REASONS) : null,
+    visible_to: rng.weighted([[3, 70], [1, 10], [5, 10], [7, 10]] as const),
+    close_time: closed,
+    won_time: status === 'won' ? closed : null,
+    lost_time: status === 'lost' ? closed : null,
+    local_won_date: null,
+    local_lost_date: null,
+    local_close_date: null,
+    expected_close_date: rng.chance(0.7) ? formatDate(addSec + rng.int(0, 120) * DAY) : null,
+    label_ids: rng.chance(0.3) ? [rng.int(1, 5)] : [],
+    origin: 'ManuallyCreated',
+    origin_id: null,
+    channel: null,
+    channel_id: null,
+    acv: null,
+    arr: null,
+    mrr: null,
+    custom_fields: {},
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The local Pipedrive: an express app answering Pipedrive's v2 API (and later v1) from in-memory
+ * stores on one controllable clock.
+ *
+ * Request path: /_sim admin (no token) | /api/v2: count → auth → json body → route:
+ * operation(name) → interceptors (rate limit, faults) → handler → JSON errors.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { SimClock } from './clock.ts';
+import { adminRouter } from './http/admin.ts';
+import { requireToken } from './http/auth.ts';
+import { ApiError, errorBody } from './http/envelope.ts';
+import { operationSeam, rateLimitHeaders, RequestCounter, type SimInterceptor } from './http/middleware.ts';
+import { dealRoutes } from './routes/v2/deals.ts';
+import { deriveToken, seedDeals } from './seed.ts';
+import { createStore, type SimStore } from './store/index.ts';
+
+export interface SimulatorOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Seed for generated data (default 1) and, when given, for the token. */
+  seed?: number;
+  /** Default: derived from `seed` when given, else random. */
+  token?: string;
+  /** Number of generated deals (default 0). */
+  deals?: number;
+  clock?: SimClock;
+}
+
+export interface Simulator {
+  /** e.g. http://127.0.0.1:PORT — without /api/v2. */
+  baseUrl: string;
+  token: string;
+  clock: SimClock;
+  store: SimStore;
+  requestCount: RequestCounter;
+  /** Runs, in order, after a route matched and before its handler; mutable at runtime. */
+  interceptors: SimInterceptor[];
+  app: Express;
+  close(): Promise<void>;
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const clock = opts.clock ?? new SimClock();
+  const token = opts.token ?? deriveToken(opts.seed);
+  if (token === '') throw new Error('startSimulator: token must not be empty');
+  const store = createStore(clock);
+  if (opts.deals) seedDeals(store, opts.seed ?? 1, opts.deals);
+
+  const requestCount = new RequestCounter();
+  const interceptors: SimInterceptor[] = [rateLimitHeaders(clock)];
+  const app = buildApp({ clock, store, token, requestCount, interceptors });
+
+  const server = await listen(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    baseUrl: `http://${host}:${port}`,
+    token,
+    clock,
+    store,
+    requestCount,
+    interceptors,
+    app,
+    close: () => close(server),
+  };
+}
+
+interface AppParts {
+  clock: SimClock;
+  store: SimStore;
+  token: string;
+  requestCount: RequestCounter;
+  interceptors: SimInterceptor[];
+}
+
+function buildApp({ clock, store, token, requestCount, interceptors }: AppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use('/_sim', express.json(), adminRouter(clock, requestCount));
+
+  // Count first (401s and malformed bodies are requests too); parse bodies only once authenticated.
+  const operation = operationSeam(interceptors);
+  const v2 = express.Router();
+  v2.use(requestCount.middleware(), requireToken(token), express.json({ limit: '5mb' }));
+  v2.use(dealRoutes(store, operation));
+  app.use('/api/v2', v2);
+
+  app.use((_req, res) => {
+    res.status(404).json(errorBody('Unknown method .'));
+  });
+  app.use(jsonErrors);
+  return app;
+}
+
+/** Every failure is Pipedrive-shaped JSON; nothing about the request (it may hold the token) is logged. */
+const jsonErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (res.headersSent) return next(err);
+  if (err instanceof ApiError) {
+    res.status(err.status).json(err.body);
+    return;
+  }
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.parse.failed') {
+    res.status(400).json(errorBody('Malformed JSON body'));
+    return;
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    res.status(e.status).json(errorBody(String((err as Error).message)));
+    return;
+  }
+  console.error('pipedrive simulator: internal error:', err instanceof Error ? err.stack : err);
+  res.status(500).json(errorBody('Internal server error'));
+};
+
+function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    // Keep-alive connections would hold close() open; the simulator owns them all.
+    server.closeAllConnections();
+  });
+}
