@@ -5,6 +5,7 @@
 import type { SimClock } from '../clock.ts';
 import { formatV2 } from '../time.ts';
 import { applyChanges, blankDeal, makeDeal, withLocalDates, type Deal, type DealChanges, type DealStatus } from './deal-model.ts';
+import { EventJournal, diffFields } from './events.ts';
 import { Table, type Position, type Row, type SortDirection, type SortField } from './table.ts';
 
 export const PURGE_AFTER_MS = 30 * 24 * 3600 * 1000;
@@ -26,6 +27,9 @@ export interface DealQuery {
   stage_id?: number | undefined;
 }
 
+/** Bookkeeping fields that change with every write: not field changes a user made. */
+const JOURNAL_IGNORED: ReadonlySet<string> = new Set(['update_time', 'local_won_date', 'local_lost_date', 'local_close_date']);
+
 const DEFAULT_STATUSES: ReadonlySet<DealStatus> = new Set(['open', 'won', 'lost']);
 const EQ_FILTERS = ['owner_id', 'person_id', 'org_id', 'pipeline_id', 'stage_id'] as const;
 
@@ -37,7 +41,16 @@ export class DealStore {
   /** source_lead_id lives beside the deal: it is returned only on request. */
   private readonly sourceLeads = new Map<number, string>();
 
-  constructor(private readonly clock: SimClock) {}
+  constructor(
+    private readonly clock: SimClock,
+    private readonly journal: EventJournal = new EventJournal(),
+    /** The user API writes are attributed to (the token's user). */
+    private readonly actorUserId = 1,
+  ) {}
+
+  private record(action: 'add' | 'update' | 'delete', before: Deal | null, after: Deal): void {
+    this.journal.append({ itemType: 'deal', id: after.id, action, timeMs: this.clock.nowMs(), userId: this.actorUserId, changes: diffFields(before as never, after as never, JOURNAL_IGNORED) });
+  }
 
   /** Create through the API path: add_time = update_time = now. */
   create(changes: DealChanges & { title: string }, origin = 'API'): Deal {
@@ -49,6 +62,7 @@ export class DealStore {
   insertAt(addSec: number, updateSec: number, changes: DealChanges & { title: string }, origin = 'ManuallyCreated'): Deal {
     const deal = this.insert(addSec, updateSec, (id) => applyChanges(blankDeal(id, changes.title, addSec, origin), changes, updateSec));
     this.setSourceLead(deal.id, changes.source_lead_id);
+    this.record('add', null, deal);
     return deal;
   }
 
@@ -85,8 +99,10 @@ export class DealStore {
     const row = this.getRow(id);
     if (!row || row.deletedAtMs !== null) return undefined;
     const nowSec = this.clock.nowSeconds();
+    const before = row.data;
     this.table.update(row, applyChanges(row.data, changes, nowSec), nowSec);
     this.setSourceLead(id, changes.source_lead_id);
+    this.record('update', before, row.data);
     return row.data;
   }
 
@@ -96,7 +112,9 @@ export class DealStore {
     if (!row || row.deletedAtMs !== null) return false;
     const nowSec = this.clock.nowSeconds();
     const data = makeDeal({ ...row.data, is_deleted: true, status: 'deleted', update_time: formatV2(nowSec) });
+    const before = row.data;
     this.table.markDeleted(row, data, nowSec, this.clock.nowMs());
+    this.record('delete', before, data);
     return true;
   }
 

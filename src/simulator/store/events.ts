@@ -1,0 +1,94 @@
+/**
+ * The company's change journal: every write of every entity store appends one event here. It is what
+ * Pipedrive's own change feeds are made of — v1 `/recents` (which items changed since a time), the deal
+ * `flow` and `changelog` (field-level old/new values) — so those endpoints read this, never the stores' internals.
+ */
+export type ItemType =
+  | 'activity'
+  | 'activityType'
+  | 'deal'
+  | 'file'
+  | 'filter'
+  | 'note'
+  | 'person'
+  | 'organization'
+  | 'pipeline'
+  | 'product'
+  | 'stage'
+  | 'user'
+  | 'lead'
+  | 'leadLabel'
+  | 'goal'
+  | (string & {});
+
+export interface FieldChange {
+  readonly field: string;
+  readonly oldValue: unknown;
+  readonly newValue: unknown;
+}
+
+export interface ChangeEvent {
+  /** Ascending, unique. */
+  readonly seq: number;
+  readonly itemType: ItemType;
+  readonly id: number | string;
+  readonly action: 'add' | 'update' | 'delete';
+  /** Sim clock time of the write (ms; Pipedrive reports whole seconds). */
+  readonly timeMs: number;
+  /** The acting user (the token's user for API writes). */
+  readonly userId: number;
+  /** Field-level changes (for add: every set field from null). */
+  readonly changes: readonly FieldChange[];
+}
+
+export class EventJournal {
+  private readonly events: ChangeEvent[] = [];
+  private seq = 0;
+
+  append(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
+    const full = { ...e, seq: ++this.seq };
+    this.events.push(full);
+    return full;
+  }
+
+  /** Events at or after `sinceMs`, oldest first. */
+  since(sinceMs: number, filter?: (e: ChangeEvent) => boolean): ChangeEvent[] {
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.events[mid]!.timeMs < sinceMs) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = this.events.slice(lo);
+    return filter ? out.filter(filter) : out;
+  }
+
+  /** All events of one item, oldest first. */
+  of(itemType: ItemType, id: number | string): ChangeEvent[] {
+    return this.events.filter((e) => e.itemType === itemType && e.id === id);
+  }
+
+  /** Forget events older than `cutoffMs` (the real feeds keep a bounded window). */
+  dropBefore(cutoffMs: number): void {
+    const keep = this.since(cutoffMs);
+    this.events.length = 0;
+    this.events.push(...keep);
+  }
+
+  get size(): number {
+    return this.events.length;
+  }
+}
+
+/** Field changes between two versions of a flat object (nested values compared as JSON). */
+export function diffFields(before: Readonly<Record<string, unknown>> | null, after: Readonly<Record<string, unknown>>, ignore: ReadonlySet<string> = new Set()): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const field of Object.keys(after)) {
+    if (ignore.has(field)) continue;
+    const oldValue = before ? before[field] ?? null : null;
+    const newValue = after[field] ?? null;
+    if (JSON.stringify(oldValue) !== JSON.stringify(newValue)) out.push({ field, oldValue, newValue });
+  }
+  return out;
+}
