@@ -57,7 +57,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
   const config = loadProducerConfig();
   const log = jsonLogger('producer');
   log('starting', { config: describeConfig(config) });
-  const metrics = createMetrics();
+  const metrics = createMetrics('producer');
   const server = await startMetricsServer(metrics, config.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
@@ -83,7 +83,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
   const config = loadSinkConfig();
   const log = jsonLogger('sink');
   log('starting', { config: describeConfig(config) });
-  const metrics = createMetrics();
+  const metrics = createMetrics('sink');
   const server = await startMetricsServer(metrics, config.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startSink } = await import('./sink/sink.ts');

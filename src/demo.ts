@@ -58,8 +58,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   });
   try {
     say('▶ pipedrive-cdc demo');
-    const producerMetrics = createMetrics();
-    const sinkMetrics = createMetrics();
+    const producerMetrics = createMetrics('producer');
+    const sinkMetrics = createMetrics('sink');
     const producerServer = await startMetricsServer(producerMetrics, 0, '127.0.0.1');
     cleanups.push(producerServer.close);
     const sinkServer = await startMetricsServer(sinkMetrics, 0, '127.0.0.1');

@@ -1,3 +1,4 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { tableByName } from './catalog/index.ts';
 import type { TableSpec } from './catalog/types.ts';
 import { initialOffset } from './capture/offset.ts';
@@ -61,11 +62,12 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   });
 
   const abort = new AbortController();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+  const sleep = (ms: number) => sleepFor(ms, undefined, { signal: abort.signal }).catch(() => undefined);
+  /** When the last pass over each table that reached its end started: everything older is in Kafka. */
+  const caughtUpAt = new Map<string, number>();
+  const freshnessTimer = setInterval(() => {
+    for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
+  }, 1000);
 
   const loop = async () => {
     while (!abort.signal.aborted) {
@@ -82,12 +84,14 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   /** Drains one table's pending pages; true when anything was published. */
   const pollTable = async (source: TableSource): Promise<boolean> => {
     let published = false;
+    const passStarted = Date.now();
     for (;;) {
       const end = metrics.pollDuration.startTimer({ table: source.table });
       const batch = await source.poll(abort.signal);
       if (!batch) {
         end();
         metrics.lastPollSuccess.set({ table: source.table }, Date.now() / 1000);
+        caughtUpAt.set(source.table, passStarted);
         return published;
       }
       try {
@@ -102,7 +106,6 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       }
       source.committed(batch);
       for (const ev of batch.events) metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
-      if (batch.offset.cursorMs !== null) metrics.sourceFreshness.set({ table: batch.table }, (Date.now() - batch.offset.cursorMs) / 1000);
       published = true;
     }
   };
@@ -112,6 +115,7 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       if (!abort.signal.aborted) throw err;
     })
     .finally(async () => {
+      clearInterval(freshnessTimer);
       await kafka.close().catch(() => undefined);
       await client.close().catch(() => undefined);
     });

@@ -4,8 +4,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * Every metric the product exports, declared once: names, help and labels are the contract the Grafana
  * dashboards query. Never put a token or secret in a label.
  */
-export function createMetrics() {
+export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
   const registry = new Registry();
+  // Each process exports only its own families; the other side's objects exist but are not registered.
+  const producer = role === 'sink' ? [] : [registry];
+  const sink = role === 'producer' ? [] : [registry];
   collectDefaultMetrics({ register: registry, prefix: 'pipedrive_cdc_process_' });
   const m = {
     registry,
@@ -13,71 +16,71 @@ export function createMetrics() {
       name: 'pipedrive_cdc_records_total',
       help: 'Change records committed to Kafka, by table and op (r, c, u, d); tombstones not counted',
       labelNames: ['table', 'op'] as const,
-      registers: [registry],
+      registers: producer,
     }),
     apiRequests: new Counter({
       name: 'pipedrive_cdc_api_requests_total',
       help: 'Pipedrive API answers by endpoint and HTTP status (0 = no answer)',
       labelNames: ['endpoint', 'status'] as const,
-      registers: [registry],
+      registers: producer,
     }),
     apiTokensSpent: new Counter({
       name: 'pipedrive_cdc_api_tokens_spent_total',
       help: 'Pipedrive rate-limit tokens spent (x-token-cost where the API reports it)',
-      registers: [registry],
+      registers: producer,
     }),
     apiRateLimitRemaining: new Gauge({
       name: 'pipedrive_cdc_api_burst_remaining',
       help: 'x-ratelimit-remaining of the last answer: requests left in the 2-second burst window',
-      registers: [registry],
+      registers: producer,
     }),
     sourceFreshness: new Gauge({
       name: 'pipedrive_cdc_source_freshness_seconds',
-      help: 'Seconds between now and the newest source update time published for the table (its cursor)',
+      help: 'Seconds since the start of the last poll pass that reached the end of the table: every change older than this is in Kafka',
       labelNames: ['table'] as const,
-      registers: [registry],
+      registers: producer,
     }),
     lastPollSuccess: new Gauge({
       name: 'pipedrive_cdc_last_successful_poll_timestamp_seconds',
       help: 'Unix time of the last poll pass that reached the end of the table',
       labelNames: ['table'] as const,
-      registers: [registry],
+      registers: producer,
     }),
     pollDuration: new Histogram({
       name: 'pipedrive_cdc_poll_duration_seconds',
       help: 'Duration of one poll (one API page and its transaction)',
       labelNames: ['table'] as const,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
+      registers: producer,
     }),
     transactions: new Counter({
       name: 'pipedrive_cdc_transactions_total',
       help: 'Kafka transactions by result (committed, aborted)',
       labelNames: ['result'] as const,
-      registers: [registry],
+      registers: producer,
     }),
     sinkLag: new Gauge({
       name: 'pipedrive_cdc_sink_lag_records',
       help: 'Log end offset minus the next offset the sink will apply, per topic partition',
       labelNames: ['topic', 'partition'] as const,
-      registers: [registry],
+      registers: sink,
     }),
     sinkRows: new Counter({
       name: 'pipedrive_cdc_sink_rows_total',
       help: 'Rows applied to the destination by table and op (tombstones as op "t")',
       labelNames: ['table', 'op'] as const,
-      registers: [registry],
+      registers: sink,
     }),
     sinkBatches: new Counter({
       name: 'pipedrive_cdc_sink_batches_total',
       help: 'Destination transactions committed by the sink',
-      registers: [registry],
+      registers: sink,
     }),
     endToEndLatency: new Histogram({
       name: 'pipedrive_cdc_end_to_end_latency_seconds',
       help: 'Time from Pipedrive update time to the row being committed in the destination',
       buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 86400],
-      registers: [registry],
+      registers: sink,
     }),
   };
   return m;
