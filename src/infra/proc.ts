@@ -1,0 +1,160 @@
+// Child-process helpers shared by the local services: free ports, logged spawns, kill-by-PID, waiting.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** Absolute path of an executable on PATH, or undefined. */
+export function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+export interface RunResult {
+  code: number;
+  output: string;
+}
+
+/** Runs a command to completion, collecting stdout+stderr (for short tools: mvn, dpkg, initdb, pg_ctl). */
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, output }));
+  });
+}
+
+/** Like run() but throws with the command's output when it fails. */
+export async function runOk(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.code}:\n${r.output.slice(-4000)}`);
+  return r.output;
+}
+
+/** A port the OS reports free on 127.0.0.1 right now (dynamic, so a demo and a test run can coexist). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/**
+ * Starts a long-running server with stdout+stderr going straight to `logFile` (no piping through Node,
+ * so a chatty server cannot block on a full pipe). Detached into its own process group and unref'd:
+ * the owner decides when it dies, via stop() or the pidfile-based orphan sweep.
+ */
+export function spawnLogged(cmd: string, args: string[], logFile: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: true });
+    child.unref();
+    child.on('error', () => {
+      /* reported through exitCode/pid checks by the caller */
+    });
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True while `pid` exists and is not a zombie (a zombie still answers kill(pid, 0)). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return existsSync(`/proc/${pid}`);
+  }
+}
+
+/** The NUL-separated command line of a process, joined by spaces ('' when gone or unreadable). */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends `signal`, waits up to `timeoutMs` for the process to go, then SIGKILLs it. */
+export async function stopPid(pid: number, opts: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<void> {
+  const { signal = 'SIGTERM', timeoutMs = 15_000 } = opts;
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return;
+    await sleep(100);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
+}
+
+/** Last `lines` lines of a log file, for error messages. */
+export function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Polls `probe` until it returns true. Fails early when the server process died, and on timeout;
+ * either way the error carries the tail of the server's log.
+ */
+export async function waitReady(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; pid?: number; logFile?: string; intervalMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const logHint = () => (opts.logFile ? `\n--- ${opts.logFile} (tail) ---\n${tail(opts.logFile)}` : '');
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (opts.pid !== undefined && !isAlive(opts.pid)) throw new Error(`${what} exited before it became ready${logHint()}`);
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${opts.timeoutMs} ms${logHint()}`);
+    await sleep(opts.intervalMs ?? 250);
+  }
+}
+
+/** GET `url`; true on a 2xx answer within 2 s. */
+export async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
