@@ -1,7 +1,7 @@
 // Idempotent installers for the local services. Each reuses what the cache already holds, downloads only
 // what is missing, and builds into a temp dir that is renamed into place at the end, so a killed
 // download never leaves a half-filled cache entry that a later run would trust.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installAtomically, newTempDir } from './atomic.ts';
 import { ensureJava, findJava } from './java.ts';
