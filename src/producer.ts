@@ -1,9 +1,10 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { tableByName } from './catalog/index.ts';
-import type { TableSpec } from './catalog/types.ts';
+import { KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
+import { needsKeyIndex, sourceFor } from './capture/sources.ts';
 import type { TableSource } from './capture/table-source.ts';
-import { UpdatedSinceSource } from './capture/updated-since-source.ts';
+import type { Row } from './pipedrive/row.ts';
 import type { ProducerConfig } from './config.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
@@ -32,7 +33,9 @@ export interface ProducerRunOptions {
  */
 export async function startProducer(config: ProducerConfig, opts: ProducerRunOptions): Promise<ProducerRun> {
   const { metrics, log } = opts;
-  const specs = config.tables.map(tableByName);
+  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child');
+  // Child tables come with their parent, at no extra API cost.
+  const published = [...specs, ...specs.flatMap((s) => (s.children ?? []).map((c) => tableByName(c.table)))];
   const client = new PipedriveClient({
     baseUrl: config.pipedriveBaseUrl,
     apiToken: config.pipedriveApiToken,
@@ -48,17 +51,24 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     clientId: config.connectorName,
     transactionalId: `${config.connectorName}.producer`,
   });
-  const publisher = new Publisher(kafka, new Registry(config.schemaRegistryUrl), {
+  const registry = new Registry(config.schemaRegistryUrl);
+  const publisher = new Publisher(kafka, registry, {
     topicPrefix: config.topicPrefix,
     connector: config.connectorName,
     partitions: config.topicPartitions,
   });
-  await publisher.prepare(specs);
+  await publisher.prepare(published);
   const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
+  const indexes = new Map<string, KeyIndex>();
+  for (const spec of published.filter(needsKeyIndex)) {
+    const index = new KeyIndex(spec);
+    for (const { key, live } of await kafka.readKeys(publisher.topicOf(spec.name))) index.load((await registry.decode(key)) as Row, live);
+    indexes.set(spec.name, index);
+  }
   const sources: TableSource[] = specs.map((spec) => {
     const start = offsets.get(spec.name) ?? initialOffset;
     log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
-    return sourceFor(spec, client, start);
+    return sourceFor(spec, { client, tableOf: tableByName, indexes }, start);
   });
 
   const abort = new AbortController();
@@ -105,7 +115,10 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
         end();
       }
       source.committed(batch);
-      for (const ev of batch.events) metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+      for (const ev of batch.events) {
+        indexes.get(ev.table)?.apply(ev);
+        metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+      }
       published = true;
     }
   };
@@ -126,11 +139,4 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       await done.catch(() => undefined);
     },
   };
-}
-
-function sourceFor(spec: TableSpec, client: PipedriveClient, start: typeof initialOffset): TableSource {
-  switch (spec.syncMode.kind) {
-    case 'updated-since':
-      return new UpdatedSinceSource(spec, client, start);
-  }
 }

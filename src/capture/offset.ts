@@ -1,16 +1,22 @@
 /**
  * A table's source offset, stored as JSON in the state topic. Pipedrive timestamps have whole seconds, so
  * the next query is inclusive of the cursor second and `emittedAtCursor` remembers exactly which versions
- * (row id → content hash) at that second were already published: none is missed, none repeated.
+ * (row key → content hash) at that second were already published: none is missed, none repeated.
  */
 export interface TableOffset {
   readonly version: 1;
-  /** Inclusive lower bound (epoch ms) for the next `updated_since`; null before the first row. */
+  /** Inclusive lower bound (epoch ms) for the next incremental query; null before the first row. */
   readonly cursorMs: number | null;
-  /** Row id → content hash of the versions already published whose update time equals the cursor. */
+  /** Row key → content hash of the versions already published whose update time equals the cursor. */
   readonly emittedAtCursor: Readonly<Record<string, string>>;
   /** True once a full pass from the beginning has completed (rows after that are c/u, before r). */
   readonly snapshotDone: boolean;
+  /** Re-imported tables: row key → content hash of the last complete import (the base of the next diff). */
+  readonly imported?: Readonly<Record<string, string>>;
+  /** Source time (the API's clock) of the start of the last complete full import. */
+  readonly lastImportMs?: number;
+  /** Source time of the start of the last complete id scan (periodic delete detection). */
+  readonly lastIdScanMs?: number;
 }
 
 export const initialOffset: TableOffset = { version: 1, cursorMs: null, emittedAtCursor: {}, snapshotDone: false };
@@ -18,6 +24,7 @@ export const initialOffset: TableOffset = { version: 1, cursorMs: null, emittedA
 /** Parses a stored offset; anything unreadable is an error naming the table (never silently restarted). */
 export function parseOffset(table: string, json: unknown): TableOffset {
   const o = json as Partial<TableOffset> | null;
+  const optionalNumber = (v: unknown) => v === undefined || typeof v === 'number';
   const ok =
     typeof o === 'object' &&
     o !== null &&
@@ -25,11 +32,14 @@ export function parseOffset(table: string, json: unknown): TableOffset {
     (o.cursorMs === null || typeof o.cursorMs === 'number') &&
     typeof o.emittedAtCursor === 'object' &&
     o.emittedAtCursor !== null &&
-    typeof o.snapshotDone === 'boolean';
+    typeof o.snapshotDone === 'boolean' &&
+    (o.imported === undefined || (typeof o.imported === 'object' && o.imported !== null)) &&
+    optionalNumber(o.lastImportMs) &&
+    optionalNumber(o.lastIdScanMs);
   if (!ok) {
     throw new Error(
       `state topic: offset of table "${table}" is not readable (${JSON.stringify(json).slice(0, 120)}); ` +
-        `reset it with \`pipedrive-cdc resync --table ${table}\``,
+        `reset it by writing a null value for its key to the state topic (a re-sync of the table)`,
     );
   }
   return o as TableOffset;

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
-import { formatRfc3339, type Row } from '../pipedrive/row.ts';
-import { fetchV2Page } from '../pipedrive/v2-list.ts';
-import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
+import { fetchListPage, type PagePosition } from '../pipedrive/lists.ts';
+import { formatRfc3339, parseRow } from '../pipedrive/row.ts';
+import type { ChangeBatch, ChangeEvent } from './change.ts';
+import { contentHash, eventsFor, opOf, type EmitContext } from './emit.ts';
+import { keyString } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import type { TableSource } from './table-source.ts';
 
@@ -14,35 +15,40 @@ import type { TableSource } from './table-source.ts';
 export class UpdatedSinceSource implements TableSource {
   readonly table: string;
   private offset: TableOffset;
-  /** The v2 page cursor of the pass in progress; undefined when no pass is running. */
-  private pageCursor: string | undefined;
+  private readonly spec: TableSpec;
+  /** The page position of the pass in progress; undefined when no pass is running. */
+  private position: PagePosition | null = null;
   private passQuery: Record<string, string> | undefined;
 
   constructor(
-    private readonly spec: TableSpec,
+    private readonly ctx: EmitContext,
     private readonly client: PipedriveClient,
     start: TableOffset,
   ) {
-    if (spec.syncMode.kind !== 'updated-since') throw new Error(`${spec.name}: not an updated-since table`);
-    this.table = spec.name;
+    this.spec = ctx.spec;
+    if (this.spec.sync.kind !== 'updated-since') throw new Error(`${this.spec.name}: not an updated-since table`);
+    this.table = this.spec.name;
     this.offset = start;
   }
 
+  get currentOffset(): TableOffset {
+    return this.offset;
+  }
+
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
+    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'updated-since' }>;
     for (;;) {
       if (!this.passQuery) {
-        const mode = this.spec.syncMode;
-        this.passQuery = { sort_by: mode.cursorField, sort_direction: 'asc' };
-        if (this.offset.cursorMs !== null) this.passQuery[mode.sinceParam] = formatRfc3339(this.offset.cursorMs);
-        this.pageCursor = undefined;
+        this.passQuery = { sort_by: sync.cursorField, sort_direction: 'asc' };
+        if (this.offset.cursorMs !== null) this.passQuery[sync.sinceParam] = formatRfc3339(this.offset.cursorMs);
+        this.position = null;
       }
-      const query = this.pageCursor ? { ...this.passQuery, cursor: this.pageCursor } : this.passQuery;
-      const page = await fetchV2Page(this.client, this.spec, query, signal);
-      const lastPage = page.nextCursor === null;
-      this.pageCursor = page.nextCursor ?? undefined;
+      const page = await fetchListPage(this.client, sync.list, this.passQuery, this.position, undefined, signal);
+      const lastPage = page.next === null;
+      this.position = page.next;
       if (lastPage) this.passQuery = undefined;
 
-      const { events, offset } = this.advance(page.rows, lastPage);
+      const { events, offset } = advance(this.ctx, this.offset, page.items, lastPage, sync.cursorField);
       // A batch when there is something to publish, or when the first full pass just ended (snapshotDone).
       if (events.length > 0 || offset.snapshotDone !== this.offset.snapshotDone) {
         return { table: this.table, events, offset };
@@ -54,50 +60,33 @@ export class UpdatedSinceSource implements TableSource {
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
   }
+}
 
-  /** The events of a page and the offset after them; pure given the current offset. */
-  private advance(rows: readonly Row[], lastPage: boolean): { events: ChangeEvent[]; offset: TableOffset } {
-    const { cursorField } = this.spec.syncMode;
-    const prev = this.offset;
-    let cursorMs = prev.cursorMs;
-    let emitted: Record<string, string> = { ...prev.emittedAtCursor };
-    const events: ChangeEvent[] = [];
-    for (const row of rows) {
-      const ts = row[cursorField];
-      if (typeof ts !== 'number') continue; // a row without update time cannot be ordered; never seen in practice
-      const id = keyString(this.spec, row);
-      const hash = contentHash(row);
-      if (cursorMs !== null && ts < cursorMs) continue; // older than what was already published
-      if (ts === cursorMs && emitted[id] === hash) continue; // this exact version was published
-      const earlierVersionThisSecond = ts === cursorMs && emitted[id] !== undefined;
-      events.push({ table: this.table, key: keyOf(this.spec, row), row, op: this.opOf(row, ts, earlierVersionThisSecond), sourceTsMs: ts });
-      if (cursorMs === null || ts > cursorMs) {
-        cursorMs = ts;
-        emitted = {};
-      }
-      emitted[id] = hash;
+/**
+ * The events of a page of rows in ascending update-time order, and the offset after them; pure. Versions
+ * at the cursor second already published (same key, same content) are skipped.
+ */
+export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unknown[], lastPage: boolean, cursorField: string): { events: ChangeEvent[]; offset: TableOffset } {
+  const { spec } = ctx;
+  let cursorMs = prev.cursorMs;
+  let emitted: Record<string, string> = { ...prev.emittedAtCursor };
+  const events: ChangeEvent[] = [];
+  for (const raw of items) {
+    const row = parseRow(spec, raw);
+    const ts = row[cursorField];
+    if (typeof ts !== 'number') continue; // a row without update time cannot be ordered; never seen in practice
+    if (cursorMs !== null && ts < cursorMs) continue; // older than what was already published
+    const id = keyString(spec, row);
+    const hash = contentHash(row);
+    if (ts === cursorMs && emitted[id] === hash) continue; // this exact version was published
+    const earlierVersionThisSecond = ts === cursorMs && emitted[id] !== undefined;
+    events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, prev.snapshotDone, earlierVersionThisSecond), ts));
+    if (cursorMs === null || ts > cursorMs) {
+      cursorMs = ts;
+      emitted = {};
     }
-    const snapshotDone = prev.snapshotDone || lastPage;
-    return { events, offset: { version: 1, cursorMs, emittedAtCursor: emitted, snapshotDone } };
+    emitted[id] = hash;
   }
-
-  /** A row created in the same second as an already-published version of it is an update, not a create. */
-  private opOf(row: Row, ts: number, earlierVersionThisSecond: boolean): Op {
-    const { deletes, createdField } = this.spec;
-    if (deletes.kind === 'flag-in-list' && row[deletes.flag] === true) return Op.delete;
-    if (!this.offset.snapshotDone) return Op.read;
-    return row[createdField] === ts && !earlierVersionThisSecond ? Op.create : Op.update;
-  }
-}
-
-export function keyOf(spec: TableSpec, row: Row): Row {
-  return Object.fromEntries(spec.primaryKey.map((k) => [k, row[k] ?? null]));
-}
-
-function keyString(spec: TableSpec, row: Row): string {
-  return spec.primaryKey.map((k) => String(row[k])).join('|');
-}
-
-function contentHash(row: Row): string {
-  return createHash('sha1').update(JSON.stringify(row)).digest('base64url').slice(0, 16);
+  const snapshotDone = prev.snapshotDone || lastPage;
+  return { events, offset: { ...prev, cursorMs, emittedAtCursor: emitted, snapshotDone } };
 }

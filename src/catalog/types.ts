@@ -1,6 +1,6 @@
 /**
- * The table catalog's vocabulary. A table is data: the engine (capture, publish, sink) is generic over
- * these declarations, so adding a table means adding a declaration, not a code path.
+ * The table catalog's vocabulary. A table is data: capture, publish and the sink are generic over these
+ * declarations, so adding a table means adding a declaration, not a code path.
  */
 
 /** Column types as the record contract exposes them (see docs/ARCHITECTURE.md, "Record contract"). */
@@ -9,7 +9,7 @@ export const ColumnType = {
   double: 'double',
   string: 'string',
   boolean: 'boolean',
-  /** Pipedrive timestamps (whole seconds); Avro long timestamp-millis. */
+  /** Pipedrive timestamps (whole seconds; v1 `YYYY-MM-DD HH:MM:SS` UTC or v2 RFC 3339); Avro timestamp-millis. */
   timestamp: 'timestamp',
   /** Calendar dates `YYYY-MM-DD`; Avro int date. */
   date: 'date',
@@ -21,35 +21,79 @@ export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];
 export interface ColumnSpec {
   readonly name: string;
   readonly type: ColumnType;
+  /**
+   * Where the value sits in the API object: a dot path (`address.locality`), default the column name.
+   * `$parent.<field>` reads the parent row of a child table; `$index` the element's position; `$value` a
+   * scalar array element; `$item.<field>` the recents/mail wrapper around the object.
+   */
+  readonly path?: string;
+}
+
+/** How one list is read. */
+export interface ListSpec {
+  /** Path below the base URL; `{id}` is the parent id for per-parent lists. */
+  readonly endpoint: string;
+  readonly pagination: 'v2-cursor' | 'v1-offset' | 'v1-cursor' | 'none';
+  /** Query parameters sent on every call. */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Largest page the endpoint accepts (v2: 500; v1 files: 100; call logs: 50). */
+  readonly limit?: number;
+  /** Where the rows sit in the body; default `data`. e.g. `data.goals`. */
+  readonly rowsPath?: string;
+  /** Per-parent lists: the parent list to walk, and the parent field filling `{id}`. */
+  readonly forEachParent?: { readonly list: ListSpec; readonly idField: string };
 }
 
 /** How rows of a table are read incrementally. */
 export type SyncMode =
+  /** v2 list sorted by update time ascending with an inclusive `updated_since` (same-second dedupe). */
+  | { readonly kind: 'updated-since'; readonly list: ListSpec; readonly cursorField: string; readonly sinceParam: string }
+  /** v2 list without an update filter: sort by update time descending and stop at the cursor. */
+  | { readonly kind: 'sorted-desc'; readonly list: ListSpec; readonly cursorField: string }
   /**
-   * v2 list sorted by update_time ascending with an inclusive `updated_since`; rows at the cursor second
-   * that were already emitted (same id and same content) are skipped.
+   * v1 `/recents?items=<item>` since the checkpoint. A checkpoint outside Recents' 30-day window (stopped for
+   * weeks, table newly enabled) triggers a full import from `fullList` first.
    */
-  { readonly kind: 'updated-since'; readonly cursorField: string; readonly sinceParam: string };
+  | { readonly kind: 'recents'; readonly item: string; readonly cursorField: string; readonly fullList: ListSpec }
+  /** Read everything and diff with the previous import: on every sync, or once a day. */
+  | { readonly kind: 'reimport'; readonly list: ListSpec; readonly every: 'sync' | 'day' }
+  /** Rows come only from a parent table's rows (see ChildSpec); the table has no API call of its own. */
+  | { readonly kind: 'child'; readonly parent: string };
 
 /** How deletes become visible. */
 export type DeleteDetection =
-  /** Deleted rows come back in the same list (extra query params) carrying a boolean flag. */
-  { readonly kind: 'flag-in-list'; readonly flag: string };
+  /** A row whose `field` equals `value` is deleted (deals `is_deleted`, notes `active_flag=false`, …). */
+  | { readonly kind: 'flag'; readonly field: string; readonly value: unknown }
+  /** Rows missing from a full re-import are deleted. */
+  | { readonly kind: 'vanish' }
+  /** A periodic scan of all ids of the list; ids no longer listed are deleted. */
+  | { readonly kind: 'id-scan'; readonly everyMs: number; readonly list?: ListSpec }
+  /** Children: removed when the parent's current set no longer holds them. */
+  | { readonly kind: 'with-parent' }
+  | { readonly kind: 'none' };
+
+/** A table derived from an array inside the parent's rows (person.emails → person_email). */
+export interface ChildSpec {
+  readonly table: string;
+  /** Dot path of the array in the parent API object. */
+  readonly from: string;
+}
 
 export interface TableSpec {
   /** Lower snake case; the topic is `<prefix>.<name>`. */
   readonly name: string;
   readonly api: 'v1' | 'v2';
-  /** Path below the base URL, e.g. `/api/v2/deals`. */
-  readonly endpoint: string;
-  /** Query parameters sent on every list call (e.g. the statuses that include deleted rows). */
-  readonly listParams: Readonly<Record<string, string>>;
-  readonly syncMode: SyncMode;
-  readonly deletes: DeleteDetection;
+  readonly sync: SyncMode;
+  readonly deletes: readonly DeleteDetection[];
   readonly primaryKey: readonly string[];
-  /** Field holding the row's creation time: a row whose creation time equals its cursor is a create (`c`). */
-  readonly createdField: string;
+  /** Field holding the row's creation time: a row created in the second of its update is a create (`c`). */
+  readonly createdField?: string;
   readonly columns: readonly ColumnSpec[];
+  readonly children?: readonly ChildSpec[];
+  /** What Fivetran calls the table when it differs (DEAL_HISTORY's latest state is `deal`). */
+  readonly fivetranName?: string;
+  /** One line for docs: the mechanism and its worst-case delay. */
+  readonly notes?: string;
 }
 
 export function defineTable<const T extends TableSpec>(spec: T): T {
@@ -57,8 +101,12 @@ export function defineTable<const T extends TableSpec>(spec: T): T {
   for (const key of spec.primaryKey) {
     if (!names.has(key)) throw new Error(`catalog: table ${spec.name}: primary key ${key} is not a column`);
   }
-  if (!names.has(spec.syncMode.cursorField)) {
-    throw new Error(`catalog: table ${spec.name}: cursor ${spec.syncMode.cursorField} is not a column`);
+  const cursor = 'cursorField' in spec.sync ? spec.sync.cursorField : undefined;
+  if (cursor !== undefined && !names.has(cursor)) {
+    throw new Error(`catalog: table ${spec.name}: cursor ${cursor} is not a column`);
+  }
+  for (const d of spec.deletes) {
+    if (d.kind === 'flag' && !names.has(d.field)) throw new Error(`catalog: table ${spec.name}: delete flag ${d.field} is not a column`);
   }
   return spec;
 }

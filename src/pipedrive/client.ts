@@ -28,6 +28,8 @@ export class PipedriveClient {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
   private readonly baseUrl: string;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Difference between the API's clock (its Date header) and ours, from the latest answer. */
+  private serverSkewMs = 0;
 
   constructor(private readonly options: PipedriveClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -67,6 +69,8 @@ export class PipedriveClient {
       throw new PipedriveHttpError(0, path, (err as Error).message, undefined);
     }
     const headers = flattenHeaders(res.headers);
+    const serverDate = Date.parse(headers.date ?? '');
+    if (Number.isFinite(serverDate)) this.serverSkewMs = serverDate - Date.now();
     let text: string;
     try {
       text = await res.body.text();
@@ -83,6 +87,14 @@ export class PipedriveClient {
     } catch {
       throw new PipedriveResponseError(`GET ${path}: response is not valid JSON (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
     }
+  }
+
+  /**
+   * The API's current time (from its Date header, whole seconds): day-based schedules and Recents' 30-day
+   * window are judged by the source's clock, not ours.
+   */
+  serverNowMs(): number {
+    return Date.now() + this.serverSkewMs;
   }
 
   async close(): Promise<void> {

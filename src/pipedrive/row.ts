@@ -12,22 +12,48 @@ const DAY_MS = 86_400_000;
  * Parses one raw API object into a typed row of the table's columns. Pipedrive's types are checked here, once;
  * a wrong type is a PipedriveResponseError naming the table, row and field, so nothing half-parsed moves on.
  */
-export function parseRow(spec: TableSpec, raw: unknown): Row {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PipedriveResponseError(`${spec.endpoint}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`);
+export function parseRow(spec: TableSpec, raw: unknown, ctx: RowContext = {}): Row {
+  const scalar = ctx.index !== undefined && (typeof raw !== 'object' || raw === null);
+  if (!scalar && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    throw new PipedriveResponseError(`table ${spec.name}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`);
   }
-  const obj = raw as Record<string, unknown>;
   const row: Record<string, Value> = {};
   for (const col of spec.columns) {
     try {
-      row[col.name] = parseValue(col, obj[col.name]);
+      row[col.name] = parseValue(col, valueAt(raw, col.path ?? col.name, ctx));
     } catch (err) {
-      throw new PipedriveResponseError(
-        `${spec.endpoint}: row ${JSON.stringify(obj.id)}: field "${col.name}": ${(err as Error).message}`,
-      );
+      const id = scalar ? raw : (raw as Record<string, unknown>).id;
+      throw new PipedriveResponseError(`table ${spec.name}: row ${JSON.stringify(id)}: field "${col.name}": ${(err as Error).message}`);
     }
   }
   return row;
+}
+
+/** What a column path may refer to besides the object itself. */
+export interface RowContext {
+  /** The parent API object of a child row (`$parent.<field>`). */
+  readonly parent?: unknown;
+  /** The element's position in the parent's array (`$index`). */
+  readonly index?: number;
+  /** The wrapper around the object (`$item.<field>`), e.g. a recents or mail entry. */
+  readonly item?: unknown;
+}
+
+function valueAt(raw: unknown, path: string, ctx: RowContext): unknown {
+  if (path === '$index') return ctx.index;
+  if (path === '$value') return raw;
+  if (path.startsWith('$parent.')) return at(ctx.parent, path.slice('$parent.'.length));
+  if (path.startsWith('$item.')) return at(ctx.item, path.slice('$item.'.length));
+  return at(raw, path);
+}
+
+function at(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
 }
 
 export function parseValue(col: ColumnSpec, v: unknown): Value {
@@ -74,6 +100,11 @@ export function parseTimestamp(v: unknown): number {
     }
   }
   throw new TypeError(`expected a timestamp, got ${JSON.stringify(v)}`);
+}
+
+/** v1's `YYYY-MM-DD HH:MM:SS` (UTC), as `since_timestamp` takes it. */
+export function formatV1(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** RFC 3339 with whole seconds, as v2 query parameters take it. */

@@ -14,13 +14,17 @@ export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
   readonly compacted: boolean;
+  /** Largest record the topic accepts (state records of re-imported tables can exceed the 1 MB default). */
+  readonly maxMessageBytes?: number;
 }
 
 export interface ProducerKafka {
   /** Creates the topics that don't exist yet (existing ones are left as they are). */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
-  /** Every record of a compacted topic, read to its end with read_committed: key → last value. */
+  /** Every record of a compacted topic, read to its end with read_committed: key (UTF-8) → last value. */
   readCompacted(topic: string): Promise<Map<string, Buffer | null>>;
+  /** The keys of a topic read to its end (read_committed), each with whether its last record is a tombstone. */
+  readKeys(topic: string): Promise<Array<{ key: Buffer; live: boolean }>>;
   /**
    * Writes the records in one Kafka transaction: all become visible to read_committed consumers, or none.
    * A second instance with the same transactional id fences this one.

@@ -34,13 +34,26 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
         topics: missing.map((t) => ({
           topic: t.topic,
           numPartitions: t.partitions,
-          configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+          configEntries: [
+            ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...(t.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }] : []),
+          ],
         })),
       });
     },
 
     async readCompacted(topic: string) {
-      return readToEnd(kafka, admin, topic, opts.clientId);
+      const result = new Map<string, Buffer | null>();
+      await readToEnd(kafka, admin, topic, opts.clientId, (key, value) => result.set(key?.toString('utf8') ?? '', value));
+      return result;
+    },
+
+    async readKeys(topic: string) {
+      const last = new Map<string, { key: Buffer; live: boolean }>();
+      await readToEnd(kafka, admin, topic, opts.clientId, (key, value) => {
+        if (key) last.set(key.toString('base64'), { key, live: value !== null });
+      });
+      return [...last.values()];
     },
 
     async writeTransaction(records: readonly OutRecord[]) {
@@ -74,12 +87,19 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
  * Reads a topic from the beginning to the end offsets taken at the start, read_committed. Transaction
  * markers occupy offsets but are never delivered, so progress is tracked through batch end events.
  */
-async function readToEnd(kafka: Kafka, admin: ReturnType<Kafka['admin']>, topic: string, clientId: string) {
-  const result = new Map<string, Buffer | null>();
+async function readToEnd(
+  kafka: Kafka,
+  admin: ReturnType<Kafka['admin']>,
+  topic: string,
+  clientId: string,
+  onRecord: (key: Buffer | null, value: Buffer | null) => void,
+): Promise<void> {
+  const existing = await admin.listTopics();
+  if (!existing.includes(topic)) return;
   const ends = await admin.fetchTopicOffsets(topic);
   const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
-  if (pending.size === 0) return result;
-  const consumer = kafka.consumer({ groupId: `${clientId}.state-reader`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  if (pending.size === 0) return;
+  const consumer = kafka.consumer({ groupId: `${clientId}.reader.${topic}`, readUncommitted: false, maxWaitTimeInMs: 200 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -98,7 +118,7 @@ async function readToEnd(kafka: Kafka, admin: ReturnType<Kafka['admin']>, topic:
         .run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) result.set(m.key?.toString('utf8') ?? '', m.value);
+            for (const m of batch.messages) onRecord(m.key, m.value);
           },
         })
         .catch(reject);
@@ -106,5 +126,4 @@ async function readToEnd(kafka: Kafka, admin: ReturnType<Kafka['admin']>, topic:
   } finally {
     await consumer.disconnect();
   }
-  return result;
 }

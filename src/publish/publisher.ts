@@ -13,6 +13,7 @@ export interface PublisherOptions {
 }
 
 interface TableSchemas {
+  readonly spec: TableSpec;
   readonly topic: string;
   readonly keyId: number;
   readonly valueId: number;
@@ -45,7 +46,8 @@ export class Publisher {
   /** Creates topics and registers the key/value schemas of the given tables (TopicNameStrategy subjects). */
   async prepare(tables: readonly TableSpec[]): Promise<void> {
     const topics: TopicSpec[] = [
-      { topic: this.stateTopic, partitions: 1, compacted: true },
+      // Re-imported tables keep their last import's key → hash map in the state record: allow large records.
+      { topic: this.stateTopic, partitions: 1, compacted: true, maxMessageBytes: 64 * 1024 * 1024 },
       ...tables.map((t) => ({ topic: this.topicOf(t.name), partitions: this.opts.partitions, compacted: true })),
     ];
     await this.kafka.ensureTopics(topics);
@@ -53,17 +55,19 @@ export class Publisher {
       const topic = this.topicOf(t.name);
       const keyId = await this.registry.register(`${topic}-key`, keySchema(this.opts.topicPrefix, t));
       const valueId = await this.registry.register(`${topic}-value`, valueSchema(this.opts.topicPrefix, t));
-      this.schemas.set(t.name, { topic, keyId, valueId });
+      this.schemas.set(t.name, { spec: t, topic, keyId, valueId });
     }
   }
 
-  /** Publishes the batch's events and its offset atomically. Returns the number of data records written. */
+  /** Publishes the batch's events (of its table and its child tables) and its offset atomically. */
   async publish(batch: ChangeBatch): Promise<number> {
-    const s = this.schemas.get(batch.table);
-    if (!s) throw new Error(`publisher: table ${batch.table} was not prepared`);
     const synced = this.now();
     const records: OutRecord[] = [];
-    for (const ev of batch.events) records.push(...(await this.encode(s, ev, synced)));
+    for (const ev of batch.events) {
+      const s = this.schemas.get(ev.table);
+      if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
+      records.push(...(await this.encode(s, ev, synced)));
+    }
     records.push({
       topic: this.stateTopic,
       key: Buffer.from(stateKey(this.opts.connector, batch.table), 'utf8'),
@@ -76,8 +80,10 @@ export class Publisher {
   private async encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number): Promise<OutRecord[]> {
     const key = await this.registry.encode(s.keyId, ev.key);
     const deleted = ev.op === 'd';
+    // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
+    const row = Object.fromEntries(s.spec.columns.map((c) => [c.name, ev.row[c.name] ?? null]));
     const value = await this.registry.encode(s.valueId, {
-      ...ev.row,
+      ...row,
       __op: ev.op,
       __deleted: deleted,
       __source_ts_ms: ev.sourceTsMs,

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tableByName } from '../../src/catalog/index.ts';
 import { deal } from '../../src/catalog/tables/deal.ts';
+import type { EmitContext } from '../../src/capture/emit.ts';
 import type { ChangeBatch } from '../../src/capture/change.ts';
 import { initialOffset, type TableOffset } from '../../src/capture/offset.ts';
 import { UpdatedSinceSource } from '../../src/capture/updated-since-source.ts';
@@ -9,6 +11,8 @@ import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 
 /** The incremental source against the local Pipedrive (in-process, no other services). */
+const ctx: EmitContext = { spec: deal, tableOf: tableByName, indexes: new Map() };
+
 describe('UpdatedSinceSource', () => {
   let sim: Simulator;
   let client: PipedriveClient;
@@ -25,14 +29,14 @@ describe('UpdatedSinceSource', () => {
   /** Polls until nothing is new, committing every batch; optionally restarting the source after each batch. */
   async function drain(offset: TableOffset, restartEachBatch = false): Promise<{ batches: ChangeBatch[]; offset: TableOffset }> {
     const batches: ChangeBatch[] = [];
-    let source = new UpdatedSinceSource(deal, client, offset);
+    let source = new UpdatedSinceSource(ctx, client, offset);
     for (;;) {
       const b = await source.poll();
       if (!b) return { batches, offset };
       batches.push(b);
       source.committed(b);
       offset = b.offset;
-      if (restartEachBatch) source = new UpdatedSinceSource(deal, client, offset);
+      if (restartEachBatch) source = new UpdatedSinceSource(ctx, client, offset);
     }
   }
 
@@ -79,7 +83,7 @@ describe('UpdatedSinceSource', () => {
     sim.interceptors.push((_req, res) => {
       res.status(200).json({ success: true, data: [{ id: 'not-a-number', title: 1, update_time: 'yesterday' }], additional_data: { next_cursor: null } });
     });
-    const source = new UpdatedSinceSource(deal, client, initialOffset);
+    const source = new UpdatedSinceSource(ctx, client, initialOffset);
     await expect(source.poll()).rejects.toBeInstanceOf(PipedriveResponseError);
     await expect(source.poll()).rejects.toThrow(/field "id": expected an integer/);
   });

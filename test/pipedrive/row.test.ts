@@ -12,7 +12,7 @@ describe('parseRow', () => {
 
   it('names the table, row and field of a wrong type', () => {
     expect(() => parseRow(deal, { id: 1, value: 'lots' })).toThrow(PipedriveResponseError);
-    expect(() => parseRow(deal, { id: 1, value: 'lots' })).toThrow('/api/v2/deals: row 1: field "value": expected a number, got "lots"');
+    expect(() => parseRow(deal, { id: 1, value: 'lots' })).toThrow('table deal: row 1: field "value": expected a number, got "lots"');
     expect(() => parseRow(deal, [1, 2])).toThrow(/expected an object per row/);
   });
 

@@ -1,23 +1,28 @@
 import { defineTable } from '../types.ts';
 
 /**
- * DEAL — v2 `GET /api/v2/deals` (10 tokens a page of up to 500).
- * `status=open,won,lost,deleted` makes deals deleted in the last 30 days come back with `is_deleted: true`
- * in the same ordered stream as updates, so one cursor covers changes and deletes.
- * Column set: the v2 Deal schema of Pipedrive's OpenAPI spec (custom fields come with the custom-field work).
+ * DEAL — v2 `GET /api/v2/deals` (10 tokens a page of up to 500). Fivetran keeps deals only as DEAL_HISTORY;
+ * this is its latest state. `status=open,won,lost,deleted` makes deals deleted in the last 30 days come
+ * back with `is_deleted: true` in the same ordered stream as updates, so one cursor covers both.
  */
 export const deal = defineTable({
   name: 'deal',
   api: 'v2',
-  endpoint: '/api/v2/deals',
-  listParams: { status: 'open,won,lost,deleted' },
-  syncMode: { kind: 'updated-since', cursorField: 'update_time', sinceParam: 'updated_since' },
-  deletes: { kind: 'flag-in-list', flag: 'is_deleted' },
+  sync: {
+    kind: 'updated-since',
+    list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: { status: 'open,won,lost,deleted' } },
+    cursorField: 'update_time',
+    sinceParam: 'updated_since',
+  },
+  deletes: [{ kind: 'flag', field: 'is_deleted', value: true }],
   primaryKey: ['id'],
   createdField: 'add_time',
+  fivetranName: 'DEAL_HISTORY',
+  notes: 'deletes arrive in the same stream (status=deleted) within one poll interval',
   columns: [
     { name: 'id', type: 'long' },
     { name: 'title', type: 'string' },
+    { name: 'creator_user_id', type: 'long' },
     { name: 'owner_id', type: 'long' },
     { name: 'person_id', type: 'long' },
     { name: 'org_id', type: 'long' },
@@ -30,6 +35,7 @@ export const deal = defineTable({
     { name: 'stage_change_time', type: 'timestamp' },
     { name: 'is_deleted', type: 'boolean' },
     { name: 'is_archived', type: 'boolean' },
+    { name: 'archive_time', type: 'timestamp' },
     { name: 'status', type: 'string' },
     { name: 'probability', type: 'double' },
     { name: 'lost_reason', type: 'string' },
@@ -43,7 +49,6 @@ export const deal = defineTable({
     { name: 'origin_id', type: 'string' },
     { name: 'channel', type: 'long' },
     { name: 'channel_id', type: 'string' },
-    { name: 'source_lead_id', type: 'string' },
     { name: 'arr', type: 'double' },
     { name: 'mrr', type: 'double' },
     { name: 'acv', type: 'double' },

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { TableSpec } from '../catalog/types.ts';
+import { parseRow, type Row, type RowContext } from '../pipedrive/row.ts';
+import { Op, type ChangeEvent } from './change.ts';
+import { KeyIndex, keyOf, keyString } from './key-index.ts';
+
+/** What a source needs to turn API objects into change events: its table, child tables and key indexes. */
+export interface EmitContext {
+  readonly spec: TableSpec;
+  readonly tableOf: (name: string) => TableSpec;
+  /** Key indexes of tables whose deletes are found by absence (child tables, id-scanned tables). */
+  readonly indexes: ReadonlyMap<string, KeyIndex>;
+}
+
+export function contentHash(row: Row): string {
+  return createHash('sha1').update(JSON.stringify(row)).digest('base64url').slice(0, 12);
+}
+
+/** True when the row carries one of the table's delete flags. */
+export function isDeletedRow(spec: TableSpec, row: Row): boolean {
+  return spec.deletes.some((d) => d.kind === 'flag' && row[d.field] === d.value);
+}
+
+/**
+ * The op of a version: `d` for a flagged delete; `r` during the first full pass; `c` when created in the
+ * second of this version and no earlier version of it was published; else `u`.
+ */
+export function opOf(spec: TableSpec, row: Row, sourceTsMs: number, snapshotDone: boolean, earlierVersionThisSecond: boolean): Op {
+  if (isDeletedRow(spec, row)) return Op.delete;
+  if (!snapshotDone) return Op.read;
+  const created = spec.createdField ? row[spec.createdField] : undefined;
+  return created === sourceTsMs && !earlierVersionThisSecond ? Op.create : Op.update;
+}
+
+/**
+ * The events of one parent version: the parent row, its children's current rows, and deletes for the
+ * children the parent no longer holds (found through the child table's key index).
+ */
+export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number): ChangeEvent[] {
+  const { spec } = ctx;
+  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs }];
+  for (const child of spec.children ?? []) {
+    const childSpec = ctx.tableOf(child.table);
+    const elements = op === Op.delete ? [] : at(raw, child.from);
+    const current = Array.isArray(elements) ? elements.map((el, index) => parseRow(childSpec, el, { parent: raw, index } satisfies RowContext)) : [];
+    const currentKeys = new Set(current.map((r) => keyString(childSpec, r)));
+    const childOp = op === Op.delete ? Op.update : op;
+    for (const r of current) events.push({ table: childSpec.name, key: keyOf(childSpec, r), row: r, op: childOp, sourceTsMs });
+    const index = ctx.indexes.get(childSpec.name);
+    for (const gone of index?.childrenOf(raw as Record<string, unknown>) ?? []) {
+      if (!currentKeys.has(keyString(childSpec, gone))) events.push({ table: childSpec.name, key: keyOf(childSpec, gone), row: gone, op: Op.delete, sourceTsMs });
+    }
+  }
+  return events;
+}
+
+/**
+ * Delete events for a key that vanished (re-import diff, id scan): the row is just its key, and the children
+ * it held (by the child tables' key indexes) go with it.
+ */
+export function vanishedEvents(ctx: EmitContext, key: Row, sourceTsMs: number): ChangeEvent[] {
+  const { spec } = ctx;
+  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, key), row: key, op: Op.delete, sourceTsMs }];
+  for (const child of spec.children ?? []) {
+    const childSpec = ctx.tableOf(child.table);
+    for (const gone of ctx.indexes.get(childSpec.name)?.childrenOf(key) ?? []) {
+      events.push({ table: childSpec.name, key: keyOf(childSpec, gone), row: gone, op: Op.delete, sourceTsMs });
+    }
+  }
+  return events;
+}
+
+function at(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}

@@ -1,0 +1,61 @@
+import type { DeleteDetection, ListSpec, TableSpec } from '../catalog/types.ts';
+import type { PipedriveClient } from '../pipedrive/client.ts';
+import { listAll } from '../pipedrive/lists.ts';
+import { parseRow } from '../pipedrive/row.ts';
+import type { ChangeBatch, ChangeEvent } from './change.ts';
+import { vanishedEvents, type EmitContext } from './emit.ts';
+import { keyString } from './key-index.ts';
+import type { TableOffset } from './offset.ts';
+import type { TableSource } from './table-source.ts';
+
+/**
+ * Periodic delete detection for lists that hide deleted rows (v2 persons, organizations, activities,
+ * products): when the inner source has nothing new and a scan is due, list every id; the table's live
+ * keys that are no longer listed are deletes. Keys known when the scan starts are the base, so rows
+ * created during the scan are never mistaken for deletes.
+ */
+export class IdScanSource implements TableSource {
+  readonly table: string;
+  private offset: TableOffset | undefined;
+
+  constructor(
+    private readonly inner: TableSource & { readonly currentOffset?: TableOffset },
+    private readonly ctx: EmitContext,
+    private readonly client: PipedriveClient,
+    private readonly scan: Extract<DeleteDetection, { kind: 'id-scan' }>,
+    start: TableOffset,
+  ) {
+    this.table = inner.table;
+    this.offset = start;
+  }
+
+  async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
+    const batch = await this.inner.poll(signal);
+    if (batch) return batch;
+    const offset = this.offset!;
+    const now = this.client.serverNowMs();
+    if (offset.lastIdScanMs !== undefined && now - offset.lastIdScanMs < this.scan.everyMs) return null;
+    const index = this.ctx.indexes.get(this.table);
+    if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);
+    const known = index.keys();
+    const seen = new Set<string>();
+    for await (const page of listAll(this.client, this.scanList(this.ctx.spec), {}, signal)) {
+      for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+    }
+    const events: ChangeEvent[] = [];
+    for (const [key, keyRow] of known) if (!seen.has(key)) events.push(...vanishedEvents(this.ctx, keyRow, now));
+    return { table: this.table, events, offset: { ...offset, lastIdScanMs: now } };
+  }
+
+  committed(batch: ChangeBatch): void {
+    this.offset = batch.offset;
+    this.inner.committed(batch);
+  }
+
+  /** The scan's list: the declared one, or the sync list without incremental parameters. */
+  private scanList(spec: TableSpec): ListSpec {
+    if (this.scan.list) return this.scan.list;
+    if ('list' in spec.sync) return spec.sync.list;
+    throw new Error(`${spec.name}: id-scan needs a list`);
+  }
+}

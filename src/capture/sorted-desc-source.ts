@@ -1,0 +1,57 @@
+import type { TableSpec } from '../catalog/types.ts';
+import type { PipedriveClient } from '../pipedrive/client.ts';
+import { fetchListPage, type PagePosition } from '../pipedrive/lists.ts';
+import { parseRow } from '../pipedrive/row.ts';
+import type { ChangeBatch } from './change.ts';
+import type { EmitContext } from './emit.ts';
+import type { TableOffset } from './offset.ts';
+import type { TableSource } from './table-source.ts';
+import { advance } from './updated-since-source.ts';
+
+/**
+ * For v2 lists without an update filter (pipelines, stages): read newest first and stop at the cursor. The
+ * pass is published as one batch, oldest first, so the offset only moves once every newer row is in it —
+ * a crash mid-pass re-reads the pass. These tables are small (a page or two).
+ */
+export class SortedDescSource implements TableSource {
+  readonly table: string;
+  private offset: TableOffset;
+  private readonly spec: TableSpec;
+
+  constructor(
+    private readonly ctx: EmitContext,
+    private readonly client: PipedriveClient,
+    start: TableOffset,
+  ) {
+    this.spec = ctx.spec;
+    if (this.spec.sync.kind !== 'sorted-desc') throw new Error(`${this.spec.name}: not a sorted-desc table`);
+    this.table = this.spec.name;
+    this.offset = start;
+  }
+
+  async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
+    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'sorted-desc' }>;
+    const collected: unknown[] = [];
+    let position: PagePosition | null = null;
+    do {
+      const page = await fetchListPage(this.client, sync.list, { sort_by: sync.cursorField, sort_direction: 'desc' }, position, undefined, signal);
+      let reachedCursor = false;
+      for (const raw of page.items) {
+        const ts = parseRow(this.spec, raw)[sync.cursorField];
+        if (this.offset.cursorMs !== null && typeof ts === 'number' && ts < this.offset.cursorMs) {
+          reachedCursor = true;
+          break;
+        }
+        collected.push(raw);
+      }
+      position = reachedCursor ? null : page.next;
+    } while (position);
+    const { events, offset } = advance(this.ctx, this.offset, collected.reverse(), true, sync.cursorField);
+    if (events.length === 0 && offset.snapshotDone === this.offset.snapshotDone) return null;
+    return { table: this.table, events, offset };
+  }
+
+  committed(batch: ChangeBatch): void {
+    this.offset = batch.offset;
+  }
+}

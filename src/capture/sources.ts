@@ -1,0 +1,41 @@
+import type { TableSpec } from '../catalog/types.ts';
+import type { PipedriveClient } from '../pipedrive/client.ts';
+import type { EmitContext } from './emit.ts';
+import { IdScanSource } from './id-scan.ts';
+import { KeyIndex } from './key-index.ts';
+import type { TableOffset } from './offset.ts';
+import { RecentsSource } from './recents-source.ts';
+import { ReimportSource } from './reimport-source.ts';
+import { SortedDescSource } from './sorted-desc-source.ts';
+import type { TableSource } from './table-source.ts';
+import { UpdatedSinceSource } from './updated-since-source.ts';
+
+/** Tables whose deletes are found by absence need the keys already published (see KeyIndex). */
+export function needsKeyIndex(spec: TableSpec): boolean {
+  return spec.sync.kind === 'child' || spec.sync.kind === 'recents' || spec.deletes.some((d) => d.kind === 'id-scan');
+}
+
+/** The source of one table, chosen by its declared sync mode, with periodic id scans where declared. */
+export function sourceFor(spec: TableSpec, deps: { client: PipedriveClient; tableOf: (n: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex> }, start: TableOffset): TableSource {
+  const ctx: EmitContext = { spec, tableOf: deps.tableOf, indexes: deps.indexes };
+  const { client } = deps;
+  let source: TableSource;
+  switch (spec.sync.kind) {
+    case 'updated-since':
+      source = new UpdatedSinceSource(ctx, client, start);
+      break;
+    case 'sorted-desc':
+      source = new SortedDescSource(ctx, client, start);
+      break;
+    case 'recents':
+      source = new RecentsSource(ctx, client, start);
+      break;
+    case 'reimport':
+      source = new ReimportSource(ctx, client, start);
+      break;
+    case 'child':
+      throw new Error(`${spec.name} is read with its parent ${spec.sync.parent}; it has no source of its own`);
+  }
+  const scan = spec.deletes.find((d) => d.kind === 'id-scan');
+  return scan && scan.kind === 'id-scan' ? new IdScanSource(source, ctx, client, scan, start) : source;
+}
