@@ -9,6 +9,7 @@ import type { ProducerConfig } from './config.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { PipedriveClient } from './pipedrive/client.ts';
+import { RateGovernor } from './pipedrive/governor.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { Publisher } from './publish/publisher.ts';
 import { Registry } from './registry/client.ts';
@@ -36,14 +37,22 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child');
   // Child tables come with their parent, at no extra API cost.
   const published = [...specs, ...specs.flatMap((s) => (s.children ?? []).map((c) => tableByName(c.table)))];
+  const governor = new RateGovernor({
+    onWait: (reason, ms) => {
+      if (reason === 'daily-budget') log('daily-budget-exhausted', { waitMs: Math.round(ms) });
+    },
+  });
   const client = new PipedriveClient({
     baseUrl: config.pipedriveBaseUrl,
     apiToken: config.pipedriveApiToken,
+    governor,
     onResponse: ({ endpoint, status, tokenCost, headers }) => {
       metrics.apiRequests.inc({ endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc(tokenCost);
       const remaining = Number(headers['x-ratelimit-remaining']);
       if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set(remaining);
+      const daily = Number(headers['x-daily-ratelimit-token-remaining']);
+      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set(daily);
     },
   });
   const kafka = await connectProducerKafka({
@@ -84,6 +93,10 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       let moved = false;
       for (const source of sources) {
         if (abort.signal.aborted) break;
+        if (governor.budgetLow() && source.startsBackfill?.(client.serverNowMs())) {
+          log('backfill-deferred', { table: source.table, dailyTokensRemaining: governor.dailyTokensRemaining });
+          continue;
+        }
         moved = (await pollTable(source)) || moved;
       }
       if (!moved && opts.untilCaughtUp) break;

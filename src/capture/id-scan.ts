@@ -31,10 +31,14 @@ export class IdScanSource implements TableSource {
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const batch = await this.inner.poll(signal);
+    // A first full pass read every live row: it counts as a scan, so the first real scan comes a period later.
+    if (batch && batch.offset.snapshotDone && batch.offset.lastIdScanMs === undefined) {
+      return { ...batch, offset: { ...batch.offset, lastIdScanMs: this.client.serverNowMs() } };
+    }
     if (batch) return batch;
     const offset = this.offset!;
     const now = this.client.serverNowMs();
-    if (offset.lastIdScanMs !== undefined && now - offset.lastIdScanMs < this.scan.everyMs) return null;
+    if (!this.scanDue(now)) return null;
     const index = this.ctx.indexes.get(this.table);
     if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);
     const known = index.keys();
@@ -50,6 +54,15 @@ export class IdScanSource implements TableSource {
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
     this.inner.committed(batch);
+  }
+
+  startsBackfill(nowMs: number): boolean {
+    return (this.inner.startsBackfill?.(nowMs) ?? false) || this.scanDue(nowMs);
+  }
+
+  private scanDue(nowMs: number): boolean {
+    const last = this.offset?.lastIdScanMs;
+    return last === undefined || nowMs - last >= this.scan.everyMs;
   }
 
   /** The scan's list: the declared one, or the sync list without incremental parameters. */

@@ -37,14 +37,12 @@ export class RecentsSource implements TableSource {
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'recents' }>;
-    const now = this.client.serverNowMs();
-    if (this.offset.cursorMs === null || now - this.offset.cursorMs > RECENTS_WINDOW_MS - WINDOW_MARGIN_MS) {
-      return this.fullImport(sync.fullList, signal);
-    }
+    if (this.startsBackfill(this.client.serverNowMs())) return this.fullImport(sync.fullList, signal);
+    const cursorMs = this.offset.cursorMs!;
     const items: unknown[] = [];
     for (let start: number | null = 0; start !== null; ) {
       // One second of overlap: whether since_timestamp is inclusive is not documented; advance() skips repeats.
-      const page = await fetchRecentsPage(this.client, sync.item, this.offset.cursorMs - 1000, start, signal);
+      const page = await fetchRecentsPage(this.client, sync.item, cursorMs - 1000, start, signal);
       for (const e of page.entries) {
         if (e.item !== sync.item) continue;
         // Users come as an array of one; `data: null` entries (inaccessible items) carry nothing to publish.
@@ -88,5 +86,10 @@ export class RecentsSource implements TableSource {
 
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
+  }
+
+  /** A full import is due when Recents cannot serve the checkpoint: none yet, or about to leave its window. */
+  startsBackfill(nowMs: number): boolean {
+    return this.offset.cursorMs === null || nowMs - this.offset.cursorMs > RECENTS_WINDOW_MS - WINDOW_MARGIN_MS;
   }
 }

@@ -73,6 +73,10 @@ export class ReimportSource implements TableSource {
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
   }
+
+  startsBackfill(nowMs: number): boolean {
+    return this.due(nowMs);
+  }
 }
 
 /** Rebuilds a key row from its key string (single keys keep their type as text; composite keys are JSON). */

@@ -54,4 +54,8 @@ export class SortedDescSource implements TableSource {
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
   }
+
+  startsBackfill(): boolean {
+    return this.offset.cursorMs === null;
+  }
 }

@@ -14,4 +14,9 @@ export interface TableSource {
   poll(signal?: AbortSignal): Promise<ChangeBatch | null>;
   /** The batch is durable in Kafka: its offset becomes the base of the next poll. */
   committed(batch: ChangeBatch): void;
+  /**
+   * True when the next poll would start a backfill (a first full pass, a full import, an id scan): the
+   * engine holds those while the day's API budget is low, so incremental polls keep the budget.
+   */
+  startsBackfill?(nowMs: number): boolean;
 }

@@ -60,6 +60,10 @@ export class UpdatedSinceSource implements TableSource {
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
   }
+
+  startsBackfill(): boolean {
+    return this.offset.cursorMs === null && this.passQuery === undefined;
+  }
 }
 
 /**

@@ -34,6 +34,11 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       help: 'x-ratelimit-remaining of the last answer: requests left in the 2-second burst window',
       registers: producer,
     }),
+    apiDailyTokensRemaining: new Gauge({
+      name: 'pipedrive_cdc_api_daily_tokens_remaining',
+      help: "x-daily-ratelimit-token-remaining of the last answer: the company's API tokens left today",
+      registers: producer,
+    }),
     sourceFreshness: new Gauge({
       name: 'pipedrive_cdc_source_freshness_seconds',
       help: 'Seconds since the start of the last poll pass that reached the end of the table: every change older than this is in Kafka',

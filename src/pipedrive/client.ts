@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import type { RateGovernor } from './governor.ts';
 import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
 
 /**
@@ -14,6 +15,8 @@ export interface PipedriveClientOptions {
   /** Called once per HTTP answer (or failed attempt, status 0), for metrics. */
   readonly onResponse?: (info: { endpoint: string; status: number; tokenCost: number; headers: ResponseHeaders }) => void;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Shared by every table of the company: burst window, 429s, daily budget. */
+  readonly governor?: RateGovernor;
 }
 
 export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
@@ -54,6 +57,7 @@ export class PipedriveClient {
 
   private async attempt(path: string, query: Record<string, string>, endpoint: string, signal?: AbortSignal): Promise<JsonResponse> {
     const url = `${this.baseUrl}${path}?${new URLSearchParams(query).toString()}`;
+    await this.options.governor?.acquire(() => this.serverNowMs(), signal);
     let res;
     try {
       res = await request(url, {
@@ -78,6 +82,7 @@ export class PipedriveClient {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers });
       throw new PipedriveHttpError(0, path, `body cut off: ${(err as Error).message}`, undefined);
     }
+    this.options.governor?.observe(headers, res.statusCode);
     this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw new PipedriveHttpError(res.statusCode, path, text.slice(0, 300), retryAfterMs(res.statusCode, headers));
