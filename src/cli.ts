@@ -88,12 +88,16 @@ async function runSinkCommand(args: string[]): Promise<number> {
   log('metrics', { url: `${server.url}/metrics` });
   const { startSink } = await import('./sink/sink.ts');
   const sink = await startSink(config, { metrics, log });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await sink.stop();
+  const stopped = await Promise.race([
+    new Promise<'signal'>((resolve) => {
+      process.once('SIGINT', () => resolve('signal'));
+      process.once('SIGTERM', () => resolve('signal'));
+    }),
+    sink.failed,
+  ]).catch((err: Error) => err);
+  await sink.stop().catch(() => undefined);
   await server.close();
+  if (stopped instanceof Error) throw stopped;
   log('stopped');
   return 0;
 }

@@ -22,7 +22,14 @@ export interface SinkKafka {
    * destination's own offsets are the truth). `onPosition` reports the consumer position per partition,
    * transaction markers included, for the lag metric.
    */
-  run(topics: readonly string[], handle: (batch: InBatch) => Promise<void>, onPosition: (topic: string, partition: number, next: bigint) => void): Promise<void>;
+  run(
+    topics: readonly string[],
+    handle: (batch: InBatch) => Promise<void>,
+    onPosition: (topic: string, partition: number, next: bigint) => void,
+    onFatal: (error: Error) => void,
+  ): Promise<void>;
+  /** Leaves the group (to subscribe again to a changed topic list). */
+  stopConsuming(): Promise<void>;
   /** Log end offsets (high watermarks) per topic partition. */
   endOffsets(topics: readonly string[]): Promise<Array<{ topic: string; partition: number; end: bigint }>>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { InBatch, SinkKafka } from './kafka.ts';
 
 export interface SinkKafkaOptions {
@@ -14,22 +14,33 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
   const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
   const admin = kafka.admin();
   await admin.connect();
-  const consumer = kafka.consumer({ groupId: opts.groupId, readUncommitted: false, maxWaitTimeInMs: 500, sessionTimeout: opts.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, opts.sessionTimeoutMs / 3) });
-  let connected = false;
+  let consumer: Consumer | undefined;
 
   return {
     async listTopics() {
       return (await admin.listTopics()).filter(opts.topicFilter).sort();
     },
 
-    async run(topics, handle, onPosition) {
-      await consumer.connect();
-      connected = true;
-      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    async run(topics, handle, onPosition, onFatal) {
+      consumer = kafka.consumer({
+        groupId: opts.groupId,
+        readUncommitted: false,
+        maxWaitTimeInMs: 500,
+        sessionTimeout: opts.sessionTimeoutMs,
+        heartbeatInterval: Math.min(3_000, opts.sessionTimeoutMs / 3),
+      });
+      const c = consumer;
+      await c.connect();
+      // kafkajs restarts the consumer after retriable errors (the destination's offsets make the replay
+      // safe); anything else ends the sink loudly instead of leaving it idle.
+      c.on(c.events.CRASH, (e) => {
+        if (!e.payload.restart) onFatal(e.payload.error);
+      });
+      await c.subscribe({ topics: [...topics], fromBeginning: true });
+      c.on(c.events.END_BATCH_PROCESS, (e) => {
         onPosition(e.payload.topic, e.payload.partition, BigInt(e.payload.lastOffset) + 1n);
       });
-      await consumer.run({
+      await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -42,7 +53,7 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
           await handle(inBatch);
           const last = batch.messages[batch.messages.length - 1]!.offset;
           resolveOffset(last);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
           await heartbeat();
         },
       });
@@ -56,8 +67,13 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
       return out;
     },
 
+    async stopConsuming() {
+      await consumer?.disconnect();
+      consumer = undefined;
+    },
+
     async close() {
-      if (connected) await consumer.disconnect();
+      await consumer?.disconnect();
       await admin.disconnect();
     },
   };

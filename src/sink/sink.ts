@@ -12,8 +12,10 @@ import { reduceBatch, type DecodedRecord } from './reduce.ts';
 
 export interface SinkRun {
   readonly destination: Destination;
-  /** The topics being consumed. */
+  /** The topics being consumed (grows when the producer creates new tables). */
   readonly topics: readonly string[];
+  /** Rejects when the sink stopped on an error it cannot retry (a record it cannot apply, a lost database). */
+  readonly failed: Promise<never>;
   /** Resolves when every partition's applied position reached the log end offsets taken now. */
   caughtUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -28,7 +30,7 @@ export function openDestination(config: SinkConfig): Promise<Destination> {
  * the last state per key and applied together with its offsets in one database transaction; records below
  * the destination's stored offsets are skipped, so a restart never applies a record twice.
  */
-export async function startSink(config: SinkConfig, opts: { metrics: Metrics; log: Logger; topicWaitMs?: number }): Promise<SinkRun> {
+export async function startSink(config: SinkConfig, opts: { metrics: Metrics; log: Logger; topicWaitMs?: number; topicRefreshMs?: number }): Promise<SinkRun> {
   const { metrics, log } = opts;
   const prefix = `${config.topicPrefix}.`;
   const destination = await openDestination(config);
@@ -98,7 +100,31 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
     if ((position.get(k) ?? 0n) < next) position.set(k, next);
   };
 
-  const running = kafka.run(topics, handle, onPosition);
+  let fail: (e: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const onFatal = (e: Error) => {
+    log('sink-failed', { error: e.message });
+    fail(e);
+  };
+  await kafka.run(topics, handle, onPosition, onFatal);
+  // Tables enabled later get new topics: join them by re-subscribing (positions come from the destination).
+  let refreshing = false;
+  const topicTimer = setInterval(() => {
+    if (refreshing) return;
+    refreshing = true;
+    void (async () => {
+      const now = await kafka.listTopics();
+      if (now.some((t) => !topics.includes(t))) {
+        log('sink-topics-changed', { added: now.filter((t) => !topics.includes(t)) });
+        topics.splice(0, topics.length, ...now);
+        await kafka.stopConsuming();
+        await kafka.run(topics, handle, onPosition, onFatal);
+      }
+    })()
+      .catch(onFatal)
+      .finally(() => (refreshing = false));
+  }, opts.topicRefreshMs ?? 10_000);
   const ends = () => kafka.endOffsets(topics);
   const updateLag = async () => {
     for (const e of await ends()) {
@@ -107,11 +133,11 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
     }
   };
   const lagTimer = setInterval(() => void updateLag().catch(() => undefined), 2_000);
-  await running;
 
   return {
     destination,
     topics,
+    failed,
     async caughtUp(timeoutMs = 60_000) {
       const targets = await ends();
       const deadline = Date.now() + timeoutMs;
@@ -124,6 +150,7 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
     },
     async stop() {
       clearInterval(lagTimer);
+      clearInterval(topicTimer);
       await kafka.close();
       await destination.close();
     },
