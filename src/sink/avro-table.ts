@@ -9,6 +9,7 @@ export function tableFromSchemas(name: string, keySchema: AvroSchema, valueSchem
   const keyFields = fieldsOf(keySchema);
   return {
     name,
+    kind: valueSchema['pipedrive.cdc.kind'] === 'history' ? 'history' : 'latest',
     primaryKey: keyFields.map((f) => f.name),
     columns: fieldsOf(valueSchema)
       .filter((f) => !META.has(f.name))

@@ -11,6 +11,12 @@ export interface SinkColumn {
 
 export interface SinkTable {
   readonly name: string;
+  /**
+   * `latest`: one row per key (upserts, soft deletes). `history`: every version of a key as a type-2 row
+   * with `_start`, `_end`, `_active` (the value schema says which, with `"pipedrive.cdc.kind": "history"`).
+   */
+  readonly kind: 'latest' | 'history';
+  /** The topic key's fields (history tables add `_start` to the table's primary key). */
   readonly primaryKey: readonly string[];
   /** Business columns from the value schema (metadata columns are added by the destination). */
   readonly columns: readonly SinkColumn[];
@@ -26,12 +32,38 @@ export const META_COLUMNS: readonly SinkColumn[] = [
   { name: '_synced', type: 'timestamp' },
 ];
 
-export interface TableChanges {
+/** Type-2 columns of history tables (Fivetran's `_fivetran_start`, `_fivetran_end`, `_fivetran_active`). */
+export const HISTORY_COLUMNS: readonly SinkColumn[] = [
+  { name: '_start', type: 'timestamp' },
+  { name: '_end', type: 'timestamp' },
+  { name: '_active', type: 'boolean' },
+];
+
+/** The `_end` of an active version (Fivetran's max timestamp). */
+export const OPEN_END = new Date('9999-12-31T23:59:59.999Z');
+
+export type TableChanges = LatestChanges | HistoryChanges;
+
+export interface LatestChanges {
+  readonly kind: 'latest';
   readonly table: SinkTable;
   /** Full rows (business + meta columns) to insert or replace, at most one per key. */
   readonly upserts: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
   /** Keys whose tombstone arrived without a row in this batch: mark them deleted, keep the row. */
   readonly tombstones: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
+}
+
+/**
+ * Versions of a history table, applied in this order: drop stored versions of a key starting at or after
+ * `replaceFrom` (a re-sent or same-second version replaces), close the newest stored version starting
+ * before `closeStored.before`, then insert `rows` (their `_end`/`_active` already computed).
+ */
+export interface HistoryChanges {
+  readonly kind: 'history';
+  readonly table: SinkTable;
+  readonly replaceFrom: ReadonlyArray<{ readonly key: Readonly<Record<string, SinkValue>>; readonly start: Date }>;
+  readonly closeStored: ReadonlyArray<{ readonly key: Readonly<Record<string, SinkValue>>; readonly before: Date; readonly end: Date; readonly deleted: boolean }>;
+  readonly rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
 }
 
 export interface PartitionOffset {

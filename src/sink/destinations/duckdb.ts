@@ -1,7 +1,7 @@
 import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { Destination, PartitionOffset, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
-import { OFFSETS_TABLE, allColumns, chunkRows, createTableSql, quoteIdent } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistorySql, chunkRows, createTableSql, quoteIdent } from './sql.ts';
 import { failpoint } from '../../failpoint.ts';
 
 const duckType: Record<SqlType, string> = {
@@ -90,16 +90,16 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
   const t = quoteIdent(ch.table.name);
   const pk = ch.table.primaryKey;
   const cols = allColumns(ch.table);
-  if (ch.upserts.length > 0) {
-    const stageName = `_stage_${ch.table.name}`;
-    const stage = quoteIdent(stageName);
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => quoteIdent(c.name)).join(',')} FROM ${t} LIMIT 0`);
-    const appender = await conn.createAppender(stageName, 'main', 'temp');
-    for (const row of ch.upserts) {
-      for (const c of cols) append(appender, c.type, row[c.name] ?? null);
-      appender.endRow();
+  if (ch.kind === 'history') {
+    await applyHistorySql(t, ch.table, ch, (i, type) => `CAST($${i} AS ${duckType[type]})`, (sql, params) => conn.run(sql, params as never).then(() => undefined));
+    if (ch.rows.length > 0) {
+      const stage = await stageRows(conn, ch.table, ch.rows);
+      await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
     }
-    appender.closeSync();
+    return;
+  }
+  if (ch.upserts.length > 0) {
+    const stage = await stageRows(conn, ch.table, ch.upserts);
     const match = pk.map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
     await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
     await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
@@ -109,6 +109,21 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
     const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
     await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
+}
+
+/** Appends rows to a fresh temp table shaped like the target (no SQL parameter per value); returns its name. */
+async function stageRows(conn: DuckDBConnection, table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<string> {
+  const cols = allColumns(table);
+  const stageName = `_stage_${table.name}`;
+  const stage = quoteIdent(stageName);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => quoteIdent(c.name)).join(',')} FROM ${quoteIdent(table.name)} LIMIT 0`);
+  const appender = await conn.createAppender(stageName, 'main', 'temp');
+  for (const row of rows) {
+    for (const c of cols) append(appender, c.type, row[c.name] ?? null);
+    appender.endRow();
+  }
+  appender.closeSync();
+  return stage;
 }
 
 const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { failpoint } from '../../failpoint.ts';
 import type { Destination, PartitionOffset, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
-import { OFFSETS_TABLE, allColumns, chunkRows, createTableSql, quoteIdent, valuesPlaceholders } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistorySql, chunkRows, createTableSql, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -82,9 +82,14 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
 
 async function applyTable(client: pg.Client, table: string, ch: TableChanges): Promise<void> {
   const cols = allColumns(ch.table);
-  const pk = ch.table.primaryKey.map(quoteIdent).join(', ');
-  const updates = cols.filter((c) => !ch.table.primaryKey.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
-  for (const rows of chunkRows(ch.upserts, cols.length)) {
+  const key = tableKey(ch.table);
+  const pk = key.map(quoteIdent).join(', ');
+  const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+  if (ch.kind === 'history') {
+    await applyHistorySql(table, ch.table, ch, (i, type) => `$${i}::${pgType[type]}`, (sql, params) => client.query(sql, params).then(() => undefined));
+  }
+  const upserts = ch.kind === 'history' ? ch.rows : ch.upserts;
+  for (const rows of chunkRows(upserts, cols.length)) {
     const params = rows.flatMap((r) => cols.map((c) => bind(r[c.name] ?? null)));
     await client.query(
       `INSERT INTO ${table} (${cols.map((c) => quoteIdent(c.name)).join(',')}) VALUES ${valuesPlaceholders(rows.length, cols.length)} ` +
@@ -92,6 +97,7 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges): P
       params,
     );
   }
+  if (ch.kind === 'history') return;
   for (const key of ch.tombstones) {
     const names = ch.table.primaryKey;
     await client.query(

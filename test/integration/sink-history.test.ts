@@ -1,0 +1,93 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { describe, expect, it } from 'vitest';
+import { openDuckDb } from '../../src/sink/destinations/duckdb.ts';
+import { openPostgres } from '../../src/sink/destinations/postgres.ts';
+import type { Destination, SinkTable } from '../../src/sink/model.ts';
+import { reduceBatch, type DecodedRecord } from '../../src/sink/reduce.ts';
+import { services, uniqueName } from './support/harness.ts';
+
+const table: SinkTable = {
+  name: 'deal_history',
+  kind: 'history',
+  primaryKey: ['id'],
+  columns: [
+    { name: 'id', type: 'bigint' },
+    { name: 'title', type: 'text' },
+  ],
+};
+const version = (id: number, title: string, ts: number, op = 'u'): DecodedRecord => ({
+  table,
+  key: { id },
+  value: { id, title, __op: op, __deleted: op === 'd', __source_ts_ms: ts, __synced_ms: ts },
+});
+
+type Row = { id: number; title: string; start: number; end: number; active: boolean; deleted: boolean };
+
+/**
+ * Type-2 history in real DuckDB and PostgreSQL: versions arriving over several batches (including a
+ * same-second re-send and a delete) leave exactly one active row per live key, each `_end` one
+ * millisecond before the next `_start`, and a deleted key's last version ending at the delete.
+ */
+describe.each(['duckdb', 'postgres'] as const)('history tables in %s', (kind) => {
+  it('keeps consistent start/end/active across batches', async () => {
+    const schema = uniqueName('hist');
+    const path = join(mkdtempSync(join(tmpdir(), 'pcdc-h-')), 'h.duckdb');
+    const dest: Destination = kind === 'duckdb' ? await openDuckDb(path) : await openPostgres(services().databaseUrl, schema);
+    await dest.ensureTable(table);
+    const batches = [
+      [version(1, 'a', 1_000, 'r'), version(2, 'x', 1_000, 'r')],
+      [version(1, 'b', 5_000), version(1, 'b-same-second', 5_000)],
+      [version(1, 'c', 9_000), version(2, 'x', 6_000, 'd')],
+      [version(1, 'c-again', 9_000), version(3, 'new', 9_500, 'c')],
+    ];
+    let offset = 0n;
+    for (const b of batches) await dest.apply(reduceBatch(b, new Date()), [{ topic: 't', partition: 0, nextOffset: (offset += BigInt(b.length)) }]);
+    await dest.close();
+
+    const rows = kind === 'duckdb' ? await duckRows(path) : await pgRows(schema);
+    const byKey = (id: number) => rows.filter((r) => r.id === id).sort((a, b) => a.start - b.start);
+    const END = Date.parse('9999-12-31T23:59:59.999Z');
+    expect(byKey(1).map((r) => [r.title, r.start, r.end, r.active])).toEqual([
+      ['a', 1_000, 4_999, false],
+      ['b-same-second', 5_000, 8_999, false],
+      ['c-again', 9_000, END, true],
+    ]);
+    expect(byKey(2).map((r) => [r.start, r.end, r.active, r.deleted])).toEqual([[1_000, 6_000, false, true]]);
+    expect(byKey(3).map((r) => [r.title, r.active])).toEqual([['new', true]]);
+    for (const id of [1, 3]) expect(byKey(id).filter((r) => r.active)).toHaveLength(1);
+  });
+});
+
+async function duckRows(path: string): Promise<Row[]> {
+  const instance = await DuckDBInstance.create(path);
+  const conn = await instance.connect();
+  const r = (await conn.runAndReadAll('SELECT * FROM deal_history')).getRowObjectsJS() as Array<Record<string, unknown>>;
+  conn.closeSync();
+  instance.closeSync();
+  return r.map(normalise);
+}
+
+async function pgRows(schema: string): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: services().databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(`SELECT * FROM "${schema}".deal_history`)).rows.map(normalise);
+  } finally {
+    await client.end();
+  }
+}
+
+function normalise(r: Record<string, unknown>): Row {
+  return {
+    id: Number(r.id),
+    title: String(r.title),
+    start: (r._start as Date).getTime(),
+    end: (r._end as Date).getTime(),
+    active: r._active === true,
+    deleted: r._deleted === true,
+  };
+}
