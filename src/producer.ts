@@ -1,19 +1,22 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { tableByName } from './catalog/index.ts';
+import { historyOf, type TableSpec } from './catalog/types.ts';
+import type { ChangeBatch, ChangeEvent } from './capture/change.ts';
+import { CustomFieldsChanged } from './capture/emit.ts';
 import { KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
-import { needsKeyIndex, sourceFor } from './capture/sources.ts';
-import type { TableSource } from './capture/table-source.ts';
-import type { Row } from './pipedrive/row.ts';
+import { needsKeyIndex } from './capture/sources.ts';
+import { TableRuntime } from './capture/table-runtime.ts';
 import type { ProducerConfig } from './config.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { PipedriveClient } from './pipedrive/client.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
+import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { Publisher } from './publish/publisher.ts';
-import { Registry } from './registry/client.ts';
 import { offsetsFromState } from './publish/state.ts';
+import { Registry } from './registry/client.ts';
 
 export interface ProducerRun {
   /** Resolves when the producer stopped (after `stop()`, or by itself with `untilCaughtUp`). */
@@ -28,15 +31,18 @@ export interface ProducerRunOptions {
   readonly untilCaughtUp?: boolean;
 }
 
+/** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
+const CUSTOM_FIELDS_REFRESH_MS = 15 * 60_000;
+
 /**
  * The producer: pipedrive → capture → publish. Resumes every table from the state topic, then polls the
- * tables in turn; every page is one Kafka transaction holding its records and the table's new offset.
+ * tables in turn; every batch is one Kafka transaction holding its records and the table's new offset.
  */
 export async function startProducer(config: ProducerConfig, opts: ProducerRunOptions): Promise<ProducerRun> {
   const { metrics, log } = opts;
-  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child');
-  // Child tables come with their parent, at no extra API cost.
-  const published = [...specs, ...specs.flatMap((s) => (s.children ?? []).map((c) => tableByName(c.table)))];
+  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history');
+  // Child and history tables come with their table, at no extra API cost.
+  const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : [])]);
   const governor = new RateGovernor({
     onWait: (reason, ms) => {
       if (reason === 'daily-budget') log('daily-budget-exhausted', { waitMs: Math.round(ms) });
@@ -55,30 +61,32 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set(daily);
     },
   });
-  const kafka = await connectProducerKafka({
-    brokers: config.kafkaBrokers,
-    clientId: config.connectorName,
-    transactionalId: `${config.connectorName}.producer`,
-  });
+  const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer` });
   const registry = new Registry(config.schemaRegistryUrl);
-  const publisher = new Publisher(kafka, registry, {
-    topicPrefix: config.topicPrefix,
-    connector: config.connectorName,
-    partitions: config.topicPartitions,
-  });
-  await publisher.prepare(published);
+  const publisher = new Publisher(kafka, registry, { topicPrefix: config.topicPrefix, connector: config.connectorName, partitions: config.topicPartitions });
+
   const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
   const indexes = new Map<string, KeyIndex>();
-  for (const spec of published.filter(needsKeyIndex)) {
+  for (const spec of [...specs, ...companions].filter(needsKeyIndex)) {
     const index = new KeyIndex(spec);
     for (const { key, live } of await kafka.readKeys(publisher.topicOf(spec.name))) index.load((await registry.decode(key)) as Row, live);
     indexes.set(spec.name, index);
   }
-  const sources: TableSource[] = specs.map((spec) => {
+  const tables = specs.map((spec) => {
     const start = offsets.get(spec.name) ?? initialOffset;
     log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
-    return sourceFor(spec, { client, tableOf: tableByName, indexes }, start);
+    return new TableRuntime(spec, client, { tableOf: tableByName, indexes }, start);
   });
+  const byName = new Map(tables.map((t) => [t.base.name, t]));
+  /** Registers a table's current schemas (and its history table's), creating topics on first use. */
+  const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
+  // Tables with custom fields register their schemas once their field catalog is read.
+  const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
+  await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
+  for (const t of tables.filter((t) => t.base.customFields)) {
+    await t.refreshCustomFields();
+    await prepare(t);
+  }
 
   const abort = new AbortController();
   const sleep = (ms: number) => sleepFor(ms, undefined, { signal: abort.signal }).catch(() => undefined);
@@ -88,51 +96,75 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
   }, 1000);
 
-  const loop = async () => {
-    while (!abort.signal.aborted) {
-      let moved = false;
-      for (const source of sources) {
-        if (abort.signal.aborted) break;
-        if (governor.budgetLow() && source.startsBackfill?.(client.serverNowMs())) {
-          log('backfill-deferred', { table: source.table, dailyTokensRemaining: governor.dailyTokensRemaining });
-          continue;
-        }
-        moved = (await pollTable(source)) || moved;
-      }
-      if (!moved && opts.untilCaughtUp) break;
-      if (!moved) await sleep(config.pollIntervalMs);
+  /** Every version also goes to the table's history topic (no tombstones there). */
+  const withHistory = (events: readonly ChangeEvent[]): ChangeEvent[] => {
+    const out: ChangeEvent[] = [];
+    for (const ev of events) {
+      out.push(ev);
+      const history = byName.get(ev.table)?.spec.history;
+      if (history) out.push({ ...ev, table: history });
+    }
+    return out;
+  };
+
+  const publish = async (t: TableRuntime, batch: ChangeBatch) => {
+    const full: ChangeBatch = { ...batch, events: withHistory(batch.events), offset: t.withNames(batch.offset) };
+    try {
+      const n = await publisher.publish(full);
+      metrics.transactions.inc({ result: 'committed' });
+      log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
+    } catch (err) {
+      metrics.transactions.inc({ result: 'aborted' });
+      throw err;
+    }
+    t.source.committed(full);
+    for (const ev of batch.events) {
+      indexes.get(ev.table)?.apply(ev);
+      metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
     }
   };
 
-  /** Drains one table's pending pages; true when anything was published. */
-  const pollTable = async (source: TableSource): Promise<boolean> => {
+  /** Drains one table's pending batches; true when anything was published. */
+  const pollTable = async (t: TableRuntime): Promise<boolean> => {
     let published = false;
     const passStarted = Date.now();
+    if (t.customFieldsDue(Date.now(), CUSTOM_FIELDS_REFRESH_MS) && (await t.refreshCustomFields(abort.signal))) await prepare(t);
     for (;;) {
-      const end = metrics.pollDuration.startTimer({ table: source.table });
-      const batch = await source.poll(abort.signal);
-      if (!batch) {
-        end();
-        metrics.lastPollSuccess.set({ table: source.table }, Date.now() / 1000);
-        caughtUpAt.set(source.table, passStarted);
-        return published;
-      }
+      const end = metrics.pollDuration.startTimer({ table: t.base.name });
+      let batch: ChangeBatch | null;
       try {
-        const n = await publisher.publish(batch);
-        metrics.transactions.inc({ result: 'committed' });
-        log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
+        batch = await t.source.poll(abort.signal);
       } catch (err) {
-        metrics.transactions.inc({ result: 'aborted' });
-        throw err;
+        if (!(err instanceof CustomFieldsChanged)) throw err;
+        log('custom-fields-changed', { table: t.base.name });
+        if (await t.refreshCustomFields(abort.signal)) await prepare(t);
+        continue;
       } finally {
         end();
       }
-      source.committed(batch);
-      for (const ev of batch.events) {
-        indexes.get(ev.table)?.apply(ev);
-        metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+      if (!batch) {
+        metrics.lastPollSuccess.set({ table: t.base.name }, Date.now() / 1000);
+        caughtUpAt.set(t.base.name, passStarted);
+        return published;
       }
+      await publish(t, batch);
       published = true;
+    }
+  };
+
+  const loop = async () => {
+    while (!abort.signal.aborted) {
+      let moved = false;
+      for (const t of tables) {
+        if (abort.signal.aborted) break;
+        if (governor.budgetLow() && t.source.startsBackfill?.(client.serverNowMs())) {
+          log('backfill-deferred', { table: t.base.name, dailyTokensRemaining: governor.dailyTokensRemaining });
+          continue;
+        }
+        moved = (await pollTable(t)) || moved;
+      }
+      if (!moved && opts.untilCaughtUp) break;
+      if (!moved) await sleep(config.pollIntervalMs);
     }
   };
 
@@ -153,3 +185,4 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     },
   };
 }
+

@@ -2,14 +2,26 @@ import { createHash } from 'node:crypto';
 import type { TableSpec } from '../catalog/types.ts';
 import { parseRow, type Row, type RowContext } from '../pipedrive/row.ts';
 import { Op, type ChangeEvent } from './change.ts';
+import { type CustomColumnNames, unknownCustomKeys } from './custom-fields.ts';
 import { KeyIndex, keyOf, keyString } from './key-index.ts';
 
 /** What a source needs to turn API objects into change events: its table, child tables and key indexes. */
 export interface EmitContext {
-  readonly spec: TableSpec;
+  /** The table, with its custom-field columns (replaced by the engine when the field catalog changes). */
+  spec: TableSpec;
+  /** Custom field hash → column name, as far as known (rows with other hashes stop the poll for a refresh). */
+  customNames?: CustomColumnNames;
   readonly tableOf: (name: string) => TableSpec;
   /** Key indexes of tables whose deletes are found by absence (child tables, id-scanned tables). */
   readonly indexes: ReadonlyMap<string, KeyIndex>;
+}
+
+/** A row holds a custom field the table's columns don't know yet: refresh the field catalog, then poll again. */
+export class CustomFieldsChanged extends Error {
+  override name = 'CustomFieldsChanged';
+  constructor(readonly table: string) {
+    super(`table ${table}: rows hold custom fields not in the field catalog read so far`);
+  }
 }
 
 export function contentHash(row: Row): string {
@@ -38,6 +50,7 @@ export function opOf(spec: TableSpec, row: Row, sourceTsMs: number, snapshotDone
  */
 export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number): ChangeEvent[] {
   const { spec } = ctx;
+  if (spec.customFields && unknownCustomKeys(spec, raw, ctx.customNames ?? {}).length > 0) throw new CustomFieldsChanged(spec.name);
   const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs }];
   for (const child of spec.children ?? []) {
     const childSpec = ctx.tableOf(child.table);

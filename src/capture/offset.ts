@@ -17,6 +17,8 @@ export interface TableOffset {
   readonly lastImportMs?: number;
   /** Source time of the start of the last complete id scan (periodic delete detection). */
   readonly lastIdScanMs?: number;
+  /** Custom field hash → frozen column name (written with the first batch that uses a new name). */
+  readonly customColumns?: Readonly<Record<string, string>>;
 }
 
 export const initialOffset: TableOffset = { version: 1, cursorMs: null, emittedAtCursor: {}, snapshotDone: false };

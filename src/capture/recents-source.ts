@@ -21,7 +21,10 @@ const WINDOW_MARGIN_MS = 3600 * 1000;
  */
 export class RecentsSource implements TableSource {
   readonly table: string;
-  private readonly spec: TableSpec;
+  /** Read through the context: the engine widens it when custom fields appear. */
+  private get spec(): TableSpec {
+    return this.ctx.spec;
+  }
   private offset: TableOffset;
 
   constructor(
@@ -29,7 +32,6 @@ export class RecentsSource implements TableSource {
     private readonly client: PipedriveClient,
     start: TableOffset,
   ) {
-    this.spec = ctx.spec;
     if (this.spec.sync.kind !== 'recents') throw new Error(`${this.spec.name}: not a recents table`);
     this.table = this.spec.name;
     this.offset = start;

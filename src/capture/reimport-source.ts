@@ -18,7 +18,10 @@ export const DAY_MS = 24 * 3600 * 1000;
  */
 export class ReimportSource implements TableSource {
   readonly table: string;
-  private readonly spec: TableSpec;
+  /** Read through the context: the engine widens it when custom fields appear. */
+  private get spec(): TableSpec {
+    return this.ctx.spec;
+  }
   private offset: TableOffset;
 
   constructor(
@@ -26,7 +29,6 @@ export class ReimportSource implements TableSource {
     private readonly client: PipedriveClient,
     start: TableOffset,
   ) {
-    this.spec = ctx.spec;
     if (this.spec.sync.kind !== 'reimport') throw new Error(`${this.spec.name}: not a re-imported table`);
     this.table = this.spec.name;
     this.offset = start;

@@ -15,15 +15,17 @@ import { advance } from './updated-since-source.ts';
  */
 export class SortedDescSource implements TableSource {
   readonly table: string;
+  /** Read through the context: the engine widens it when custom fields appear. */
+  private get spec(): TableSpec {
+    return this.ctx.spec;
+  }
   private offset: TableOffset;
-  private readonly spec: TableSpec;
 
   constructor(
     private readonly ctx: EmitContext,
     private readonly client: PipedriveClient,
     start: TableOffset,
   ) {
-    this.spec = ctx.spec;
     if (this.spec.sync.kind !== 'sorted-desc') throw new Error(`${this.spec.name}: not a sorted-desc table`);
     this.table = this.spec.name;
     this.offset = start;

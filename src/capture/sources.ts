@@ -2,7 +2,6 @@ import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import type { EmitContext } from './emit.ts';
 import { IdScanSource } from './id-scan.ts';
-import { KeyIndex } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import { RecentsSource } from './recents-source.ts';
 import { ReimportSource } from './reimport-source.ts';
@@ -16,9 +15,8 @@ export function needsKeyIndex(spec: TableSpec): boolean {
 }
 
 /** The source of one table, chosen by its declared sync mode, with periodic id scans where declared. */
-export function sourceFor(spec: TableSpec, deps: { client: PipedriveClient; tableOf: (n: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex> }, start: TableOffset): TableSource {
-  const ctx: EmitContext = { spec, tableOf: deps.tableOf, indexes: deps.indexes };
-  const { client } = deps;
+export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: TableOffset): TableSource {
+  const { spec } = ctx;
   let source: TableSource;
   switch (spec.sync.kind) {
     case 'updated-since':
@@ -35,6 +33,8 @@ export function sourceFor(spec: TableSpec, deps: { client: PipedriveClient; tabl
       break;
     case 'child':
       throw new Error(`${spec.name} is read with its parent ${spec.sync.parent}; it has no source of its own`);
+    case 'history':
+      throw new Error(`${spec.name} holds the versions of ${spec.sync.of}; it is fed by that table's source`);
   }
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   return scan && scan.kind === 'id-scan' ? new IdScanSource(source, ctx, client, scan, start) : source;

@@ -14,8 +14,11 @@ import type { TableSource } from './table-source.ts';
  */
 export class UpdatedSinceSource implements TableSource {
   readonly table: string;
+  /** Read through the context: the engine widens it when custom fields appear. */
+  private get spec(): TableSpec {
+    return this.ctx.spec;
+  }
   private offset: TableOffset;
-  private readonly spec: TableSpec;
   /** The page position of the pass in progress; undefined when no pass is running. */
   private position: PagePosition | null = null;
   private passQuery: Record<string, string> | undefined;
@@ -25,7 +28,6 @@ export class UpdatedSinceSource implements TableSource {
     private readonly client: PipedriveClient,
     start: TableOffset,
   ) {
-    this.spec = ctx.spec;
     if (this.spec.sync.kind !== 'updated-since') throw new Error(`${this.spec.name}: not an updated-since table`);
     this.table = this.spec.name;
     this.offset = start;
@@ -45,10 +47,11 @@ export class UpdatedSinceSource implements TableSource {
       }
       const page = await fetchListPage(this.client, sync.list, this.passQuery, this.position, undefined, signal);
       const lastPage = page.next === null;
+      // Computed before the position moves: a page that throws (bad row, new custom field) is read again.
+      const { events, offset } = advance(this.ctx, this.offset, page.items, lastPage, sync.cursorField);
       this.position = page.next;
       if (lastPage) this.passQuery = undefined;
 
-      const { events, offset } = advance(this.ctx, this.offset, page.items, lastPage, sync.cursorField);
       // A batch when there is something to publish, or when the first full pass just ended (snapshotDone).
       if (events.length > 0 || offset.snapshotDone !== this.offset.snapshotDone) {
         return { table: this.table, events, offset };

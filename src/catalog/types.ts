@@ -27,6 +27,19 @@ export interface ColumnSpec {
    * scalar array element; `$item.<field>` the recents/mail wrapper around the object.
    */
   readonly path?: string;
+  /**
+   * Computes the value from the API object instead of a path. Only for columns made at run time (custom
+   * fields: option ids → labels); declared tables stay plain data.
+   */
+  readonly read?: (raw: unknown) => unknown;
+}
+
+/** Where a table's custom fields are defined, and how its rows carry them. */
+export interface CustomFieldsSpec {
+  /** The field catalog list (v2 `/api/v2/dealFields`, …; leads use the deal fields). */
+  readonly fields: ListSpec;
+  /** v2 rows nest values under `custom_fields` with structured values; v1 rows carry them flat with sub-keys. */
+  readonly shape: 'v2' | 'v1';
 }
 
 /** How one list is read. */
@@ -58,7 +71,9 @@ export type SyncMode =
   /** Read everything and diff with the previous import: on every sync, or once a day. */
   | { readonly kind: 'reimport'; readonly list: ListSpec; readonly every: 'sync' | 'day' }
   /** Rows come only from a parent table's rows (see ChildSpec); the table has no API call of its own. */
-  | { readonly kind: 'child'; readonly parent: string };
+  | { readonly kind: 'child'; readonly parent: string }
+  /** Every version of another table's rows (type-2 in the sink); fed by that table's source. */
+  | { readonly kind: 'history'; readonly of: string };
 
 /** How deletes become visible. */
 export type DeleteDetection =
@@ -90,6 +105,10 @@ export interface TableSpec {
   readonly createdField?: string;
   readonly columns: readonly ColumnSpec[];
   readonly children?: readonly ChildSpec[];
+  /** Custom fields become named columns (see capture/custom-fields.ts). */
+  readonly customFields?: CustomFieldsSpec;
+  /** The history table fed with every version of this table's rows (Fivetran's history mode). */
+  readonly history?: string;
   /** What Fivetran calls the table when it differs (DEAL_HISTORY's latest state is `deal`). */
   readonly fivetranName?: string;
   /** One line for docs: the mechanism and its worst-case delay. */
@@ -109,4 +128,21 @@ export function defineTable<const T extends TableSpec>(spec: T): T {
     if (d.kind === 'flag' && !names.has(d.field)) throw new Error(`catalog: table ${spec.name}: delete flag ${d.field} is not a column`);
   }
   return spec;
+}
+
+/**
+ * The history table of a table (Fivetran's history mode): the same columns — custom ones included — one
+ * record per version, fed by the base table's source.
+ */
+export function historyOf(spec: TableSpec): TableSpec | undefined {
+  if (!spec.history) return undefined;
+  return {
+    name: spec.history,
+    api: spec.api,
+    sync: { kind: 'history', of: spec.name },
+    deletes: [],
+    primaryKey: spec.primaryKey,
+    columns: spec.columns,
+    notes: `every version of ${spec.name} (type-2 in the sink)`,
+  };
 }

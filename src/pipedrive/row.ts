@@ -20,7 +20,7 @@ export function parseRow(spec: TableSpec, raw: unknown, ctx: RowContext = {}): R
   const row: Record<string, Value> = {};
   for (const col of spec.columns) {
     try {
-      row[col.name] = parseValue(col, valueAt(raw, col.path ?? col.name, ctx));
+      row[col.name] = parseValue(col, col.read ? col.read(raw) : valueAt(raw, col.path ?? col.name, ctx));
     } catch (err) {
       const id = scalar ? raw : (raw as Record<string, unknown>).id;
       throw new PipedriveResponseError(`table ${spec.name}: row ${JSON.stringify(id)}: field "${col.name}": ${(err as Error).message}`);

@@ -40,6 +40,8 @@ export function valueSchema(prefix: string, spec: TableSpec): AvroSchema {
     type: 'record',
     name: 'Value',
     namespace: namespace(prefix, spec),
+    // Tells sinks to keep every version (type-2) instead of the latest state.
+    ...(spec.sync.kind === 'history' ? { 'pipedrive.cdc.kind': 'history' } : {}),
     fields: [
       ...spec.columns.map((c) => field(c, !spec.primaryKey.includes(c.name))),
       { name: '__op', type: { type: 'enum', name: 'Op', symbols: ['r', 'c', 'u', 'd'] } },

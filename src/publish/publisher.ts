@@ -48,7 +48,8 @@ export class Publisher {
     const topics: TopicSpec[] = [
       // Re-imported tables keep their last import's key → hash map in the state record: allow large records.
       { topic: this.stateTopic, partitions: 1, compacted: true, maxMessageBytes: 64 * 1024 * 1024 },
-      ...tables.map((t) => ({ topic: this.topicOf(t.name), partitions: this.opts.partitions, compacted: true })),
+      // Latest-state topics are compacted; history topics keep every version.
+      ...tables.map((t) => ({ topic: this.topicOf(t.name), partitions: this.opts.partitions, compacted: t.sync.kind !== 'history' })),
     ];
     await this.kafka.ensureTopics(topics);
     for (const t of tables) {
@@ -90,7 +91,8 @@ export class Publisher {
       __synced_ms: syncedMs,
     });
     const change: OutRecord = { topic: s.topic, key, value, headers: { 'pipedrive-cdc.op': ev.op } };
-    // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention).
-    return deleted ? [change, { topic: s.topic, key, value: null }] : [change];
+    // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
+    // history topics keep the delete as the key's last version.
+    return deleted && s.spec.sync.kind !== 'history' ? [change, { topic: s.topic, key, value: null }] : [change];
   }
 }

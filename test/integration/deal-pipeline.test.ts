@@ -34,6 +34,7 @@ describe('deals: local Pipedrive → Kafka → DuckDB and PostgreSQL', () => {
     SCHEMA_REGISTRY_URL: services().registryUrl,
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
+    TABLES: 'deal',
     TOPIC_PARTITIONS: '2',
     DATABASE_URL: services().databaseUrl,
     DATABASE_SCHEMA: pgSchema,

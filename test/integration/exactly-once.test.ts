@@ -27,6 +27,7 @@ describe('exactly once across crashes', () => {
     SCHEMA_REGISTRY_URL: services().registryUrl,
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
+    TABLES: 'deal',
     TOPIC_PARTITIONS: '2',
     METRICS_PORT: '0',
     SINK_METRICS_PORT: '0',

@@ -112,6 +112,7 @@ describe('Grafana dashboard: every panel query returns data from a real Promethe
     SCHEMA_REGISTRY_URL: services().registryUrl,
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
+    TABLES: 'deal',
     TOPIC_PARTITIONS: '2',
     POLL_INTERVAL_MS: '200',
     SINK_DESTINATION: 'duckdb',

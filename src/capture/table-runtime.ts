@@ -1,0 +1,59 @@
+import type { TableSpec } from '../catalog/types.ts';
+import type { PipedriveClient } from '../pipedrive/client.ts';
+import { listAll } from '../pipedrive/lists.ts';
+import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './custom-fields.ts';
+import type { EmitContext } from './emit.ts';
+import type { KeyIndex } from './key-index.ts';
+import type { TableOffset } from './offset.ts';
+import { sourceFor } from './sources.ts';
+import type { TableSource } from './table-source.ts';
+
+/**
+ * One table as the engine runs it: its source, and its effective columns — the declared ones plus the
+ * custom fields read from Pipedrive's field catalog (names frozen in the offset).
+ */
+export class TableRuntime {
+  readonly ctx: EmitContext;
+  readonly source: TableSource;
+  private fieldsReadAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly base: TableSpec,
+    private readonly client: PipedriveClient,
+    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex> },
+    start: TableOffset,
+  ) {
+    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, customNames: start.customColumns ?? {} };
+    this.source = sourceFor(this.ctx, client, start);
+  }
+
+  get spec(): TableSpec {
+    return this.ctx.spec;
+  }
+
+  customFieldsDue(nowMs: number, everyMs: number): boolean {
+    return this.base.customFields !== undefined && nowMs - this.fieldsReadAtMs >= everyMs;
+  }
+
+  /**
+   * Reads the field catalog and widens the table with new custom fields. Returns true when columns were
+   * added (the caller registers the new schema before publishing rows that use them).
+   */
+  async refreshCustomFields(signal?: AbortSignal): Promise<boolean> {
+    const cf = this.base.customFields;
+    if (!cf) return false;
+    const defs: FieldDef[] = [];
+    for await (const page of listAll(this.client, cf.fields, {}, signal)) defs.push(...page.map((p) => parseFieldDef(p.item)));
+    this.fieldsReadAtMs = Date.now();
+    const columnsBefore = this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join();
+    const names = assignNames(this.ctx.customNames ?? {}, defs, this.base.columns.map((c) => c.name));
+    this.ctx.customNames = names;
+    this.ctx.spec = withCustomColumns(this.base, names, defs);
+    return this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join() !== columnsBefore;
+  }
+
+  /** The offset to publish: the source's, with the custom column names it was built with. */
+  withNames(offset: TableOffset): TableOffset {
+    return this.base.customFields ? { ...offset, customColumns: this.ctx.customNames ?? {} } : offset;
+  }
+}
