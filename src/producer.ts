@@ -2,6 +2,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch, ChangeEvent } from './capture/change.ts';
+import { rebuildVersions } from './capture/changelog-history.ts';
 import { CustomFieldsChanged } from './capture/emit.ts';
 import { KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
@@ -40,9 +41,13 @@ const CUSTOM_FIELDS_REFRESH_MS = 15 * 60_000;
  */
 export async function startProducer(config: ProducerConfig, opts: ProducerRunOptions): Promise<ProducerRun> {
   const { metrics, log } = opts;
-  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history');
-  // Child and history tables come with their table, at no extra API cost.
-  const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : [])]);
+  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
+  // Child, history and change-log tables come with their table.
+  const companions = specs.flatMap((s) => [
+    ...(s.children ?? []).map((c) => tableByName(c.table)),
+    ...(s.history ? [historyOf(s)!] : []),
+    ...(s.changelog ? [tableByName(s.changelog.table)] : []),
+  ]);
   const governor = new RateGovernor({
     onWait: (reason, ms) => {
       if (reason === 'daily-budget') log('daily-budget-exhausted', { waitMs: Math.round(ms) });
@@ -96,19 +101,46 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
   }, 1000);
 
-  /** Every version also goes to the table's history topic (no tombstones there). */
-  const withHistory = (events: readonly ChangeEvent[]): ChangeEvent[] => {
+  /**
+   * Every version also goes to the table's history topic (no tombstones there); with a changelog, the
+   * versions polling missed are rebuilt first, and the field changes published.
+   */
+  const withHistory = async (t: TableRuntime, events: readonly ChangeEvent[], afterMs: number | null): Promise<ChangeEvent[]> => {
     const out: ChangeEvent[] = [];
+    const publishedUpTo = new Map<string, number | null>();
     for (const ev of events) {
       out.push(ev);
-      const history = byName.get(ev.table)?.spec.history;
-      if (history) out.push({ ...ev, table: history });
+      const spec = byName.get(ev.table)?.spec;
+      if (!spec?.history) continue;
+      const changelog = spec.changelog;
+      if (changelog && ev.op !== 'd' && ev.raw !== undefined) {
+        const key = JSON.stringify(ev.key);
+        const rebuilt = await rebuildVersions(
+          {
+            spec,
+            changelog,
+            changeTable: tableByName(changelog.table),
+            client,
+            customDefs: t.ctx.customDefs ?? [],
+            raw: ev.raw,
+            row: ev.row,
+            afterMs: ev.op === 'r' ? null : publishedUpTo.has(key) ? publishedUpTo.get(key)! : afterMs,
+            op: ev.op,
+          },
+          abort.signal,
+        );
+        publishedUpTo.set(key, ev.sourceTsMs);
+        out.push(...rebuilt.versions.map((v) => ({ ...v, table: spec.history! })), { ...ev, table: spec.history }, ...rebuilt.changes);
+        continue;
+      }
+      out.push({ ...ev, table: spec.history });
     }
     return out;
   };
 
   const publish = async (t: TableRuntime, batch: ChangeBatch) => {
-    const full: ChangeBatch = { ...batch, events: withHistory(batch.events), offset: t.withNames(batch.offset) };
+    const events = await withHistory(t, batch.events, t.lastCommitted.cursorMs);
+    const full: ChangeBatch = { ...batch, events, offset: t.withNames(batch.offset) };
     try {
       const n = await publisher.publish(full);
       metrics.transactions.inc({ result: 'committed' });
@@ -118,7 +150,8 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       throw err;
     }
     t.source.committed(full);
-    for (const ev of batch.events) {
+    t.lastCommitted = full.offset;
+    for (const ev of events) {
       indexes.get(ev.table)?.apply(ev);
       metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TableSpec } from '../catalog/types.ts';
 import { parseRow, type Row, type RowContext } from '../pipedrive/row.ts';
 import { Op, type ChangeEvent } from './change.ts';
-import { type CustomColumnNames, unknownCustomKeys } from './custom-fields.ts';
+import { type CustomColumnNames, type FieldDef, unknownCustomKeys } from './custom-fields.ts';
 import { KeyIndex, keyOf, keyString } from './key-index.ts';
 
 /** What a source needs to turn API objects into change events: its table, child tables and key indexes. */
@@ -11,6 +11,8 @@ export interface EmitContext {
   spec: TableSpec;
   /** Custom field hash → column name, as far as known (rows with other hashes stop the poll for a refresh). */
   customNames?: CustomColumnNames;
+  /** The field catalog as last read (types and options of custom fields). */
+  customDefs?: readonly FieldDef[];
   readonly tableOf: (name: string) => TableSpec;
   /** Key indexes of tables whose deletes are found by absence (child tables, id-scanned tables). */
   readonly indexes: ReadonlyMap<string, KeyIndex>;
@@ -51,7 +53,7 @@ export function opOf(spec: TableSpec, row: Row, sourceTsMs: number, snapshotDone
 export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number): ChangeEvent[] {
   const { spec } = ctx;
   if (spec.customFields && unknownCustomKeys(spec, raw, ctx.customNames ?? {}).length > 0) throw new CustomFieldsChanged(spec.name);
-  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs }];
+  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs, raw }];
   for (const child of spec.children ?? []) {
     const childSpec = ctx.tableOf(child.table);
     const elements = op === Op.delete ? [] : at(raw, child.from);

@@ -46,9 +46,10 @@ export class ReimportSource implements TableSource {
     if (!this.due(this.client.serverNowMs())) return null;
     const startedMs = this.client.serverNowMs();
     const seen = new Map<string, { raw: unknown; row: Row; hash: string }>();
+    let index = 0;
     for await (const page of listAll(this.client, sync.list, {}, signal)) {
-      for (const { item, parent } of page) {
-        const row = parseRow(this.spec, item, { parent });
+      for (const { item, parent, wrapper } of page) {
+        const row = parseRow(this.spec, item, { parent, item: wrapper, index: index++ });
         seen.set(keyString(this.spec, row), { raw: item, row, hash: contentHash(row) });
       }
     }

@@ -34,7 +34,8 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
     case 'child':
       throw new Error(`${spec.name} is read with its parent ${spec.sync.parent}; it has no source of its own`);
     case 'history':
-      throw new Error(`${spec.name} holds the versions of ${spec.sync.of}; it is fed by that table's source`);
+    case 'changelog':
+      throw new Error(`${spec.name} is fed by the source of ${spec.sync.of}`);
   }
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   return scan && scan.kind === 'id-scan' ? new IdScanSource(source, ctx, client, scan, start) : source;

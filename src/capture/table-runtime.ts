@@ -16,6 +16,8 @@ export class TableRuntime {
   readonly ctx: EmitContext;
   readonly source: TableSource;
   private fieldsReadAtMs = Number.NEGATIVE_INFINITY;
+  /** The offset of the last committed batch: versions up to its cursor were published. */
+  lastCommitted: TableOffset;
 
   constructor(
     readonly base: TableSpec,
@@ -25,6 +27,7 @@ export class TableRuntime {
   ) {
     this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, customNames: start.customColumns ?? {} };
     this.source = sourceFor(this.ctx, client, start);
+    this.lastCommitted = start;
   }
 
   get spec(): TableSpec {
@@ -48,6 +51,7 @@ export class TableRuntime {
     const columnsBefore = this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join();
     const names = assignNames(this.ctx.customNames ?? {}, defs, this.base.columns.map((c) => c.name));
     this.ctx.customNames = names;
+    this.ctx.customDefs = defs;
     this.ctx.spec = withCustomColumns(this.base, names, defs);
     return this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join() !== columnsBefore;
   }

@@ -80,8 +80,9 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
   const events: ChangeEvent[] = [];
   for (const raw of items) {
     const row = parseRow(spec, raw);
-    const ts = row[cursorField];
-    if (typeof ts !== 'number') continue; // a row without update time cannot be ordered; never seen in practice
+    // A row without an update time (users' `modified` may be null) is ordered by its creation, else at the cursor.
+    const stamp = row[cursorField] ?? (spec.createdField ? row[spec.createdField] : null) ?? cursorMs ?? 0;
+    const ts = typeof stamp === 'number' ? stamp : 0;
     if (cursorMs !== null && ts < cursorMs) continue; // older than what was already published
     const id = keyString(spec, row);
     const hash = contentHash(row);

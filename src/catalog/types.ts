@@ -53,8 +53,14 @@ export interface ListSpec {
   readonly limit?: number;
   /** Where the rows sit in the body; default `data`. e.g. `data.goals`. */
   readonly rowsPath?: string;
-  /** Per-parent lists: the parent list to walk, and the parent field filling `{id}`. */
-  readonly forEachParent?: { readonly list: ListSpec; readonly idField: string };
+  /**
+   * Per-parent lists: the parent list to walk, and the parent field filling `{id}` (in the endpoint and in
+   * `params`; `{<path>}` fills any other parent field). With `batch`, up to that many ids are joined by commas
+   * into one call (`deal_ids=1,2,…`); rows then cannot refer to `$parent`.
+   */
+  readonly forEachParent?: { readonly list: ListSpec; readonly idField: string; readonly batch?: number };
+  /** Each listed item wraps the row at this path (mail: `{object, timestamp, data}`); columns read the wrapper as `$item`. */
+  readonly itemPath?: string;
 }
 
 /** How rows of a table are read incrementally. */
@@ -73,7 +79,9 @@ export type SyncMode =
   /** Rows come only from a parent table's rows (see ChildSpec); the table has no API call of its own. */
   | { readonly kind: 'child'; readonly parent: string }
   /** Every version of another table's rows (type-2 in the sink); fed by that table's source. */
-  | { readonly kind: 'history'; readonly of: string };
+  | { readonly kind: 'history'; readonly of: string }
+  /** Field-level changes of another table's rows, from its changelog (see ChangelogSpec). */
+  | { readonly kind: 'changelog'; readonly of: string };
 
 /** How deletes become visible. */
 export type DeleteDetection =
@@ -86,6 +94,15 @@ export type DeleteDetection =
   /** Children: removed when the parent's current set no longer holds them. */
   | { readonly kind: 'with-parent' }
   | { readonly kind: 'none' };
+
+export interface ChangelogSpec {
+  /** `{id}` is the row id. Entries: {field_key, old_value, new_value, time, actor_user_id, …}, newest first. */
+  readonly list: ListSpec;
+  /** The field change table (one row per changed field per second). */
+  readonly table: string;
+  /** Changelog field keys that name a column differently (v1 keys vs v2 columns). */
+  readonly fieldKeys?: Readonly<Record<string, string>>;
+}
 
 /** A table derived from an array inside the parent's rows (person.emails → person_email). */
 export interface ChildSpec {
@@ -109,6 +126,11 @@ export interface TableSpec {
   readonly customFields?: CustomFieldsSpec;
   /** The history table fed with every version of this table's rows (Fivetran's history mode). */
   readonly history?: string;
+  /**
+   * A per-row field change log (v1 `/deals/{id}/changelog`): read for every new or changed row to rebuild the
+   * versions between polls (and before the first sync) into the history table, and published as `table`.
+   */
+  readonly changelog?: ChangelogSpec;
   /** What Fivetran calls the table when it differs (DEAL_HISTORY's latest state is `deal`). */
   readonly fivetranName?: string;
   /** One line for docs: the mechanism and its worst-case delay. */

@@ -20,11 +20,11 @@ export async function fetchListPage(
   list: ListSpec,
   query: Readonly<Record<string, string>>,
   position: PagePosition | null,
-  parentId?: string | number,
+  parent?: ParentRef,
   signal?: AbortSignal,
 ): Promise<ListPage> {
-  const path = parentId === undefined ? list.endpoint : list.endpoint.replace('{id}', encodeURIComponent(String(parentId)));
-  const q: Record<string, string> = { ...list.params, ...query };
+  const path = fill(list.endpoint, parent, encodeURIComponent);
+  const q: Record<string, string> = { ...Object.fromEntries(Object.entries(list.params ?? {}).map(([k, v]) => [k, fill(v, parent, (x) => x)])), ...query };
   if (list.pagination !== 'none' && list.limit) q.limit = String(list.limit);
   if (position && 'cursor' in position) q.cursor = position.cursor;
   if (position && 'start' in position) q.start = String(position.start);
@@ -34,9 +34,26 @@ export async function fetchListPage(
     throw new PipedriveResponseError(`${path}: expected {"success":true,...}, got ${JSON.stringify(body)?.slice(0, 120)}`);
   }
   const rows = at(body, list.rowsPath ?? 'data');
-  const items = rows === null || rows === undefined ? [] : rows;
-  if (!Array.isArray(items)) throw new PipedriveResponseError(`${path}: "${list.rowsPath ?? 'data'}" is not an array`);
+  // Some endpoints answer one object (filter helpers, a permission set): one row.
+  const items = rows === null || rows === undefined ? [] : Array.isArray(rows) ? rows : typeof rows === 'object' ? [rows] : null;
+  if (items === null) throw new PipedriveResponseError(`${path}: "${list.rowsPath ?? 'data'}" is neither a list nor an object`);
   return { items, next: nextPosition(path, list, body) };
+}
+
+/** The parent a per-parent call is made for: its id (or comma-joined ids of a batch) and, unbatched, the object. */
+export interface ParentRef {
+  readonly id: string;
+  readonly object?: unknown;
+}
+
+/** Fills `{id}` and `{<path>}` templates from the parent. */
+function fill(template: string, parent: ParentRef | undefined, encode: (s: string) => string): string {
+  if (!parent) return template;
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const v = name === 'id' ? parent.id : at(parent.object, name);
+    if (v === undefined || v === null) throw new PipedriveResponseError(`list template {${name}}: the parent has no such field`);
+    return encode(String(v));
+  });
 }
 
 function nextPosition(path: string, list: ListSpec, body: Record<string, unknown>): PagePosition | null {
@@ -51,7 +68,8 @@ function nextPosition(path: string, list: ListSpec, body: Record<string, unknown
       return c ? { cursor: c } : null;
     }
     case 'v1-offset': {
-      const p = (extra.pagination ?? null) as { more_items_in_collection?: unknown; next_start?: unknown; start?: unknown; limit?: unknown } | null;
+      // Usually under additional_data.pagination; leads (per the spec) put the fields on additional_data itself.
+      const p = (extra.pagination ?? ('more_items_in_collection' in extra ? extra : null)) as { more_items_in_collection?: unknown; next_start?: unknown; start?: unknown; limit?: unknown } | null;
       if (!p || p.more_items_in_collection !== true) return null;
       if (typeof p.next_start === 'number') return { start: p.next_start };
       // The spec omits next_start; derive it from start + limit when absent.
@@ -71,32 +89,36 @@ export function at(obj: unknown, path: string): unknown {
   return cur;
 }
 
-/** A raw item and, for per-parent lists, the parent object it was listed under. */
+/** A row's API object, the parent it was listed under (per-parent lists) and its wrapper (`itemPath` lists). */
 export interface ListedItem {
   readonly item: unknown;
   readonly parent?: unknown;
+  readonly wrapper?: unknown;
 }
 
 /** Every item of a list (walking parents for per-parent lists), page by page. */
 export async function* listAll(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>> = {}, signal?: AbortSignal): AsyncGenerator<ListedItem[]> {
+  const unwrap = (raw: unknown, parent: unknown): ListedItem => (list.itemPath ? { item: at(raw, list.itemPath), wrapper: raw, parent } : { item: raw, parent });
   if (list.forEachParent) {
-    const { list: parentList, idField } = list.forEachParent;
+    const { list: parentList, idField, batch } = list.forEachParent;
     for await (const parents of listAll(client, parentList, {}, signal)) {
-      for (const p of parents) {
-        const id = at(p.item, idField);
-        if (id === undefined || id === null) continue;
-        for await (const page of pagesOf(client, list, query, String(id), signal)) yield page.map((item) => ({ item, parent: p.item }));
+      const withIds = parents.map((p) => ({ object: p.item, id: at(p.item, idField) })).filter((p) => p.id !== undefined && p.id !== null);
+      const size = batch ?? 1;
+      for (let i = 0; i < withIds.length; i += size) {
+        const group = withIds.slice(i, i + size);
+        const ref: ParentRef = size === 1 ? { id: String(group[0]!.id), object: group[0]!.object } : { id: group.map((g) => String(g.id)).join(',') };
+        for await (const page of pagesOf(client, list, query, ref, signal)) yield page.map((raw) => unwrap(raw, ref.object));
       }
     }
     return;
   }
-  for await (const page of pagesOf(client, list, query, undefined, signal)) yield page.map((item) => ({ item }));
+  for await (const page of pagesOf(client, list, query, undefined, signal)) yield page.map((raw) => unwrap(raw, undefined));
 }
 
-async function* pagesOf(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>>, parentId: string | undefined, signal?: AbortSignal) {
+async function* pagesOf(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>>, parent: ParentRef | undefined, signal?: AbortSignal) {
   let pos: PagePosition | null = null;
   do {
-    const page = await fetchListPage(client, list, query, pos, parentId, signal);
+    const page = await fetchListPage(client, list, query, pos, parent, signal);
     yield page.items;
     pos = page.next;
   } while (pos);

@@ -93,7 +93,8 @@ export function parseValue(col: ColumnSpec, v: unknown): Value {
 /** Accepts v2 RFC 3339 (`2026-01-02T03:04:05Z`) and v1 `2026-01-02 03:04:05` (UTC); returns epoch ms. */
 export function parseTimestamp(v: unknown): number {
   if (typeof v === 'string') {
-    const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v) ? `${v.replace(' ', 'T')}Z` : v;
+    // v1 `YYYY-MM-DD HH:MM:SS` (projects and tasks add `.mmm`) is UTC.
+    const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v;
     if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(iso)) {
       const ms = Date.parse(iso);
       if (Number.isFinite(ms)) return ms;

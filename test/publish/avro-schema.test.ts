@@ -9,7 +9,7 @@ describe('Avro schemas from the catalog', () => {
       const key = avro.Type.forSchema(keySchema('pipedrive', spec) as avro.Schema);
       const value = avro.Type.forSchema(valueSchema('pipedrive', spec) as avro.Schema);
       expect((key as avro.types.RecordType).fields.map((f) => f.name)).toEqual([...spec.primaryKey]);
-      const row = Object.fromEntries(spec.columns.map((c) => [c.name, spec.primaryKey.includes(c.name) ? 1 : null]));
+      const row = Object.fromEntries(spec.columns.map((c) => [c.name, spec.primaryKey.includes(c.name) ? (c.type === 'string' ? '1' : 1) : null]));
       const record = { ...row, __op: 'u', __deleted: false, __source_ts_ms: 1_700_000_000_000, __synced_ms: 1_700_000_000_500 };
       expect(value.fromBuffer(value.toBuffer(record))).toEqual(record);
     });

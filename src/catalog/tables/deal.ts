@@ -17,6 +17,14 @@ export const deal = defineTable({
   deletes: [{ kind: 'flag', field: 'is_deleted', value: true }],
   primaryKey: ['id'],
   createdField: 'add_time',
+  customFields: { fields: { endpoint: '/api/v2/dealFields', pagination: 'v2-cursor', limit: 500 }, shape: 'v2' },
+  history: 'deal_history',
+  // Every field change, to rebuild the versions between polls and before the first sync (20 tokens a deal).
+  changelog: {
+    list: { endpoint: '/v1/deals/{id}/changelog', pagination: 'v1-cursor', limit: 500 },
+    table: 'deal_change',
+    fieldKeys: { user_id: 'owner_id', deleted: 'is_deleted', label: 'label_ids' },
+  },
   fivetranName: 'DEAL_HISTORY',
   notes: 'deletes arrive in the same stream (status=deleted) within one poll interval',
   columns: [
