@@ -80,7 +80,7 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   const tables = specs.map((spec) => {
     const start = offsets.get(spec.name) ?? initialOffset;
     log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
-    return new TableRuntime(spec, client, { tableOf: tableByName, indexes }, start);
+    return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow() }, start);
   });
   const byName = new Map(tables.map((t) => [t.base.name, t]));
   /** Registers a table's current schemas (and its history table's), creating topics on first use. */

@@ -11,6 +11,8 @@ export interface EmitContext {
   spec: TableSpec;
   /** Custom field hash → column name, as far as known (rows with other hashes stop the poll for a refresh). */
   customNames?: CustomColumnNames;
+  /** True while the day's API budget is low: running backfills pause (incremental reads go on). */
+  budgetLow?: () => boolean;
   /** The field catalog as last read (types and options of custom fields). */
   customDefs?: readonly FieldDef[];
   readonly tableOf: (name: string) => TableSpec;

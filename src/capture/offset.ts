@@ -17,6 +17,17 @@ export interface TableOffset {
   readonly lastImportMs?: number;
   /** Source time of the start of the last complete id scan (periodic delete detection). */
   readonly lastIdScanMs?: number;
+  /**
+   * Priority-first first sync: rows updated in the last 30 days (`cursorMs` starts at `untilMs`) are read
+   * first, then older ones are backfilled below `untilMs` with their own cursor. Absent once complete.
+   */
+  readonly backfill?: {
+    readonly untilMs: number;
+    /** The first pass over the recent window is complete (the table is live from then on). */
+    readonly recentDone: boolean;
+    readonly cursorMs: number | null;
+    readonly emittedAtCursor: Readonly<Record<string, string>>;
+  };
   /** Custom field hash → frozen column name (written with the first batch that uses a new name). */
   readonly customColumns?: Readonly<Record<string, string>>;
 }

@@ -22,10 +22,10 @@ export class TableRuntime {
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
-    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex> },
+    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean },
     start: TableOffset,
   ) {
-    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, customNames: start.customColumns ?? {} };
+    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, customNames: start.customColumns ?? {} };
     this.source = sourceFor(this.ctx, client, start);
     this.lastCommitted = start;
   }

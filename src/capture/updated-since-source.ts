@@ -8,9 +8,24 @@ import { keyString } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import type { TableSource } from './table-source.ts';
 
+/** The window a first sync reads before anything older (priority-first). */
+export const PRIORITY_WINDOW_MS = 30 * 24 * 3600 * 1000;
+/** Backfill pages per round before the engine turns to other tables (and this table's new changes). */
+const BACKFILL_PAGES_PER_ROUND = 20;
+/** During a backfill, how often the recent changes are read between backfill pages. */
+const INCREMENTAL_EVERY_MS = 30_000;
+
+type Sync = Extract<TableSpec['sync'], { kind: 'updated-since' }>;
+
 /**
  * Incremental sync through a v2 list sorted by update time ascending with an inclusive `updated_since`.
  * A pass walks the cursor pages; each page is one batch. Between passes the table rests at its offset.
+ *
+ * First sync, where the list takes `updated_until`: priority-first. The offset starts at now − 30 days,
+ * so the first pass brings the recent rows (the table is live after it); older rows are then backfilled
+ * below that split with a cursor of their own, a few pages per round, with the recent changes read in
+ * between. A row updated during the backfill moves above the split and is read by the incremental side:
+ * no row falls between the two halves, and a restart resumes both from the offset.
  */
 export class UpdatedSinceSource implements TableSource {
   readonly table: string;
@@ -19,14 +34,16 @@ export class UpdatedSinceSource implements TableSource {
     return this.ctx.spec;
   }
   private offset: TableOffset;
-  /** The page position of the pass in progress; undefined when no pass is running. */
-  private position: PagePosition | null = null;
-  private passQuery: Record<string, string> | undefined;
+  /** The pass in progress: which half, its query and page position. */
+  private pass: { mode: 'incremental' | 'backfill'; query: Record<string, string>; position: PagePosition | null } | undefined;
+  private lastIncrementalEnd = 0;
+  private backfillPagesThisRound = 0;
 
   constructor(
     private readonly ctx: EmitContext,
     private readonly client: PipedriveClient,
     start: TableOffset,
+    private readonly priorityWindowMs = PRIORITY_WINDOW_MS,
   ) {
     if (this.spec.sync.kind !== 'updated-since') throw new Error(`${this.spec.name}: not an updated-since table`);
     this.table = this.spec.name;
@@ -38,25 +55,42 @@ export class UpdatedSinceSource implements TableSource {
   }
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
-    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'updated-since' }>;
+    const sync = this.spec.sync as Sync;
+    this.startPriorityFirst(sync);
     for (;;) {
-      if (!this.passQuery) {
-        this.passQuery = { sort_by: sync.cursorField, sort_direction: 'asc' };
-        if (this.offset.cursorMs !== null) this.passQuery[sync.sinceParam] = formatRfc3339(this.offset.cursorMs);
-        this.position = null;
+      if (!this.pass) {
+        const bf = this.offset.backfill;
+        const backfillTurn = bf !== undefined && bf.recentDone && !this.ctx.budgetLow?.() && Date.now() - this.lastIncrementalEnd < INCREMENTAL_EVERY_MS;
+        if (backfillTurn && this.backfillPagesThisRound >= BACKFILL_PAGES_PER_ROUND) {
+          this.backfillPagesThisRound = 0;
+          return null; // let the other tables have their turn
+        }
+        this.pass = backfillTurn ? { mode: 'backfill', query: this.backfillQuery(sync), position: null } : { mode: 'incremental', query: this.incrementalQuery(sync), position: null };
       }
-      const page = await fetchListPage(this.client, sync.list, this.passQuery, this.position, undefined, signal);
+      const pass = this.pass;
+      const guessedClock = !this.client.knowsServerTime;
+      const page = await fetchListPage(this.client, sync.list, pass.query, pass.position, undefined, signal);
+      if (guessedClock && this.offset.backfill && !this.offset.backfill.recentDone && this.offset.backfill.cursorMs === null) {
+        // The split was placed by our clock before the API told its own: place it again and restart the pass.
+        const split = Math.floor((this.client.serverNowMs() - this.priorityWindowMs) / 1000) * 1000;
+        if (Math.abs(split - this.offset.backfill.untilMs) > 60_000) {
+          this.offset = { ...this.offset, cursorMs: split, backfill: { ...this.offset.backfill, untilMs: split } };
+          this.pass = undefined;
+          continue;
+        }
+      }
       const lastPage = page.next === null;
       // Computed before the position moves: a page that throws (bad row, new custom field) is read again.
-      const { events, offset } = advance(this.ctx, this.offset, page.items, lastPage, sync.cursorField);
-      this.position = page.next;
-      if (lastPage) this.passQuery = undefined;
-
-      // A batch when there is something to publish, or when the first full pass just ended (snapshotDone).
-      if (events.length > 0 || offset.snapshotDone !== this.offset.snapshotDone) {
-        return { table: this.table, events, offset };
+      const batch = pass.mode === 'backfill' ? this.backfillPage(page.items, lastPage, sync) : this.incrementalPage(page.items, lastPage, sync);
+      pass.position = page.next;
+      if (lastPage) {
+        this.pass = undefined;
+        if (pass.mode === 'incremental') this.lastIncrementalEnd = Date.now();
       }
-      if (lastPage) return null;
+      if (pass.mode === 'backfill') this.backfillPagesThisRound++;
+      if (batch) return batch;
+      // Caught up on recent changes: done, unless a backfill may go on within this round.
+      if (lastPage && pass.mode === 'incremental' && (!this.offset.backfill || this.ctx.budgetLow?.())) return null;
     }
   }
 
@@ -64,8 +98,54 @@ export class UpdatedSinceSource implements TableSource {
     this.offset = batch.offset;
   }
 
+  /** Only a first sync starts a backfill; a running one pauses by itself while the budget is low. */
   startsBackfill(): boolean {
-    return this.offset.cursorMs === null && this.passQuery === undefined;
+    return this.offset.cursorMs === null && this.pass === undefined;
+  }
+
+  /** On a first sync of a list with `updated_until`: split at now − window (kept in memory until the first batch commits). */
+  private startPriorityFirst(sync: Sync): void {
+    if (this.offset.cursorMs !== null || this.offset.snapshotDone || !sync.untilParam || this.priorityWindowMs <= 0) return;
+    const split = Math.floor((this.client.serverNowMs() - this.priorityWindowMs) / 1000) * 1000;
+    this.offset = { ...this.offset, cursorMs: split, emittedAtCursor: {}, backfill: { untilMs: split, recentDone: false, cursorMs: null, emittedAtCursor: {} } };
+  }
+
+  private incrementalQuery(sync: Sync): Record<string, string> {
+    const q: Record<string, string> = { sort_by: sync.cursorField, sort_direction: 'asc' };
+    if (this.offset.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(this.offset.cursorMs);
+    return q;
+  }
+
+  private backfillQuery(sync: Sync): Record<string, string> {
+    const bf = this.offset.backfill!;
+    const q: Record<string, string> = { sort_by: sync.cursorField, sort_direction: 'asc', [sync.untilParam!]: formatRfc3339(bf.untilMs) };
+    if (bf.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(bf.cursorMs);
+    return q;
+  }
+
+  private incrementalPage(items: readonly unknown[], lastPage: boolean, sync: Sync): ChangeBatch | null {
+    const prev = this.offset;
+    const { events, offset } = advance(this.ctx, prev, items, lastPage, sync.cursorField);
+    // With a backfill running, the table is live (snapshotDone) once its recent window has been read.
+    const next: TableOffset = prev.backfill
+      ? { ...offset, snapshotDone: prev.snapshotDone || lastPage, backfill: { ...prev.backfill, recentDone: prev.backfill.recentDone || lastPage } }
+      : offset;
+    // A batch when there is something to publish, or when a first pass just ended (its state must commit).
+    if (events.length === 0 && next.snapshotDone === prev.snapshotDone) return null;
+    return { table: this.table, events, offset: next };
+  }
+
+  private backfillPage(items: readonly unknown[], lastPage: boolean, sync: Sync): ChangeBatch | null {
+    const prev = this.offset;
+    const bf = prev.backfill!;
+    // The backfill's own cursor, with snapshot semantics: its rows are reads (or deletes).
+    const half: TableOffset = { version: 1, cursorMs: bf.cursorMs, emittedAtCursor: bf.emittedAtCursor, snapshotDone: false };
+    const { events, offset } = advance(this.ctx, half, items, false, sync.cursorField);
+    const next: TableOffset = lastPage
+      ? (({ backfill: _done, ...rest }) => rest)(prev)
+      : { ...prev, backfill: { ...bf, cursorMs: offset.cursorMs, emittedAtCursor: offset.emittedAtCursor } };
+    if (events.length === 0 && !lastPage) return null;
+    return { table: this.table, events, offset: next };
   }
 }
 

@@ -65,8 +65,12 @@ export interface ListSpec {
 
 /** How rows of a table are read incrementally. */
 export type SyncMode =
-  /** v2 list sorted by update time ascending with an inclusive `updated_since` (same-second dedupe). */
-  | { readonly kind: 'updated-since'; readonly list: ListSpec; readonly cursorField: string; readonly sinceParam: string }
+  /**
+   * v2 list sorted by update time ascending with an inclusive `updated_since` (same-second dedupe). With an
+   * exclusive `untilParam` (`updated_until`), the first sync is priority-first: the last 30 days first, then
+   * the older rows.
+   */
+  | { readonly kind: 'updated-since'; readonly list: ListSpec; readonly cursorField: string; readonly sinceParam: string; readonly untilParam?: string }
   /** v2 list without an update filter: sort by update time descending and stop at the cursor. */
   | { readonly kind: 'sorted-desc'; readonly list: ListSpec; readonly cursorField: string }
   /**

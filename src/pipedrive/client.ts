@@ -33,6 +33,7 @@ export class PipedriveClient {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Difference between the API's clock (its Date header) and ours, from the latest answer. */
   private serverSkewMs = 0;
+  private serverTimeKnown = false;
 
   constructor(private readonly options: PipedriveClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -74,7 +75,10 @@ export class PipedriveClient {
     }
     const headers = flattenHeaders(res.headers);
     const serverDate = Date.parse(headers.date ?? '');
-    if (Number.isFinite(serverDate)) this.serverSkewMs = serverDate - Date.now();
+    if (Number.isFinite(serverDate)) {
+      this.serverSkewMs = serverDate - Date.now();
+      this.serverTimeKnown = true;
+    }
     let text: string;
     try {
       text = await res.body.text();
@@ -100,6 +104,11 @@ export class PipedriveClient {
    */
   serverNowMs(): number {
     return Date.now() + this.serverSkewMs;
+  }
+
+  /** Whether an answer has told the API's clock yet (before that, serverNowMs is our clock). */
+  get knowsServerTime(): boolean {
+    return this.serverTimeKnown;
   }
 
   async close(): Promise<void> {

@@ -44,7 +44,8 @@ describe('UpdatedSinceSource', () => {
     const sec = sim.clock.nowSeconds();
     for (let i = 0; i < 1200; i++) sim.store.deals.insertAt(sec - 10, sec, { title: `d${i}` });
     const { batches, offset } = await drain(initialOffset, true);
-    expect(batches.map((b) => b.events.length)).toEqual([500, 500, 200]);
+    // Priority-first: all rows are recent, so the backfill below the 30-day split finds nothing (an empty batch records that).
+    expect(batches.map((b) => b.events.length)).toEqual([500, 500, 200, 0]);
     const ids = batches.flatMap((b) => b.events.map((e) => e.key.id));
     expect(new Set(ids).size).toBe(1200);
     expect(offset.cursorMs).toBe(sec * 1000);
@@ -86,5 +87,56 @@ describe('UpdatedSinceSource', () => {
     const source = new UpdatedSinceSource(ctx, client, initialOffset);
     await expect(source.poll()).rejects.toBeInstanceOf(PipedriveResponseError);
     await expect(source.poll()).rejects.toThrow(/field "id": expected an integer/);
+  });
+});
+
+describe('UpdatedSinceSource priority-first', () => {
+  let sim: Simulator;
+  let client: PipedriveClient;
+  const DAY = 86_400_000;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ seed: 4, clock: new SimClock({ start: new Date('2026-06-01T00:00:00Z'), frozen: true }) });
+    client = new PipedriveClient({ baseUrl: sim.baseUrl, apiToken: sim.token, maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  it('reads the last 30 days first, then backfills older rows; restarts resume both halves without gaps', async () => {
+    const now = sim.clock.nowSeconds();
+    for (let i = 0; i < 1500; i++) {
+      const updated = now - Math.floor(((i * 7919) % 120) * 86_400) - (i % 3600);
+      sim.store.deals.insertAt(updated - 86_400, updated, { title: `d${i}` });
+    }
+    const split = (now * 1000 - 30 * DAY) / 1000;
+    // The last-inserted old deal: the backfill reads it last, so it is still unread when it gets updated.
+    const oldId = sim.store.deals.table.all().filter((r) => Date.parse(r.data.update_time) / 1000 < split).at(-1)!.id;
+    let offset: TableOffset = initialOffset;
+    const seen: Array<{ id: number; ts: number }> = [];
+    let movedUp = false;
+    for (let round = 0; round < 100; round++) {
+      const source = new UpdatedSinceSource(ctx, client, offset); // a restart before every batch
+      const batch = await source.poll();
+      if (!batch) break;
+      for (const e of batch.events) seen.push({ id: Number(e.key.id), ts: e.sourceTsMs / 1000 });
+      offset = batch.offset;
+      // While the backfill runs, an old deal is updated: it moves above the split and must still be read.
+      if (!movedUp && offset.backfill?.cursorMs != null) {
+        sim.clock.advance(1000);
+        sim.store.deals.update(oldId, { title: 'moved up' });
+        movedUp = true;
+      }
+    }
+    expect(movedUp).toBe(true);
+    expect(offset.backfill).toBeUndefined();
+    expect(offset.snapshotDone).toBe(true);
+    expect(new Set(seen.map((s) => s.id)).size).toBe(1500);
+    // Every recent row was published before the first old one.
+    const firstOld = seen.findIndex((s) => s.ts < split);
+    const lastRecentOfSnapshot = seen.map((s, i) => (s.ts >= split && s.id !== oldId ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
+    expect(firstOld).toBeGreaterThan(lastRecentOfSnapshot);
+    expect(seen.filter((s) => s.id === oldId).map((s) => s.ts > split)).toEqual([true]);
   });
 });

@@ -15,6 +15,7 @@ export const activity = defineTable({
     list: { endpoint: '/api/v2/activities', pagination: 'v2-cursor', limit: 500, params: { include_fields: 'attendees' } },
     cursorField: 'update_time',
     sinceParam: 'updated_since',
+    untilParam: 'updated_until',
   },
   deletes: [
     { kind: 'id-scan', everyMs: 6 * HOUR_MS },

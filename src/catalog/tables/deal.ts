@@ -13,6 +13,7 @@ export const deal = defineTable({
     list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: { status: 'open,won,lost,deleted' } },
     cursorField: 'update_time',
     sinceParam: 'updated_since',
+    untilParam: 'updated_until',
   },
   deletes: [{ kind: 'flag', field: 'is_deleted', value: true }],
   primaryKey: ['id'],

@@ -14,6 +14,7 @@ export const person = defineTable({
     list: { endpoint: '/api/v2/persons', pagination: 'v2-cursor', limit: 500 },
     cursorField: 'update_time',
     sinceParam: 'updated_since',
+    untilParam: 'updated_until',
   },
   deletes: [
     { kind: 'id-scan', everyMs: 6 * HOUR_MS },

@@ -16,6 +16,7 @@ export const product = defineTable({
     list: { endpoint: '/api/v2/products', pagination: 'v2-cursor', limit: 500 },
     cursorField: 'update_time',
     sinceParam: 'updated_since',
+    untilParam: 'updated_until',
   },
   deletes: [
     { kind: 'id-scan', everyMs: 6 * HOUR_MS },
