@@ -22,6 +22,11 @@ export interface ProducerConfig extends CommonConfig {
   readonly pollIntervalMs: number;
   readonly topicPartitions: number;
   readonly metricsPort: number;
+  /**
+   * Rebuilding versions from changelogs (one call per row): `all` (also for the rows of a first sync),
+   * `changes` (only for rows changed after it), `off` (history holds the polled versions only).
+   */
+  readonly historyRebuild: 'all' | 'changes' | 'off';
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -53,7 +58,15 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     pollIntervalMs: int(env, 'POLL_INTERVAL_MS', 30_000, 100),
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0),
+    historyRebuild: oneOf(env, 'HISTORY_REBUILD', ['all', 'changes', 'off'] as const, 'all'),
   };
+}
+
+function oneOf<const T extends readonly string[]>(env: Env, key: string, allowed: T, fallback: T[number]): T[number] {
+  const v = env[key];
+  if (v === undefined || v === '') return fallback;
+  if (!allowed.includes(v)) throw new ConfigError(`${key}: "${v}" is not one of ${allowed.join(', ')}`);
+  return v as T[number];
 }
 
 export function loadSinkConfig(env: Env = process.env): SinkConfig {

@@ -113,7 +113,10 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       const spec = byName.get(ev.table)?.spec;
       if (!spec?.history) continue;
       const changelog = spec.changelog;
-      if (changelog && ev.op !== 'd' && ev.raw !== undefined) {
+      const created = spec.createdField ? ev.row[spec.createdField] : undefined;
+      // A row never changed since its creation second has nothing in its changelog: skip the call.
+      const rebuild = config.historyRebuild === 'all' || (config.historyRebuild === 'changes' && ev.op !== 'r');
+      if (changelog && rebuild && ev.op !== 'd' && ev.raw !== undefined && created !== ev.sourceTsMs) {
         const key = JSON.stringify(ev.key);
         const rebuilt = await rebuildVersions(
           {

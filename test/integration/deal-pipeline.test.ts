@@ -35,6 +35,7 @@ describe('deals: local Pipedrive → Kafka → DuckDB and PostgreSQL', () => {
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
     TABLES: 'deal',
+    HISTORY_REBUILD: 'changes',
     TOPIC_PARTITIONS: '2',
     DATABASE_URL: services().databaseUrl,
     DATABASE_SCHEMA: pgSchema,

@@ -28,6 +28,7 @@ describe('exactly once across crashes', () => {
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
     TABLES: 'deal',
+    HISTORY_REBUILD: 'off',
     TOPIC_PARTITIONS: '2',
     METRICS_PORT: '0',
     SINK_METRICS_PORT: '0',
@@ -124,7 +125,8 @@ describe('exactly once across crashes', () => {
     const crashed = runCli(['sink'], env({ PIPEDRIVE_CDC_FAILPOINT: 'sink.before-db-commit:2' }));
     expect(await crashed.exit).toBe('SIGKILL');
     const restarted = runCli(['sink'], env());
-    const applied = () => [...crashed.lines, ...restarted.lines].map(parseJsonLine).filter((l) => l?.event === 'batch-applied');
+    // The sink also consumes the deal history and change topics; the accounting below is of the deal topic.
+    const applied = () => [...crashed.lines, ...restarted.lines].map(parseJsonLine).filter((l) => l?.event === 'batch-applied' && l.topic === topic);
     const deadline = Date.now() + 60_000;
     while (applied().reduce((n, l) => n + Number(l!.records), 0) < records.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
@@ -150,7 +152,7 @@ describe('exactly once across crashes', () => {
     conn.closeSync();
     instance.closeSync();
     expect(canonicalRows(deal, rows)).toEqual(canonicalRows(deal, await listAllDeals(sim.baseUrl, sim.token)));
-    for (const o of offsets) {
+    for (const o of offsets.filter((x) => x.topic === topic)) {
       const last = wanted.get(Number(o.partition))!.at(-1)!;
       expect(BigInt(o.next_offset as bigint)).toBe(last + 1n);
     }

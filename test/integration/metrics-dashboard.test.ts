@@ -113,6 +113,7 @@ describe('Grafana dashboard: every panel query returns data from a real Promethe
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
     TABLES: 'deal',
+    HISTORY_REBUILD: 'off',
     TOPIC_PARTITIONS: '2',
     POLL_INTERVAL_MS: '200',
     SINK_DESTINATION: 'duckdb',
