@@ -3,6 +3,8 @@
  * Bad arguments print a message naming the flag and exit with code 2.
  */
 import { startSimulator, type SimulatorOptions } from './server.ts';
+import { parseFaultRuleList } from './http/faults-rules.ts';
+import { PLANS, type Plan } from './http/rate-limit.ts';
 
 export const SIM_USAGE = `Usage: pipedrive-cdc sim [options]
 
@@ -14,9 +16,16 @@ Options:
   --seed S     seed for generated data and the API token (integer)
   --token T    API token to accept (default: derived from --seed, else random)
   --deals N    number of generated deals (default 0)
+  --daily-budget N   enforce rate limits with this daily token budget (default 30,000 × plan × seats)
+  --burst N          enforce rate limits with N requests per 2-second window per token
+  --plan P           enforce rate limits of plan lite|growth|premium|ultimate (default lite)
+  --faults JSON      inject faults: a rule or a list, e.g. '{"kind":"status","status":503,"every":10}'
   --help       show this help
 
-Control endpoints (no token): GET/POST /_sim/clock, GET /_sim/requests`;
+Without any of --daily-budget, --burst, --plan the x-ratelimit headers are sent but nothing is refused.
+
+Control endpoints (no token): GET/POST /_sim/clock, GET /_sim/requests, GET/POST /_sim/rate-limit,
+GET/POST/DELETE /_sim/faults`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -24,6 +33,9 @@ export class UsageError extends Error {
 
 const INT_FLAGS = { '--port': 'port', '--seed': 'seed', '--deals': 'deals' } as const;
 const STRING_FLAGS = { '--host': 'host', '--token': 'token' } as const;
+/** Flags that go into `rateLimit` (giving any of them turns enforcement on) or `faults`. */
+const LIMIT_FLAGS = { '--daily-budget': 'dailyBudget', '--burst': 'burst' } as const;
+const NESTED_FLAGS: ReadonlySet<string> = new Set([...Object.keys(LIMIT_FLAGS), '--plan', '--faults']);
 
 /** Parse `sim` arguments; `--flag value` and `--flag=value` both work. Null means --help. */
 export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
@@ -34,10 +46,12 @@ export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const isInt = flag in INT_FLAGS;
-    if (!isInt && !(flag in STRING_FLAGS)) throw new UsageError(`unknown option: ${flag}`);
+    if (!isInt && !(flag in STRING_FLAGS) && !NESTED_FLAGS.has(flag)) throw new UsageError(`unknown option: ${flag}`);
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || value === '') throw new UsageError(`option ${flag} needs a value`);
-    if (isInt) {
+    if (NESTED_FLAGS.has(flag)) {
+      parseNestedFlag(opts, flag, value);
+    } else if (isInt) {
       const key = INT_FLAGS[flag as keyof typeof INT_FLAGS];
       opts[key] = parseIntFlag(flag, value, key === 'port' ? 65535 : Number.MAX_SAFE_INTEGER);
     } else {
@@ -45,6 +59,25 @@ export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
     }
   }
   return opts;
+}
+
+function parseNestedFlag(opts: SimulatorOptions, flag: string, value: string): void {
+  if (flag === '--faults') {
+    let rules: unknown;
+    try {
+      rules = JSON.parse(value);
+      parseFaultRuleList(rules, () => 'cli'); // validate now, so a typo is a usage error
+    } catch (e) {
+      throw new UsageError(`option --faults: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    opts.faults = [...(opts.faults ?? []), ...(Array.isArray(rules) ? rules : [rules])];
+  } else if (flag === '--plan') {
+    if (!(value in PLANS)) throw new UsageError(`option --plan must be one of ${Object.keys(PLANS).join(', ')}, got "${value}"`);
+    opts.rateLimit = { ...opts.rateLimit, plan: value as Plan };
+  } else {
+    const key = LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS];
+    opts.rateLimit = { ...opts.rateLimit, [key]: parseIntFlag(flag, value, Number.MAX_SAFE_INTEGER) };
+  }
 }
 
 function parseIntFlag(flag: string, value: string, max: number): number {
@@ -74,6 +107,11 @@ export async function runSim(argv: string[]): Promise<void> {
   process.stdout.write(`Pipedrive simulator listening on ${sim.baseUrl} (v2: /api/v2)\n`);
   process.stdout.write(`API token: ${sim.token}\n`);
   if (opts.deals) process.stdout.write(`Seeded ${opts.deals} deals (seed ${opts.seed ?? 1})\n`);
+  if (opts.rateLimit) {
+    const { dailyBudget, burst, burstWindowMs } = sim.rateLimit.config;
+    process.stdout.write(`Rate limits enforced: ${dailyBudget} tokens/day, ${burst} requests per ${burstWindowMs / 1000} s\n`);
+  }
+  if (opts.faults?.length) process.stdout.write(`Fault rules: ${sim.faults.list().map((f) => f.rule.id).join(', ')}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (): void => {

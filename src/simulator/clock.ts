@@ -16,8 +16,9 @@ export class SimClock {
   private frozenAtMs: number | null = null;
 
   constructor(opts: SimClockOptions = {}) {
-    if (opts.start) this.set(opts.start);
+    // Freeze first: set-then-freeze would pin the clock at start + however long the two calls took.
     if (opts.frozen) this.freeze();
+    if (opts.start) this.set(opts.start);
   }
 
   nowMs(): number {

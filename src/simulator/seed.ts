@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Rng } from './prng.ts';
+import { seedAccount } from './seed-account.ts';
+import { seedV1 } from './store/v1-seed.ts';
 import { ACCOUNT } from './store/account.ts';
 import type { Deal } from './store/deal-model.ts';
 import type { SimStore } from './store/index.ts';
@@ -33,6 +35,8 @@ export function seedDeals(store: SimStore, seed: number, count: number): void {
     const updateSec = addSec + rng.int(0, nowSec - addSec);
     store.deals.insert(addSec, updateSec, (id) => generateDeal(rng, id, addSec, updateSec));
   }
+  seedAccount(store, seed, count); // persons, organizations, activities, products, custom fields (v2)
+  seedV1(store, seed, count); // notes, files, leads, call logs, mail, projects/tasks, goals (v1)
 }
 
 /** One literal in DEAL_FIELDS order (see deal-model.ts); the store fills in id and the two times. */

@@ -1,8 +1,8 @@
 /**
- * The local Pipedrive: an express app answering Pipedrive's v2 API (and later v1) from in-memory
+ * The local Pipedrive: an express app answering Pipedrive's v2 and v1 APIs from in-memory
  * stores on one controllable clock.
  *
- * Request path: /_sim admin (no token) | /api/v2: count → auth → json body → route:
+ * Request path: /_sim admin (no token) | /api/v2, /v1, /api/v1: count → auth → body → route:
  * operation(name) → interceptors (rate limit, faults) → handler → JSON errors.
  */
 import type { AddressInfo } from 'node:net';
@@ -10,10 +10,16 @@ import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { SimClock } from './clock.ts';
 import { adminRouter } from './http/admin.ts';
-import { requireToken } from './http/auth.ts';
 import { ApiError, errorBody } from './http/envelope.ts';
-import { operationSeam, rateLimitHeaders, RequestCounter, type SimInterceptor } from './http/middleware.ts';
+import { FaultInjector } from './http/faults.ts';
+import type { FaultRuleInput } from './http/faults-rules.ts';
+import { operationSeam, RequestCounter, type SimInterceptor } from './http/middleware.ts';
+import { RateLimiter, type RateLimitOptions } from './http/rate-limit.ts';
+import { loadTokenCosts } from './http/rate-limit-costs.ts';
+import { companyTokens, requireAnyToken, type SimToken } from './http/tokens.ts';
 import { dealRoutes } from './routes/v2/deals.ts';
+import { v2EntityRoutes } from './routes/v2/index.ts';
+import { V1_PATHS, v1Router } from './routes/v1/index.ts';
 import { deriveToken, seedDeals } from './seed.ts';
 import { createStore, type SimStore } from './store/index.ts';
 
@@ -29,6 +35,15 @@ export interface SimulatorOptions {
   /** Number of generated deals (default 0). */
   deals?: number;
   clock?: SimClock;
+  /**
+   * Token budget and burst limits (see http/rate-limit.ts). Passing it turns refusals (429) on;
+   * without it the limiter only counts and sends the x-ratelimit headers.
+   */
+  rateLimit?: RateLimitOptions;
+  /** Fault rules active from the start (see http/faults-rules.ts); more via `sim.faults.add()`. */
+  faults?: FaultRuleInput[];
+  /** More users' API tokens ({token, userId, admin}); `token` stays the admin's (user 1). */
+  tokens?: SimToken[];
 }
 
 export interface Simulator {
@@ -40,6 +55,10 @@ export interface Simulator {
   requestCount: RequestCounter;
   /** Runs, in order, after a route matched and before its handler; mutable at runtime. */
   interceptors: SimInterceptor[];
+  /** Token budget, burst window and their counters: `sim.rateLimit.stats()`, `.configure()`, `.reset()`. */
+  rateLimit: RateLimiter;
+  /** Injected faults: `sim.faults.add(rule)`, `.clear()`, `.stats()`. */
+  faults: FaultInjector;
   app: Express;
   close(): Promise<void>;
 }
@@ -52,8 +71,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   if (opts.deals) seedDeals(store, opts.seed ?? 1, opts.deals);
 
   const requestCount = new RequestCounter();
-  const interceptors: SimInterceptor[] = [rateLimitHeaders(clock)];
-  const app = buildApp({ clock, store, token, requestCount, interceptors });
+  const rateLimit = new RateLimiter(clock, await loadTokenCosts(), opts.rateLimit ? { enforce: true, ...opts.rateLimit } : {});
+  const faults = new FaultInjector(clock, opts.seed ?? 1, opts.faults);
+  // Rate limit first: a faulted call has been charged, as on the real API.
+  const interceptors: SimInterceptor[] = [rateLimit.interceptor(), faults.interceptor()];
+  const app = buildApp({ clock, store, tokens: companyTokens(token, opts.tokens), requestCount, interceptors, rateLimit, faults });
 
   const server = await listen(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const { address, port } = server.address() as AddressInfo;
@@ -65,6 +87,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     store,
     requestCount,
     interceptors,
+    rateLimit,
+    faults,
     app,
     close: () => close(server),
   };
@@ -73,23 +97,32 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 interface AppParts {
   clock: SimClock;
   store: SimStore;
-  token: string;
+  tokens: SimToken[];
   requestCount: RequestCounter;
   interceptors: SimInterceptor[];
+  rateLimit: RateLimiter;
+  faults: FaultInjector;
 }
 
-function buildApp({ clock, store, token, requestCount, interceptors }: AppParts): Express {
+function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit, faults }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use('/_sim', express.json(), adminRouter(clock, requestCount));
+  // The Date header tells clients the server's (simulated) time, as a real server's clock would.
+  app.use((_req, res, next) => {
+    res.setHeader('Date', clock.now().toUTCString());
+    next();
+  });
+  app.use('/_sim', express.json(), adminRouter(clock, requestCount, { rateLimit, faults }));
 
   // Count first (401s and malformed bodies are requests too); parse bodies only once authenticated.
   const operation = operationSeam(interceptors);
   const v2 = express.Router();
-  v2.use(requestCount.middleware(), requireToken(token), express.json({ limit: '5mb' }));
+  v2.use(requestCount.middleware(), requireAnyToken(tokens), express.json({ limit: '5mb' }));
+  v2.use(v2EntityRoutes(store, operation)); // before deals: /deals/products is not /deals/:id
   v2.use(dealRoutes(store, operation));
   app.use('/api/v2', v2);
+  app.use(V1_PATHS, v1Router({ store, operation, requestCount, tokens }));
 
   app.use((_req, res) => {
     res.status(404).json(errorBody('Unknown method .'));

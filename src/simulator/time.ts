@@ -6,7 +6,9 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Epoch seconds → `YYYY-MM-DDTHH:MM:SSZ` (the v2 format, whole seconds). */
 export function formatV2(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // join() builds one flat string; replace() or slice+concat would keep a cons/sliced chain alive
+  // (~100 bytes instead of ~40 per stored time: hundreds of MB across a million stored deals).
+  return [new Date(sec * 1000).toISOString().slice(0, 19), 'Z'].join('');
 }
 
 /** Epoch seconds → `YYYY-MM-DD` (UTC). */

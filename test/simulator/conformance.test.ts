@@ -1,6 +1,9 @@
 /**
  * Responses validated against the official v2 OpenAPI response schemas (getDeals, getDeal, addDeal,
  * updateDeal, deleteDeal, and the spec's error body), with only the deviations in spec-deviations.ts.
+ * The v1 operations are validated against the v1 spec in v1-conformance.test.ts.
+ * The other v2 operations (persons, organizations, activities, products, pipelines, stages, deal
+ * products, installments, *Fields) are validated in v2-conformance.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.ts';

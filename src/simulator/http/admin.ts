@@ -4,14 +4,24 @@
  *   GET  /_sim/clock               → {now, now_seconds, frozen}
  *   POST /_sim/clock {advanceMs} | {set: "<RFC 3339>"} | {freeze: true|false}  (combinable)
  *   GET  /_sim/requests            → {total, byOperation}
+ *   GET/POST /_sim/rate-limit, GET/POST/DELETE /_sim/faults: see rate-limit-admin.ts, faults-admin.ts
  */
 import express, { type Router } from 'express';
 import type { SimClock } from '../clock.ts';
 import { parseRfc3339 } from '../time.ts';
 import { badRequest } from './envelope.ts';
 import type { RequestCounter } from './middleware.ts';
+import type { FaultInjector } from './faults.ts';
+import { faultsAdminRoutes } from './faults-admin.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { rateLimitAdminRoutes } from './rate-limit-admin.ts';
 
-export function adminRouter(clock: SimClock, counter: RequestCounter): Router {
+export interface AdminParts {
+  rateLimit?: RateLimiter;
+  faults?: FaultInjector;
+}
+
+export function adminRouter(clock: SimClock, counter: RequestCounter, parts: AdminParts = {}): Router {
   const r = express.Router();
   const clockState = () => ({
     success: true,
@@ -46,5 +56,7 @@ export function adminRouter(clock: SimClock, counter: RequestCounter): Router {
   r.get('/requests', (_req, res) => {
     res.json({ success: true, data: counter.snapshot() });
   });
+  if (parts.rateLimit) r.use(rateLimitAdminRoutes(parts.rateLimit));
+  if (parts.faults) r.use(faultsAdminRoutes(parts.faults));
   return r;
 }

@@ -5,7 +5,6 @@
  * socket, delay) or call next(). The chain is a mutable array, so tests can insert faults at runtime.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { SimClock } from '../clock.ts';
 
 /** An interceptor sees `res.locals.operation` (e.g. "getDeals") and decides whether to pass. */
 export type SimInterceptor = RequestHandler;
@@ -64,26 +63,4 @@ export class RequestCounter {
     this.total = 0;
     this.byOperation.clear();
   }
-}
-
-/**
- * Placeholder burst accounting: a fixed 2-second window on the sim clock, reporting the
- * x-ratelimit-* headers but never refusing. The real token budget replaces this interceptor.
- */
-export function rateLimitHeaders(clock: SimClock, limit = 80): SimInterceptor {
-  const windowMs = 2000;
-  let windowStart = -Infinity;
-  let used = 0;
-  return (_req, res, next) => {
-    const now = clock.nowMs();
-    if (now >= windowStart + windowMs || now < windowStart) {
-      windowStart = now - (now % windowMs);
-      used = 0;
-    }
-    used += 1;
-    res.set('x-ratelimit-limit', String(limit));
-    res.set('x-ratelimit-remaining', String(Math.max(0, limit - used)));
-    res.set('x-ratelimit-reset', String(Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000))));
-    next();
-  };
 }

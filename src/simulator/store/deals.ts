@@ -5,7 +5,8 @@
 import type { SimClock } from '../clock.ts';
 import { formatV2 } from '../time.ts';
 import { applyChanges, blankDeal, makeDeal, withLocalDates, type Deal, type DealChanges, type DealStatus } from './deal-model.ts';
-import { EventJournal, diffFields } from './events.ts';
+import { diffWithCustomFields } from './custom-diff.ts';
+import { EventJournal } from './events.ts';
 import { Table, type Position, type Row, type SortDirection, type SortField } from './table.ts';
 
 export const PURGE_AFTER_MS = 30 * 24 * 3600 * 1000;
@@ -49,7 +50,7 @@ export class DealStore {
   ) {}
 
   private record(action: 'add' | 'update' | 'delete', before: Deal | null, after: Deal): void {
-    this.journal.append({ itemType: 'deal', id: after.id, action, timeMs: this.clock.nowMs(), userId: this.actorUserId, changes: diffFields(before as never, after as never, JOURNAL_IGNORED) });
+    this.journal.append({ itemType: 'deal', id: after.id, action, timeMs: this.clock.nowMs(), userId: this.actorUserId, changes: diffWithCustomFields(before as never, after as never, JOURNAL_IGNORED) });
   }
 
   /** Create through the API path: add_time = update_time = now. */

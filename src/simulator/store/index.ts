@@ -2,17 +2,23 @@
 import type { SimClock } from '../clock.ts';
 import { DealStore } from './deals.ts';
 import { EventJournal } from './events.ts';
+import { createV2Stores, type V2Stores } from './v2-index.ts';
+import { createV1Stores, type V1Stores } from './v1-index.ts';
 
-export interface SimStore {
+export interface SimStore extends V2Stores {
   readonly clock: SimClock;
   /** Every write of every store, in order: feeds recents, flow and changelog. */
   readonly journal: EventJournal;
   readonly deals: DealStore;
+  /** The v1-only entities (notes, users, files, leads, ...): see v1-index.ts. */
+  readonly v1: V1Stores;
 }
 
 export function createStore(clock: SimClock): SimStore {
   const journal = new EventJournal();
-  return { clock, journal, deals: new DealStore(clock, journal) };
+  const deals = new DealStore(clock, journal);
+  const v2 = createV2Stores(clock, journal, deals);
+  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields) };
 }
 
 export { DealStore } from './deals.ts';
