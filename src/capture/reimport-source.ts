@@ -23,6 +23,7 @@ export class ReimportSource implements TableSource {
     return this.ctx.spec;
   }
   private offset: TableOffset;
+  private importedThisPass = false;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -43,7 +44,13 @@ export class ReimportSource implements TableSource {
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'reimport' }>;
+    // One import per pass: the engine polls until null, and an every-sync import is always due.
+    if (this.importedThisPass) {
+      this.importedThisPass = false;
+      return null;
+    }
     if (!this.due(this.client.serverNowMs())) return null;
+    this.importedThisPass = true;
     const startedMs = this.client.serverNowMs();
     const seen = new Map<string, { raw: unknown; row: Row; hash: string }>();
     let index = 0;
@@ -70,6 +77,11 @@ export class ReimportSource implements TableSource {
       if (imported[key] === undefined && !seen.has(key)) events.push(...vanishedEvents(this.ctx, keyRow(this.spec, key), startedMs));
     }
     const offset: TableOffset = { ...this.offset, imported, lastImportMs: startedMs, snapshotDone: true };
+    if (events.length === 0 && this.offset.snapshotDone && sync.every === 'sync') {
+      // Nothing changed: an every-sync table has no schedule to record, so no transaction is needed.
+      this.offset = offset;
+      return null;
+    }
     return { table: this.table, events, offset };
   }
 
