@@ -27,6 +27,8 @@ export interface ProducerConfig extends CommonConfig {
    * `changes` (only for rows changed after it), `off` (history holds the polled versions only).
    */
   readonly historyRebuild: 'all' | 'changes' | 'off';
+  /** While the daily API budget is spent, one request this often tells whether it was reset. */
+  readonly dailyBudgetProbeMs: number;
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -59,6 +61,7 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0),
     historyRebuild: oneOf(env, 'HISTORY_REBUILD', ['all', 'changes', 'off'] as const, 'all'),
+    dailyBudgetProbeMs: int(env, 'DAILY_BUDGET_PROBE_MS', 300_000, 100),
   };
 }
 

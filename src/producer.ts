@@ -49,6 +49,7 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     ...(s.changelog ? [tableByName(s.changelog.table)] : []),
   ]);
   const governor = new RateGovernor({
+    dailyProbeMs: config.dailyBudgetProbeMs,
     onWait: (reason, ms) => {
       if (reason === 'daily-budget') log('daily-budget-exhausted', { waitMs: Math.round(ms) });
     },

@@ -28,6 +28,8 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
   for (const rec of records) {
     let t = byTable.get(rec.table.name);
     if (!t) byTable.set(rec.table.name, (t = { table: rec.table, rows: new Map(), tombstones: new Map() }));
+    // Schemas only gain columns: the newest record's table is the widest, and older rows fill it with nulls.
+    if (rec.table.columns.length > t.table.columns.length) t.table = rec.table;
     const keyRow = Object.fromEntries(rec.table.primaryKey.map((k) => [k, toSql(rec.table, k, rec.key[k])]));
     const id = JSON.stringify(rec.table.primaryKey.map((k) => keyRow[k]));
     if (rec.value === null) {
@@ -48,7 +50,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
  * before it at the delete time (and marks it deleted); the last live version is active, ending at OPEN_END.
  */
 export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date): HistoryChanges {
-  const table = records[0]!.table;
+  const table = records.reduce((widest, r) => (r.table.columns.length > widest.columns.length ? r.table : widest), records[0]!.table);
   const byKey = new Map<string, { key: Record<string, SinkValue>; events: Array<{ start: number; deleted: boolean; value: Readonly<Record<string, unknown>> }> }>();
   for (const rec of records) {
     if (rec.value === null) continue; // history topics carry no tombstones; ignore any

@@ -15,7 +15,12 @@ export const deal = defineTable({
     sinceParam: 'updated_since',
     untilParam: 'updated_until',
   },
-  deletes: [{ kind: 'flag', field: 'is_deleted', value: true }],
+  // The flag shows deletes within Pipedrive's 30-day purge window; a daily id scan catches deals purged
+  // while the connector was stopped for longer.
+  deletes: [
+    { kind: 'flag', field: 'is_deleted', value: true },
+    { kind: 'id-scan', everyMs: 24 * 3600 * 1000 },
+  ],
   primaryKey: ['id'],
   createdField: 'add_time',
   customFields: { fields: { endpoint: '/api/v2/dealFields', pagination: 'v2-cursor', limit: 500 }, shape: 'v2' },
@@ -27,7 +32,7 @@ export const deal = defineTable({
     fieldKeys: { user_id: 'owner_id', deleted: 'is_deleted', label: 'label_ids' },
   },
   fivetranName: 'DEAL_HISTORY',
-  notes: 'deletes arrive in the same stream (status=deleted) within one poll interval',
+  notes: 'deletes arrive in the same stream (status=deleted) within one poll interval; purged ones by a daily id scan',
   columns: [
     { name: 'id', type: 'long' },
     { name: 'title', type: 'string' },
