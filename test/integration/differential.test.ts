@@ -60,6 +60,12 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       for (let step = 1; step <= 60; step++) {
         await work.step();
         // A field added before a sync and renamed after it: its column must keep the first name.
+        if (step % 10 === 5) {
+          // A sync between two changes of one deal within one second: both versions must arrive.
+          const again = await work.updateDealTwice();
+          await produce();
+          await again();
+        }
         if (step === 15) await work.addCustomField();
         if (step === 17) await work.renameLastCustomField();
         sim.clock.advance(1000 + (step % 3) * 700);

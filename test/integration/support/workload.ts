@@ -11,6 +11,8 @@ export interface Workload {
   addCustomField(): Promise<void>;
   /** Renames the most recently added custom field. */
   renameLastCustomField(): Promise<void>;
+  /** Updates a deal and returns a function that changes that deal once more (call it in the same second). */
+  updateDealTwice(): Promise<() => Promise<void>>;
   /** Table name → keys deleted through the API. */
   readonly deleted: Map<string, Set<string>>;
   /** Custom fields added: their key, first name and current name. */
@@ -157,6 +159,12 @@ export function workload(sim: Simulator, seed: number): Workload {
     deleted,
     customFields,
     addCustomField,
+    async updateDealTwice() {
+      const id = await one('/api/v2/deals');
+      if (id === undefined) return async () => undefined;
+      await call('PATCH', `/api/v2/deals/${id}`, { title: `Deal ${word()}` });
+      return async () => void (await call('PATCH', `/api/v2/deals/${id}`, { title: `Deal ${word()}`, value: Math.round(rnd() * 1000) }));
+    },
     async renameLastCustomField() {
       const f = customFields.at(-1);
       if (!f) return;
