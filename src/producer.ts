@@ -50,9 +50,7 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   ]);
   const governor = new RateGovernor({
     dailyProbeMs: config.dailyBudgetProbeMs,
-    onWait: (reason, ms) => {
-      if (reason === 'daily-budget') log('daily-budget-exhausted', { waitMs: Math.round(ms) });
-    },
+    onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
   });
   const client = new PipedriveClient({
     baseUrl: config.pipedriveBaseUrl,
@@ -190,18 +188,24 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   };
 
   const loop = async () => {
-    while (!abort.signal.aborted) {
+    for (let round = 0; !abort.signal.aborted; round++) {
       let moved = false;
-      for (const t of tables) {
+      let deferred = false;
+      // Each round starts at the next table, so a scarce budget is shared instead of spent on the first ones.
+      const order = tables.map((_, i) => tables[(i + round) % tables.length]!);
+      for (const t of order) {
         if (abort.signal.aborted) break;
         if (governor.budgetLow() && t.source.startsBackfill?.(client.serverNowMs())) {
           log('backfill-deferred', { table: t.base.name, dailyTokensRemaining: governor.dailyTokensRemaining });
+          deferred = true;
           continue;
         }
         moved = (await pollTable(t)) || moved;
       }
-      if (!moved && opts.untilCaughtUp) break;
-      if (!moved) await sleep(config.pollIntervalMs);
+      // Caught up means nothing moved and nothing waits for budget.
+      if (!moved && !deferred && opts.untilCaughtUp) break;
+      // With the day's budget low, poll less often so incremental reads last until the reset.
+      if (!moved) await sleep(governor.budgetLow() ? config.pollIntervalMs * 10 : config.pollIntervalMs);
     }
   };
 

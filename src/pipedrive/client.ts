@@ -48,6 +48,9 @@ export class PipedriveClient {
         return await this.attempt(path, query, endpoint, signal);
       } catch (err) {
         const e = err as PipedriveError;
+        // 429s are waited out for as long as they last (the governor paces the retries); they use no retry.
+        const rateLimited = e instanceof PipedriveHttpError && e.status === 429 && this.options.governor !== undefined;
+        if (rateLimited) attempt--;
         if (!e.retriable || attempt >= maxRetries || signal?.aborted) throw err;
         const backoff = Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
         const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff;

@@ -15,6 +15,8 @@ export interface GovernorOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now?: () => number;
   readonly onWait?: (reason: 'burst' | 'rate-limited' | 'daily-budget', ms: number) => void;
+  /** The daily budget just ran out; it resets at `resetAtMs` (the API's midnight). */
+  readonly onBudgetExhausted?: (resetAtMs: number) => void;
   /**
    * While the daily budget is spent, let one request through this often: its answer (a 429, or data after
    * the reset) carries the API's clock and budget, so a reset is noticed without polling hard. Default 5 min.
@@ -23,6 +25,8 @@ export interface GovernorOptions {
 }
 
 const WINDOW_MS = 2_000;
+/** The most one call costs (v1 archived lists; see the specs' x-token-cost). */
+const MAX_CALL_COST = 80;
 
 export class RateGovernor {
   private burstLimit: number;
@@ -31,6 +35,8 @@ export class RateGovernor {
   private dailyLimit: number | undefined;
   private dailyRemaining: number | undefined;
   private lastProbe = 0;
+  /** When an answer last told the daily budget (our clock). */
+  private dailyObservedAt = 0;
   /** The API's midnight after the budget ran out. */
   private dailyResetAt = 0;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -96,22 +102,32 @@ export class RateGovernor {
     if (Number.isFinite(limit) && limit > 0) this.burstLimit = limit;
     const remaining = Number(headers['x-ratelimit-remaining']);
     const reset = Number(headers['x-ratelimit-reset']);
-    if ((status === 429 || remaining === 0) && Number.isFinite(reset)) this.blockedUntil = Math.max(this.blockedUntil, this.now() + reset * 1000);
     const dLimit = Number(headers['x-daily-ratelimit-token-limit']);
     const dRemaining = Number(headers['x-daily-ratelimit-token-remaining']);
+    const dailyKnown = headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(dRemaining);
+    // A 429 with room left in the burst window and less left today than a call can cost is the daily
+    // budget: a call was refused because it cost more than what is left. Any other 429 is the burst window.
+    const dailyRefusal = status === 429 && Number.isFinite(remaining) && remaining > 0 && dailyKnown && dRemaining < MAX_CALL_COST;
+    const burstRefusal = (status === 429 && !dailyRefusal) || remaining === 0;
+    if (burstRefusal && Number.isFinite(reset)) this.blockedUntil = Math.max(this.blockedUntil, this.now() + reset * 1000);
     if (Number.isFinite(dLimit) && dLimit > 0) this.dailyLimit = dLimit;
-    if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(dRemaining)) {
-      if (dRemaining <= 0 && !(this.dailyRemaining !== undefined && this.dailyRemaining <= 0)) {
+    if (dailyKnown) {
+      const left = dailyRefusal ? 0 : dRemaining;
+      if (left <= 0 && !(this.dailyRemaining !== undefined && this.dailyRemaining <= 0)) {
         const date = Date.parse(headers.date ?? '');
         this.dailyResetAt = nextUtcMidnight(Number.isFinite(date) ? date : this.now());
+        this.opts.onBudgetExhausted?.(this.dailyResetAt);
       }
-      this.dailyRemaining = dRemaining;
+      this.dailyRemaining = left;
+      this.dailyObservedAt = this.now();
     }
   }
 
   /** True when the day's budget is below the reserve: start no backfill (snapshots, full imports). */
   budgetLow(): boolean {
     if (this.dailyRemaining === undefined || this.dailyLimit === undefined) return false;
+    // Knowledge this old may predate a reset: let one request through to learn the budget again.
+    if (this.now() - this.dailyObservedAt >= (this.opts.dailyProbeMs ?? 300_000)) return false;
     return this.dailyRemaining < this.dailyLimit * (this.opts.dailyReserveFraction ?? 0.2);
   }
 

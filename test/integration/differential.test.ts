@@ -31,7 +31,7 @@ type DbRow = Record<string, unknown>;
  * tables hold consistent type-2 versions.
  */
 describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
-  it('every table in the sink equals the source after a random workload', async () => {
+  it('every table in the sink equals the source after a random workload', { timeout: 300_000 }, async () => {
     const sim = await startSimulator({ seed, deals: 30, clock: new SimClock({ start: new Date('2026-05-04T09:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 100_000_000, burst: 2_000 } });
     const prefix = uniqueName(`diff${seed}`);
     const duckPath = join(mkdtempSync(join(tmpdir(), 'pcdc-diff-')), 'sink.duckdb');
@@ -50,7 +50,7 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
     const firstSeen = new Map<string, string>();
     let work: ReturnType<typeof workload> | undefined;
     const produce = async () => {
-      const run = await startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: silentLogger, untilCaughtUp: true });
+      const run = await startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: process.env.DIFF_DEBUG ? (e, f) => console.log(e, JSON.stringify(f)) : silentLogger, untilCaughtUp: true });
       await run.done;
       for (const f of work?.customFields ?? []) if (!firstSeen.has(f.key)) firstSeen.set(f.key, f.name);
     };
