@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { tableByName } from './catalog/index.ts';
 import { loadProducerConfig, loadSinkConfig } from './config.ts';
 import { startServices } from './infra/services.ts';
 import { silentLogger } from './observe/log.ts';
@@ -65,7 +66,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     const sinkServer = await startMetricsServer(sinkMetrics, 0, '127.0.0.1');
     cleanups.push(sinkServer.close);
 
-    const sim = await startSimulator({ seed, deals });
+    // A large company's plan, so the demo shows syncing rather than waiting for tomorrow's API budget.
+    const sim = await startSimulator({ seed, deals, rateLimit: { plan: 'ultimate', seats: 10 } });
     cleanups.push(() => sim.close());
     say(`  local Pipedrive   ${sim.baseUrl}  (${deals} deals, seed ${seed})`);
 
@@ -88,6 +90,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       TOPIC_PREFIX: 'pipedrive',
       CONNECTOR_NAME: 'pipedrive-cdc-demo',
       POLL_INTERVAL_MS: '2000',
+      // The whole catalog; versions of deals from before the first sync come from each deal's changelog.
+      HISTORY_REBUILD: 'changes',
       DUCKDB_PATH: duckdbPath,
       SINK_DESTINATION: 'duckdb',
     };
@@ -99,7 +103,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     say('  syncing…');
     const progress = setInterval(() => void showProgress(producerMetrics, sinkMetrics), 1000);
     cleanups.push(async () => clearInterval(progress));
-    await waitForSync(sim, sink, producerMetrics);
+    await waitForSync(sim, sink, producerMetrics, loadProducerConfig(env).tables.filter((t) => !['child', 'history', 'changelog'].includes(tableByName(t).sync.kind)).length);
     clearInterval(progress);
     await showProgress(producerMetrics, sinkMetrics);
     await summary(sink, producerServer.url, sinkServer.url, services.prometheusUrl, duckdbPath);
@@ -139,11 +143,12 @@ async function showProgress(p: Metrics, s: Metrics): Promise<void> {
   say(`    produced ${produced} change records → applied ${applied} rows in DuckDB (lag ${lag})`);
 }
 
-async function waitForSync(sim: Simulator, sink: Awaited<ReturnType<typeof startSink>>, p: Metrics): Promise<void> {
-  const deals = sim.store.deals.table.size;
+/** Synced when every table has finished its first pass (freshness is set per table then) and the sink caught up. */
+async function waitForSync(sim: Simulator, sink: Awaited<ReturnType<typeof startSink>>, p: Metrics, tables: number): Promise<void> {
   for (;;) {
-    if ((await total(p.recordsProduced)) >= deals) {
-      await sink.caughtUp(120_000);
+    const passed = (await p.lastPollSuccess.get()).values.length;
+    if (passed >= tables && (await total(p.recordsProduced)) >= sim.store.deals.table.size) {
+      await sink.caughtUp(300_000);
       return;
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -153,10 +158,9 @@ async function waitForSync(sim: Simulator, sink: Awaited<ReturnType<typeof start
 async function summary(sink: Awaited<ReturnType<typeof startSink>>, producerUrl: string, sinkUrl: string, prometheusUrl: string | undefined, duckdbPath: string) {
   say('\n  ✔ synced');
   say(`  DuckDB ${duckdbPath}`);
-  for (const [table, n] of await sink.destination.countRows()) say(`    ${table.padEnd(20)} ${n} rows`);
-  say('  Kafka topics');
-  for (const t of sink.topics) say(`    ${t}`);
-  say(`    ${sink.topics[0]?.split('.')[0] ?? 'pipedrive'}._state (offsets, compacted)`);
+  for (const [table, n] of await sink.destination.countRows()) say(`    ${table.padEnd(24)} ${String(n).padStart(7)} rows`);
+  say(`  Kafka topics: ${sink.topics.length} (${sink.topics.slice(0, 4).join(', ')}, …)`);
+  say(`    pipedrive._state (offsets, compacted)`);
   say('  Metrics');
   say(`    producer ${producerUrl}/metrics`);
   say(`    sink     ${sinkUrl}/metrics`);

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { tableByName } from '../../src/catalog/index.ts';
 import type { TableSpec } from '../../src/catalog/types.ts';
@@ -121,6 +122,7 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       const renamedAfterSight = work.customFields.filter((f) => f.name !== firstSeen.get(f.key));
 
       expect(renamedAfterSight.length, 'custom fields renamed after the producer saw them').toBeGreaterThan(0);
+      await checkSchemaEvolution(`${prefix}.${work.customFields.at(-1)!.entity}`);
       checkHistory(db.get('deal_history') ?? [], sim);
       checkTypeTwo(db.get('lead_history') ?? [], ['id']);
       checkTypeTwo(db.get('lead_label_history') ?? [], ['id']);
@@ -195,4 +197,28 @@ function checkHistory(rows: readonly DbRow[], sim: Simulator): void {
     checked++;
   }
   expect(checked, 'deals created during the workload').toBeGreaterThan(0);
+}
+
+/**
+ * Custom fields evolved the deal value schema: every version was accepted under BACKWARD, and a consumer
+ * still on the first version decodes the newest records (the added fields are simply not in its view).
+ */
+async function checkSchemaEvolution(topic: string): Promise<void> {
+  const registry = services().registryUrl;
+  const subject = `${topic}-value`;
+  const get = async (path: string) => (await fetch(`${registry}${path}`)).json() as Promise<Record<string, unknown>>;
+  const versions = (await (await fetch(`${registry}/subjects/${subject}/versions`)).json()) as number[];
+  expect(versions.length, `${subject} versions`).toBeGreaterThan(1);
+  expect((await get(`/config/${subject}`)).compatibilityLevel).toBe('BACKWARD');
+  const first = avro.Type.forSchema(JSON.parse(String((await get(`/subjects/${subject}/versions/${versions[0]}`)).schema)) as avro.Schema);
+  const latest = await get(`/subjects/${subject}/versions/latest`);
+  const writer = avro.Type.forSchema(JSON.parse(String(latest.schema)) as avro.Schema);
+  const records = (await readTopic(topic, { decode: false })).filter((r) => r.value !== null && (r.value as Buffer).readInt32BE(1) === latest.id);
+  expect(records.length, 'records written with the newest schema').toBeGreaterThan(0);
+  const resolver = first.createResolver(writer);
+  for (const r of records) {
+    const old = first.fromBuffer((r.value as Buffer).subarray(5), resolver) as Record<string, unknown>;
+    expect(typeof old.id).toBe('number');
+    expect(Object.keys(old)).toEqual((first as avro.types.RecordType).fields.map((f) => f.name));
+  }
 }
