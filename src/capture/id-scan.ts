@@ -37,7 +37,7 @@ export class IdScanSource implements TableSource {
     }
     if (batch) return batch;
     const offset = this.offset!;
-    const now = this.client.serverNowMs();
+    const now = Math.floor(this.client.serverNowMs() / 1000) * 1000;
     if (!this.scanDue(now)) return null;
     const index = this.ctx.indexes.get(this.table);
     if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);

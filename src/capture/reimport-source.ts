@@ -51,7 +51,8 @@ export class ReimportSource implements TableSource {
     }
     if (!this.due(this.client.serverNowMs())) return null;
     this.importedThisPass = true;
-    const startedMs = this.client.serverNowMs();
+    // Pipedrive's clock has whole seconds: versions found by an import are stamped with its start second.
+    const startedMs = Math.floor(this.client.serverNowMs() / 1000) * 1000;
     const seen = new Map<string, { raw: unknown; row: Row; hash: string }>();
     let index = 0;
     for await (const page of listAll(this.client, sync.list, {}, signal)) {

@@ -77,7 +77,8 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
       }
       if (prev && (prev._start as Date).getTime() === ev.start) rows.pop(); // same second: the last version wins
       const last = rows.at(-1);
-      if (last && last._active) Object.assign(last, { _end: new Date(ev.start - 1), _active: false });
+      // The version before ends 1 ms before this one starts — also one a delete had closed, if the key came back.
+      if (last && (last._active || (last._end as Date).getTime() >= ev.start)) Object.assign(last, { _end: new Date(ev.start - 1), _active: false });
       rows.push({ ...toSinkRow(table, ev.value, syncedAt), _start: new Date(ev.start), _end: OPEN_END, _active: true });
     }
     out.rows.push(...rows);
