@@ -12,7 +12,7 @@ import { startProducer } from '../../src/producer.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { canonicalRows } from './support/compare.ts';
-import { readTopic, services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, readTopic, services, uniqueName } from './support/harness.ts';
 import { api, listAllDeals } from './support/pipedrive.ts';
 
 /**
@@ -28,12 +28,7 @@ describe('deals: local Pipedrive → Kafka → DuckDB and PostgreSQL', () => {
   let twiceId = 0;
 
   const env = () => ({
-    PIPEDRIVE_BASE_URL: sim.baseUrl,
-    PIPEDRIVE_API_TOKEN: sim.token,
-    KAFKA_BROKERS: services().brokers.join(','),
-    SCHEMA_REGISTRY_URL: services().registryUrl,
-    TOPIC_PREFIX: prefix,
-    CONNECTOR_NAME: prefix,
+    ...pipelineEnv(sim, prefix),
     TABLES: 'deal',
     HISTORY_REBUILD: 'changes',
     TOPIC_PARTITIONS: '2',

@@ -17,7 +17,7 @@ import { startSink } from '../../src/sink/sink.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { comparable, expectedTables } from './support/expected.ts';
-import { readTopic, services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, readTopic, services, uniqueName } from './support/harness.ts';
 import { workload } from './support/workload.ts';
 
 const HOUR = 3_600_000;
@@ -36,17 +36,7 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
     const sim = await startSimulator({ seed, deals: 30, clock: new SimClock({ start: new Date('2026-05-04T09:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 100_000_000, burst: 2_000 } });
     const prefix = uniqueName(`diff${seed}`);
     const duckPath = join(mkdtempSync(join(tmpdir(), 'pcdc-diff-')), 'sink.duckdb');
-    const env = {
-      PIPEDRIVE_BASE_URL: sim.baseUrl,
-      PIPEDRIVE_API_TOKEN: sim.token,
-      KAFKA_BROKERS: services().brokers.join(','),
-      SCHEMA_REGISTRY_URL: services().registryUrl,
-      TOPIC_PREFIX: prefix,
-      CONNECTOR_NAME: prefix,
-      TOPIC_PARTITIONS: '2',
-      HISTORY_REBUILD: 'all',
-      DUCKDB_PATH: duckPath,
-    };
+    const env = pipelineEnv(sim, prefix, { TOPIC_PARTITIONS: '2', HISTORY_REBUILD: 'all', DUCKDB_PATH: duckPath });
     /** Custom field key → its name when the producer first read the field catalog after the field existed. */
     const firstSeen = new Map<string, string>();
     let work: ReturnType<typeof workload> | undefined;

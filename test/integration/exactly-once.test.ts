@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deal } from '../../src/catalog/tables/deal.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { canonicalRows } from './support/compare.ts';
-import { parseJsonLine, readTopic, runCli, services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, parseJsonLine, readTopic, runCli, uniqueName } from './support/harness.ts';
 import { api, listAllDeals } from './support/pipedrive.ts';
 
 type DealValue = Record<string, unknown> & { id: number; __op: string; __source_ts_ms: number; __synced_ms: number };
@@ -21,12 +21,7 @@ describe('exactly once across crashes', () => {
   const topic = `${prefix}.deal`;
   const duckPath = join(mkdtempSync(join(tmpdir(), 'pcdc-eo-')), 'sink.duckdb');
   const env = (extra: Record<string, string> = {}) => ({
-    PIPEDRIVE_BASE_URL: sim.baseUrl,
-    PIPEDRIVE_API_TOKEN: sim.token,
-    KAFKA_BROKERS: services().brokers.join(','),
-    SCHEMA_REGISTRY_URL: services().registryUrl,
-    TOPIC_PREFIX: prefix,
-    CONNECTOR_NAME: prefix,
+    ...pipelineEnv(sim, prefix),
     TABLES: 'deal',
     HISTORY_REBUILD: 'off',
     TOPIC_PARTITIONS: '2',

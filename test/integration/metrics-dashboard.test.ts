@@ -11,7 +11,7 @@ import { startMetricsServer } from '../../src/observe/server.ts';
 import { startProducer, type ProducerRun } from '../../src/producer.ts';
 import { startSink, type SinkRun } from '../../src/sink/sink.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, uniqueName } from './support/harness.ts';
 import { api } from './support/pipedrive.ts';
 
 /**
@@ -106,12 +106,7 @@ describe('Grafana dashboard: every panel query returns data from a real Promethe
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
   const env = () => ({
-    PIPEDRIVE_BASE_URL: sim.baseUrl,
-    PIPEDRIVE_API_TOKEN: sim.token,
-    KAFKA_BROKERS: services().brokers.join(','),
-    SCHEMA_REGISTRY_URL: services().registryUrl,
-    TOPIC_PREFIX: prefix,
-    CONNECTOR_NAME: prefix,
+    ...pipelineEnv(sim, prefix),
     TABLES: 'deal',
     HISTORY_REBUILD: 'off',
     TOPIC_PARTITIONS: '2',

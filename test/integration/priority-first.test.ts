@@ -5,7 +5,7 @@ import { createMetrics } from '../../src/observe/metrics.ts';
 import { startProducer } from '../../src/producer.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
-import { readTopic, services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, readTopic, uniqueName } from './support/harness.ts';
 
 const DAY = 86_400_000;
 
@@ -22,16 +22,7 @@ describe('priority-first sync', () => {
     const splitNoEarlierThan = sim.clock.nowMs() - 30 * DAY - 1000;
     try {
       const run = await startProducer(
-        loadProducerConfig({
-          PIPEDRIVE_BASE_URL: sim.baseUrl,
-          PIPEDRIVE_API_TOKEN: sim.token,
-          KAFKA_BROKERS: services().brokers.join(','),
-          SCHEMA_REGISTRY_URL: services().registryUrl,
-          TOPIC_PREFIX: prefix,
-          CONNECTOR_NAME: prefix,
-          TABLES: 'deal',
-          HISTORY_REBUILD: 'off',
-        }),
+        loadProducerConfig(pipelineEnv(sim, prefix, { TABLES: 'deal', HISTORY_REBUILD: 'off' })),
         { metrics: createMetrics('producer'), log: silentLogger, untilCaughtUp: true },
       );
       await run.done;

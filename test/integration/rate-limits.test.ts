@@ -3,7 +3,7 @@ import { loadProducerConfig } from '../../src/config.ts';
 import { createMetrics } from '../../src/observe/metrics.ts';
 import { startProducer } from '../../src/producer.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
-import { readTopic, services, uniqueName } from './support/harness.ts';
+import { pipelineEnv, readTopic, uniqueName } from './support/harness.ts';
 
 /**
  * The governor under Pipedrive's limits, as the local Pipedrive enforces them: a small burst window, a 503
@@ -29,18 +29,14 @@ describe('rate limits and the daily budget', () => {
     const produced = async (table: string) => (await metrics.recordsProduced.get()).values.filter((v) => v.labels.table === table).reduce((n, v) => n + v.value, 0);
     const want = { deal: sim.store.deals.table.size, person: sim.store.persons.table.size, organization: sim.store.organizations.table.size };
     const run = await startProducer(
-      loadProducerConfig({
-        PIPEDRIVE_BASE_URL: sim.baseUrl,
-        PIPEDRIVE_API_TOKEN: sim.token,
-        KAFKA_BROKERS: services().brokers.join(','),
-        SCHEMA_REGISTRY_URL: services().registryUrl,
-        TOPIC_PREFIX: prefix,
-        CONNECTOR_NAME: prefix,
-        TABLES: 'deal,person,organization',
-        HISTORY_REBUILD: 'off',
-        POLL_INTERVAL_MS: '200',
-        DAILY_BUDGET_PROBE_MS: '300',
-      }),
+      loadProducerConfig(
+        pipelineEnv(sim, prefix, {
+          TABLES: 'deal,person,organization',
+          HISTORY_REBUILD: 'off',
+          POLL_INTERVAL_MS: '200',
+          DAILY_BUDGET_PROBE_MS: '300',
+        }),
+      ),
       { metrics, log: (e, f) => { events.push(e); if (process.env.RL_DEBUG) console.log(Date.now() % 100000, e, JSON.stringify(f)); } },
     );
     const complete = async () => (await produced('deal')) >= want.deal && (await produced('person')) >= want.person && (await produced('organization')) >= want.organization;
@@ -93,16 +89,12 @@ describe('the burst window', () => {
     const prefix = uniqueName('burst');
     const t0 = Date.now();
     const run = await startProducer(
-      loadProducerConfig({
-        PIPEDRIVE_BASE_URL: sim.baseUrl,
-        PIPEDRIVE_API_TOKEN: sim.token,
-        KAFKA_BROKERS: services().brokers.join(','),
-        SCHEMA_REGISTRY_URL: services().registryUrl,
-        TOPIC_PREFIX: prefix,
-        CONNECTOR_NAME: prefix,
-        TABLES: 'deal',
-        HISTORY_REBUILD: 'all',
-      }),
+      loadProducerConfig(
+        pipelineEnv(sim, prefix, {
+          TABLES: 'deal',
+          HISTORY_REBUILD: 'all',
+        }),
+      ),
       { metrics: createMetrics('producer'), log: () => undefined, untilCaughtUp: true },
     );
     await run.done;

@@ -140,3 +140,16 @@ export function parseJsonLine(line: string): Record<string, unknown> | null {
     return null;
   }
 }
+
+/** The settings a producer or sink needs to run against a local Pipedrive and the test's Kafka and registry. */
+export function pipelineEnv(sim: { baseUrl: string; token: string }, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PIPEDRIVE_BASE_URL: sim.baseUrl,
+    PIPEDRIVE_API_TOKEN: sim.token,
+    KAFKA_BROKERS: services().brokers.join(','),
+    SCHEMA_REGISTRY_URL: services().registryUrl,
+    TOPIC_PREFIX: prefix,
+    CONNECTOR_NAME: prefix,
+    ...extra,
+  };
+}
