@@ -1,5 +1,5 @@
 import { defineTable } from '../types.ts';
-import { HOUR_MS, addressColumns } from './shared.ts';
+import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 
 /**
  * ORGANIZATION — v2 `GET /api/v2/organizations` (10 tokens a page of up to 500), `updated_since` ascending;
@@ -9,20 +9,11 @@ import { HOUR_MS, addressColumns } from './shared.ts';
 export const organization = defineTable({
   name: 'organization',
   api: 'v2',
-  sync: {
-    kind: 'updated-since',
-    list: { endpoint: '/api/v2/organizations', pagination: 'v2-cursor', limit: 500 },
-    cursorField: 'update_time',
-    sinceParam: 'updated_since',
-    untilParam: 'updated_until',
-  },
-  deletes: [
-    { kind: 'id-scan', everyMs: 6 * HOUR_MS },
-    { kind: 'flag', field: 'is_deleted', value: true },
-  ],
+  sync: v2UpdatedSince('/api/v2/organizations'),
+  deletes: v2EntityDeletes,
   primaryKey: ['id'],
   createdField: 'add_time',
-  customFields: { fields: { endpoint: '/api/v2/organizationFields', pagination: 'v2-cursor', limit: 500 }, shape: 'v2' },
+  customFields: v2CustomFields('/api/v2/organizationFields'),
   notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll)',
   columns: [
     { name: 'id', type: 'long' },

@@ -1,5 +1,5 @@
 import { defineTable } from '../types.ts';
-import { HOUR_MS, addressColumns } from './shared.ts';
+import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 
 /**
  * PERSON — v2 `GET /api/v2/persons` (10 tokens a page of up to 500), `updated_since` ascending, v2 shape
@@ -9,20 +9,11 @@ import { HOUR_MS, addressColumns } from './shared.ts';
 export const person = defineTable({
   name: 'person',
   api: 'v2',
-  sync: {
-    kind: 'updated-since',
-    list: { endpoint: '/api/v2/persons', pagination: 'v2-cursor', limit: 500 },
-    cursorField: 'update_time',
-    sinceParam: 'updated_since',
-    untilParam: 'updated_until',
-  },
-  deletes: [
-    { kind: 'id-scan', everyMs: 6 * HOUR_MS },
-    { kind: 'flag', field: 'is_deleted', value: true },
-  ],
+  sync: v2UpdatedSince('/api/v2/persons'),
+  deletes: v2EntityDeletes,
   primaryKey: ['id'],
   createdField: 'add_time',
-  customFields: { fields: { endpoint: '/api/v2/personFields', pagination: 'v2-cursor', limit: 500 }, shape: 'v2' },
+  customFields: v2CustomFields('/api/v2/personFields'),
   children: [
     { table: 'person_email', from: 'emails' },
     { table: 'person_phone', from: 'phones' },

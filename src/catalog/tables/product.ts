@@ -1,5 +1,5 @@
 import { defineTable } from '../types.ts';
-import { HOUR_MS } from './shared.ts';
+import { v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 
 /**
  * PRODUCT — v2 `GET /api/v2/products` (10 tokens a page of up to 500), `updated_since` ascending.
@@ -11,20 +11,11 @@ import { HOUR_MS } from './shared.ts';
 export const product = defineTable({
   name: 'product',
   api: 'v2',
-  sync: {
-    kind: 'updated-since',
-    list: { endpoint: '/api/v2/products', pagination: 'v2-cursor', limit: 500 },
-    cursorField: 'update_time',
-    sinceParam: 'updated_since',
-    untilParam: 'updated_until',
-  },
-  deletes: [
-    { kind: 'id-scan', everyMs: 6 * HOUR_MS },
-    { kind: 'flag', field: 'is_deleted', value: true },
-  ],
+  sync: v2UpdatedSince('/api/v2/products'),
+  deletes: v2EntityDeletes,
   primaryKey: ['id'],
   createdField: 'add_time',
-  customFields: { fields: { endpoint: '/api/v2/productFields', pagination: 'v2-cursor', limit: 500 }, shape: 'v2' },
+  customFields: v2CustomFields('/api/v2/productFields'),
   children: [{ table: 'product_price_history', from: 'prices' }],
   notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll)',
   columns: [
