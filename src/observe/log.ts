@@ -13,3 +13,17 @@ export function jsonLogger(component: string): Logger {
 }
 
 export const silentLogger: Logger = () => undefined;
+
+/** Kafka client errors that the client retries by itself on a fresh or busy broker: noise, not news. */
+const RETRIED = /coordinator is loading|coordinator is not available|concurrent operation on the same transaction|Restarting the consumer|not the leader|leader not available/i;
+
+/**
+ * A log creator in the shape kafkajs takes (`logCreator`): its warnings and errors as our JSON lines on
+ * stderr, minus the ones it retries by itself. Written without importing kafkajs (see eslint.config.js).
+ */
+export function kafkaLogCreator(component: string): () => (entry: { level: number; log: { message: string; [k: string]: unknown } }) => void {
+  return () => ({ level, log }) => {
+    if (level > 2 || RETRIED.test(log.message) || RETRIED.test(String(log.error ?? ''))) return; // 1 error, 2 warn
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component, event: level === 1 ? 'kafka-error' : 'kafka-warning', message: log.message, error: log.error })}\n`);
+  };
+}

@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { kafkaLogCreator } from '../observe/log.ts';
+import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
 
@@ -11,7 +12,7 @@ export interface KafkajsOptions {
 
 /** ProducerKafka over kafkajs: an idempotent transactional producer plus an admin client. */
 export async function connectProducerKafka(opts: KafkajsOptions): Promise<ProducerKafka> {
-  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator('producer') });
   const admin = kafka.admin();
   await admin.connect();
   const producer: Producer = kafka.producer({
@@ -19,6 +20,8 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     idempotent: true,
     maxInFlightRequests: 1,
     transactionTimeout: 60_000,
+    // Java's murmur2 partitioner (kafkajs' default since 2.0), named so keys land where Java clients put them.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   // connect() initialises the producer id for the transactional id: this aborts a dead instance's open
   // transaction, so read_committed readers of the state topic are not blocked by it.

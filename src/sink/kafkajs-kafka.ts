@@ -1,3 +1,4 @@
+import { kafkaLogCreator } from '../observe/log.ts';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { InBatch, SinkKafka } from './kafka.ts';
 
@@ -11,7 +12,7 @@ export interface SinkKafkaOptions {
 }
 
 export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafka> {
-  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator('sink') });
   const admin = kafka.admin();
   await admin.connect();
   let consumer: Consumer | undefined;
