@@ -86,6 +86,8 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
   };
 }
 
+const READ_TIMEOUT_MS = 120_000;
+
 /**
  * Reads a topic from the beginning to the end offsets taken at the start, read_committed. Transaction
  * markers occupy offsets but are never delivered, so progress is tracked through batch end events.
@@ -107,10 +109,20 @@ async function readToEnd(
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      const reached = new Map<number, string>();
+      // Never wait silently: a read that stops short of the end offsets fails with where it stopped.
+      const timer = setTimeout(() => {
+        const where = [...pending].map(([p, end]) => `partition ${p} at ${reached.get(p) ?? 'start'} of ${end}`).join(', ');
+        reject(new Error(`reading ${topic} to its end timed out after ${READ_TIMEOUT_MS} ms (${where})`));
+      }, READ_TIMEOUT_MS);
       const check = (partition: number, lastOffset: string) => {
+        reached.set(partition, lastOffset);
         const target = pending.get(partition);
         if (target !== undefined && BigInt(lastOffset) >= target) pending.delete(partition);
-        if (pending.size === 0) resolve();
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
       };
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => check(e.payload.partition, e.payload.lastOffset));
       // kafkajs restarts the consumer by itself on retriable crashes (e.g. a coordinator still loading).

@@ -45,10 +45,14 @@ export async function readTopic(topic: string, opts: { readUncommitted?: boolean
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolveDone, reject) => {
+      const timer = setTimeout(() => reject(new Error(`readTopic ${topic}: not at the end after 60 s; waiting for ${JSON.stringify([...pending].map(([p, o]) => [p, String(o)]))}`)), 60_000);
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
         const target = pending.get(e.payload.partition);
         if (target !== undefined && BigInt(e.payload.lastOffset) >= target) pending.delete(e.payload.partition);
-        if (pending.size === 0) resolveDone();
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolveDone();
+        }
       });
       consumer
         .run({
