@@ -19,7 +19,7 @@ export class IdScanSource implements TableSource {
   private offset: TableOffset | undefined;
 
   constructor(
-    private readonly inner: TableSource & { readonly currentOffset?: TableOffset },
+    private readonly inner: TableSource,
     private readonly ctx: EmitContext,
     private readonly client: PipedriveClient,
     private readonly scan: Extract<DeleteDetection, { kind: 'id-scan' }>,

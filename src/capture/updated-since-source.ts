@@ -50,10 +50,6 @@ export class UpdatedSinceSource implements TableSource {
     this.offset = start;
   }
 
-  get currentOffset(): TableOffset {
-    return this.offset;
-  }
-
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Sync;
     this.startPriorityFirst(sync);
