@@ -12,6 +12,12 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
   collectDefaultMetrics({ register: registry, prefix: 'pipedrive_cdc_process_' });
   const m = {
     registry,
+    retries: new Counter({
+      name: 'pipedrive_cdc_retries_total',
+      help: 'Transient failures waited out and retried, by the dependency that failed (pipedrive, kafka, registry, database)',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
     recordsProduced: new Counter({
       name: 'pipedrive_cdc_records_total',
       help: 'Change records committed to Kafka, by table and op (r, c, u, d); tombstones not counted',
