@@ -63,6 +63,8 @@ const WAITING_BACKOFF = { initialMs: 30_000, maxMs: 10 * 60_000 };
 
 export class TableScheduler {
   private readonly trouble = new Map<string, Trouble>();
+  /** Tables with custom fields whose schemas were registered after their field catalog was read. */
+  private readonly prepared = new Set<string>();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -105,7 +107,7 @@ export class TableScheduler {
     let published = false;
     const passStarted = Date.now();
     try {
-      if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs) && (await t.refreshCustomFields(signal))) await this.deps.schemaChanged(t);
+      if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs)) await this.refreshCustomFields(t, signal);
       for (;;) {
         const started = performance.now();
         let batch: ChangeBatch | null;
@@ -114,7 +116,7 @@ export class TableScheduler {
         } catch (err) {
           if (!(err instanceof CustomFieldsChanged)) throw err;
           this.deps.log('custom-fields-changed', { table: name });
-          if (await t.refreshCustomFields(signal)) await this.deps.schemaChanged(t);
+          await this.refreshCustomFields(t, signal);
           continue;
         } finally {
           this.deps.hooks?.onPoll?.(name, (performance.now() - started) / 1000);
@@ -134,6 +136,13 @@ export class TableScheduler {
       this.troubled(t, err);
       return published;
     }
+  }
+
+  /** Reads the field catalog; registers the table's schemas when its columns changed, or on the first read. */
+  private async refreshCustomFields(t: TableRuntime, signal: AbortSignal): Promise<void> {
+    const changed = await t.refreshCustomFields(signal);
+    if (changed || !this.prepared.has(t.base.name)) await this.deps.schemaChanged(t);
+    this.prepared.add(t.base.name);
   }
 
   private troubled(t: TableRuntime, error: PipedriveError): void {

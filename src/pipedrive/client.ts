@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import type { Logger } from '../observe/log.ts';
-import { backoffMs, describeError } from '../retry.ts';
+import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
 import type { RateGovernor } from './governor.ts';
 import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
 
@@ -16,7 +16,7 @@ export interface PipedriveClientOptions {
   readonly maxRetries?: number;
   /** Called once per HTTP answer (or failed attempt, status 0), for metrics. */
   readonly onResponse?: (info: { endpoint: string; status: number; tokenCost: number; headers: ResponseHeaders }) => void;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Shared by every table of the company: burst window, 429s, daily budget. */
   readonly governor?: RateGovernor;
   /** Each retry of a failed request is logged here (`retrying`, dependency pipedrive) and counted by `onRetry`. */
@@ -37,7 +37,7 @@ export class PipedriveClient {
   private readonly baseUrl: string;
   /** Scheme, host and port of the base URL: what messages show (never credentials or a query). */
   private readonly origin: string;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Difference between the API's clock (its Date header) and ours, from the latest answer. */
   private serverSkewMs = 0;
   private serverTimeKnown = false;
@@ -46,7 +46,7 @@ export class PipedriveClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     const base = new URL(this.baseUrl);
     this.origin = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = options.sleep ?? sleepUnlessAborted;
   }
 
   /**
@@ -70,7 +70,7 @@ export class PipedriveClient {
           this.options.log?.('retrying', { dependency: 'pipedrive', what: `GET ${this.origin}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
           this.options.onRetry?.();
         }
-        await this.sleep(wait);
+        await this.sleep(wait, signal);
       }
     }
   }
