@@ -11,11 +11,12 @@ import type { TableSource } from './table-source.ts';
 import { UpdatedSinceSource } from './updated-since-source.ts';
 
 /**
- * Tables whose deletes are found by absence need the keys already published, and tables whose history is
- * rebuilt from a changelog the time of each key's last published version (see KeyIndex).
+ * Tables whose deletes are found by absence need the keys already published (re-imported tables their
+ * content hashes too), and tables whose history is rebuilt from a changelog the time of each key's last
+ * published version (see KeyIndex).
  */
 export function needsKeyIndex(spec: TableSpec): boolean {
-  return spec.sync.kind === 'child' || spec.sync.kind === 'recents' || spec.deletes.some((d) => d.kind === 'id-scan') || spec.changelog !== undefined;
+  return ['child', 'recents', 'reimport'].includes(spec.sync.kind) || spec.deletes.some((d) => d.kind === 'id-scan') || spec.changelog !== undefined;
 }
 
 export interface SourceOptions {

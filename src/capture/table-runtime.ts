@@ -3,6 +3,7 @@ import type { PipedriveClient } from '../pipedrive/client.ts';
 import { listAll } from '../pipedrive/lists.ts';
 import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './custom-fields.ts';
 import type { EmitContext } from './emit.ts';
+import type { DeleteGuard } from './delete-guard.ts';
 import type { KeyIndex } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import { sourceFor, type SourceOptions } from './sources.ts';
@@ -22,11 +23,11 @@ export class TableRuntime {
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
-    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean },
+    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean; deleteGuard?: DeleteGuard },
     start: TableOffset,
     private readonly sourceOptions?: SourceOptions,
   ) {
-    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, customNames: start.customColumns ?? {} };
+    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, customNames: start.customColumns ?? {} };
     this.current = sourceFor(this.ctx, client, start, sourceOptions);
     this.committedOffset = start;
   }
