@@ -112,7 +112,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       }
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
-        log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
+        log('table-resumed', {
+          table: spec.name,
+          cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(),
+          snapshotDone: start.snapshotDone,
+          ...(start.import ? { importInProgress: true } : {}),
+        });
         return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard }, start, { historyRebuild: config.historyRebuild });
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
