@@ -47,8 +47,10 @@ export class IdScanSource implements TableSource {
     if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);
     const known = index.keys();
     const seen = new Set<string>();
-    for await (const page of listAll(this.client, this.scanList(this.ctx.spec), {}, signal)) {
-      for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+    for (const list of this.scanLists(this.ctx.spec)) {
+      for await (const page of listAll(this.client, list, {}, signal)) {
+        for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+      }
     }
     const gone = [...known].filter(([key]) => !seen.has(key)).map(([, keyRow]) => keyRow);
     const guard = this.ctx.deleteGuard;
@@ -84,10 +86,11 @@ export class IdScanSource implements TableSource {
     return last === undefined || nowMs - last >= this.scan.everyMs;
   }
 
-  /** The scan's list: the declared one, or the sync list without incremental parameters. */
-  private scanList(spec: TableSpec): ListSpec {
-    if (this.scan.list) return this.scan.list;
-    if ('list' in spec.sync) return spec.sync.list;
+  /** The scan's lists: the declared one, or the sync list (and the archived list: archived rows are not deleted). */
+  private scanLists(spec: TableSpec): ListSpec[] {
+    if (this.scan.list) return [this.scan.list];
+    if (spec.sync.kind === 'updated-since' && spec.sync.archived) return [spec.sync.list, spec.sync.archived.list];
+    if ('list' in spec.sync) return [spec.sync.list];
     throw new Error(`${spec.name}: id-scan needs a list`);
   }
 }

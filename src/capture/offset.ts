@@ -35,6 +35,8 @@ export interface TableOffset {
     readonly cursorMs: number | null;
     readonly emittedAtCursor: Readonly<Record<string, string>>;
   };
+  /** Tables whose archived rows have a list of their own: that list's cursor (see ArchivedSource). */
+  readonly archived?: TableOffset;
   /** Custom field hash → frozen column name (written with the first batch that uses a new name). */
   readonly customColumns?: Readonly<Record<string, string>>;
 }

@@ -1,5 +1,6 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
+import { ArchivedSource } from './archived.ts';
 import type { EmitContext } from './emit.ts';
 import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
@@ -49,6 +50,7 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
     case 'changelog':
       throw new Error(`${spec.name} is fed by the source of ${spec.sync.of}`);
   }
+  if (spec.sync.kind === 'updated-since' && spec.sync.archived) source = new ArchivedSource(source, ctx, client, start);
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   if (scan && scan.kind === 'id-scan') source = new IdScanSource(source, ctx, client, scan, start);
   return spec.history ? new HistorySource(source, ctx, client, opts.historyRebuild, start) : source;
