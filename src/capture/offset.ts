@@ -39,6 +39,8 @@ export interface TableOffset {
   readonly archived?: TableOffset;
   /** Custom field hash → frozen column name (written with the first batch that uses a new name). */
   readonly customColumns?: Readonly<Record<string, string>>;
+  /** Custom field hash → its field type: a field deleted in Pipedrive keeps its columns' types. */
+  readonly customFieldTypes?: Readonly<Record<string, string>>;
 }
 
 export interface ImportProgress {

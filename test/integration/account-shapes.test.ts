@@ -93,6 +93,28 @@ describe('real account shapes', () => {
     expect(new Set(deletes.map((r) => (r.key as Value).id))).toEqual(new Set(ids.filter((_, i) => i % 2 === 0)));
   });
 
+  it('a number custom field deleted in Pipedrive: the producer goes on, the column keeps its type (null from then on)', { timeout: 120_000 }, async () => {
+    sim = await startSimulator({ seed: 45, deals: 20, rateLimit: { dailyBudget: 100_000_000, burst: 5_000 } });
+    const prefix = uniqueName('fielddel');
+    const env = pipelineEnv(sim, prefix, { TABLES: 'deal', HISTORY_REBUILD: 'off', METRICS_PORT: '0' });
+    const field = await api(sim.baseUrl, sim.token, 'POST', '/api/v2/dealFields', { field_name: 'Seats bought', field_type: 'double' });
+    await api(sim.baseUrl, sim.token, 'PATCH', '/api/v2/deals/3', { custom_fields: { [String(field.field_code)]: 12.5 } });
+    expect((await once(env)).code).toBe(0);
+    expect(lastOf(await readTopic(`${prefix}.deal`), 3)?.seats_bought).toBe(12.5);
+
+    await api(sim.baseUrl, sim.token, 'DELETE', `/api/v2/dealFields/${String(field.field_code)}`);
+    sim.clock.advance(60_000);
+    await api(sim.baseUrl, sim.token, 'PATCH', '/api/v2/deals/3', { title: 'after the field went' });
+    const after = await once(env);
+    expect(after.code, after.lines.slice(-10).join('\n')).toBe(0);
+    const last = lastOf(await readTopic(`${prefix}.deal`), 3);
+    expect(last).toMatchObject({ title: 'after the field went', seats_bought: null });
+    // The subject's newest value schema still types the column as a number.
+    const schema = (await (await fetch(`${services().registryUrl}/subjects/${prefix}.deal-value/versions/latest`)).json()) as { schema: string };
+    const column = (JSON.parse(schema.schema) as { fields: Array<{ name: string; type: unknown }> }).fields.find((f) => f.name === 'seats_bought');
+    expect(column?.type).toEqual(['null', 'double']);
+  });
+
   it('topics: replication settings clamped to a single broker, history kept forever, the state topic compacted', { timeout: 60_000 }, async () => {
     sim = await startSimulator({ seed: 44, deals: 5 });
     const prefix = uniqueName('topics');
