@@ -4,7 +4,7 @@ import { redactUrlsIn, shownBase } from '../redact.ts';
 import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
 import { ApiTokenAuth, type PipedriveAuth } from './auth.ts';
 import type { RateGovernor } from './governor.ts';
-import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
+import { PipedriveAuthError, PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
 import { pipedriveDispatcher } from './transport.ts';
 
 /**
@@ -124,7 +124,9 @@ export class PipedriveClient {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers: {} });
       if (signal?.aborted) throw err;
       // Proxy errors may quote the proxy's URL, credentials included.
-      throw new PipedriveHttpError(0, path, redactUrlsIn(describeError(err)), undefined, { origin });
+      const why = redactUrlsIn(describeError(err));
+      if (/\(407\)/.test(why)) throw new PipedriveAuthError(`GET ${origin}${path}: the proxy refused its credentials (407 Proxy Authentication Required); ${PROXY_REMEDY}`);
+      throw new PipedriveHttpError(0, path, why, undefined, { origin });
     }
     const headers = flattenHeaders(res.headers);
     const serverDate = Date.parse(headers.date ?? '');
@@ -143,6 +145,10 @@ export class PipedriveClient {
     this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const html = /text\/html/i.test(headers['content-type'] ?? '') || /^\s*</.test(text);
+      // Pipedrive's 401 is JSON; an HTML one comes from something in between (a proxy answering 401 for its own credentials).
+      if (res.statusCode === 401 && html) {
+        throw new PipedriveAuthError(`GET ${origin}${path}: 401 with ${htmlTitle(text)}, not Pipedrive's JSON: a proxy or gateway in between refused the request; ${PROXY_REMEDY}`);
+      }
       throw new PipedriveHttpError(res.statusCode, path, html ? htmlTitle(text) : text.slice(0, 300), retryAfterMs(res.statusCode, headers), {
         html,
         origin,
@@ -173,6 +179,8 @@ export class PipedriveClient {
     if (this.ownsAgent) await this.agent.close();
   }
 }
+
+const PROXY_REMEDY = 'check the user and password in HTTPS_PROXY / HTTP_PROXY (or whatever sits between this host and Pipedrive), or NO_PROXY';
 
 /** An HTML page in an error message: its title is what a reader needs, not the markup. */
 function htmlTitle(text: string): string {

@@ -58,3 +58,29 @@ describe('proxy dispatcher', () => {
     await bypass.close();
   });
 });
+
+describe('answers that are not Pipedrive speaking', () => {
+  it('a 407 from a proxy, or an HTML 401 from something in between, is a proxy-credentials error, not "the API token is wrong"', async () => {
+    const p407 = createServer((_req, res) => res.writeHead(407, { 'proxy-authenticate': 'Basic realm="x"' }).end());
+    const html401 = createServer((_req, res) => res.writeHead(401, { 'content-type': 'text/html' }).end('<html><head><title>401 Unauthorized</title></head></html>'));
+    const listen = (s: ReturnType<typeof createServer>) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
+    const [a, b] = [await listen(p407), await listen(html401)];
+    try {
+      const viaProxy = pipedriveDispatcher({ proxy: { httpProxy: `http://u:secretpw@127.0.0.1:${a}` } });
+      const c1 = new PipedriveClient({ baseUrl: 'http://127.0.0.1:1', apiToken: 't', dispatcher: viaProxy, maxRetries: 0 });
+      const e1 = (await c1.getJson('/api/v2/deals', {}).catch((e: unknown) => e)) as Error & { retriable: boolean; scope: string };
+      expect(e1.message).toMatch(/the proxy refused its credentials \(407 Proxy Authentication Required\); check the user and password in HTTPS_PROXY \/ HTTP_PROXY/);
+      expect([e1.retriable, e1.scope]).toEqual([false, 'connector']);
+      expect(e1.message).not.toContain('secretpw');
+      await viaProxy.close();
+      const c2 = new PipedriveClient({ baseUrl: `http://127.0.0.1:${b}`, apiToken: 't', maxRetries: 0 });
+      const e2 = (await c2.getJson('/api/v2/deals', {}).catch((e: unknown) => e)) as Error;
+      expect(e2.message).toContain('401 with HTML page "401 Unauthorized", not Pipedrive\'s JSON');
+      expect(e2.message).not.toContain('PIPEDRIVE_API_TOKEN');
+      await c2.close();
+    } finally {
+      p407.close();
+      html401.close();
+    }
+  });
+});
