@@ -6,10 +6,9 @@ import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { installAtomically, newTempDir } from './atomic.ts';
-import { requireTools } from './install.ts';
 import { launch, prepareRun, type LocalService } from './launch.ts';
 import { cacheDir } from './paths.ts';
-import { freePort, run, runOk, waitReady } from './proc.ts';
+import { freePort, run, runOk, waitReady, which } from './proc.ts';
 
 export interface LocalTinyproxy extends LocalService {
   /** http://127.0.0.1:PORT, with `user:password@` when basic auth is on. */
@@ -29,7 +28,10 @@ export async function ensureTinyproxy(): Promise<{ bin: string; cold: boolean }>
   const dir = join(cacheDir(), 'tinyproxy-root');
   const bin = join(dir, 'usr', 'bin', 'tinyproxy');
   const complete = () => existsSync(bin);
-  if (!complete()) requireTools('tinyproxy', [{ cmd: 'apt-get', install: "apt (Debian/Ubuntu's apt-get)" }, { cmd: 'dpkg', install: "dpkg (Debian/Ubuntu's dpkg)" }], 'HTTPS_PROXY');
+  const missing = ['apt-get', 'dpkg'].filter((t) => !which(t));
+  if (!complete() && missing.length > 0) {
+    throw new Error(`Cannot fetch tinyproxy (the proxy tests start one): missing ${missing.join(', ')}; on Debian/Ubuntu they come with the system, elsewhere unpack Debian's tinyproxy-bin .deb into ${dir}`);
+  }
   const cold = await installAtomically(dir, complete, async (tmp) => {
     await runOk('dpkg', ['-x', await tinyproxyDeb(), tmp]);
   });
