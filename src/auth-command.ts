@@ -40,10 +40,11 @@ export async function runAuth(argv: string[]): Promise<number> {
     process.stdout.write(`${AUTH_USAGE}\n`);
     return 0;
   }
+  // Asked first: without it the settings would complain about the API token, which `auth` does not use.
+  const noClient = new ConfigError('PIPEDRIVE_OAUTH_CLIENT_ID: required for `pipedrive-cdc auth` — the client id of your Pipedrive app (Developer Hub → OAuth & access scopes), with PIPEDRIVE_OAUTH_CLIENT_SECRET');
+  if (!process.env.PIPEDRIVE_OAUTH_CLIENT_ID?.trim()) throw noClient;
   const settings = loadPipedriveSettings();
-  if (settings.auth.kind !== 'oauth') {
-    throw new ConfigError('PIPEDRIVE_OAUTH_CLIENT_ID: required for `pipedrive-cdc auth` — the client id of your Pipedrive app (Developer Hub → OAuth & access scopes), with PIPEDRIVE_OAUTH_CLIENT_SECRET');
-  }
+  if (settings.auth.kind !== 'oauth') throw noClient;
   const oauth = settings.auth;
   const dispatcher = pipedriveDispatcher({ proxy: settings.proxy });
   const server = new OAuthServer({ oauthUrl: oauth.oauthUrl, clientId: oauth.clientId, clientSecret: oauth.clientSecret, dispatcher });

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,47 @@ describe('OAuth: authorize, sync across token expiries, stop on a revoked grant'
     expect(stateAfter.length).toBe(stateBefore.length);
     expect(stateAfter.map((r) => [r.partition, String(r.offset), String(r.value)])).toEqual(stateBefore.map((r) => [r.partition, String(r.offset), String(r.value)]));
     outputs.push(...stateAfter.map((r) => `${String(r.key)} ${String(r.value)}`));
+  });
+
+  it('auth --revoke ends the grant at Pipedrive and deletes the token file', async () => {
+    const revocations = sim.oauth.stats().revocations;
+    const run = runCli(['auth', '--revoke'], oauthEnv());
+    expect(await run.exit).toBe(0);
+    collect(run);
+    expect(run.lines.join('\n')).toContain(`Revoked the authorization at Pipedrive and deleted ${tokenFile}`);
+    expect(existsSync(tokenFile)).toBe(false);
+    expect(sim.oauth.stats().revocations).toBe(revocations + 1);
+    const missing = runCli(['run', '--once'], producerEnv());
+    expect(await missing.exit).toBe(1);
+    collect(missing);
+    expect(missing.lines.join('\n')).toContain(`PIPEDRIVE_OAUTH_TOKEN_FILE ${tokenFile}: no OAuth tokens there yet; run \`pipedrive-cdc auth\` first`);
+  });
+
+  it('auth: a denial exits 1 saying so; no client id or a busy port exit 2 naming the setting', async () => {
+    const denied = runCli(['auth', '--port', '0', '--timeout', '30'], oauthEnv());
+    const url = (await waitForText(denied, /\/oauth\/authorize\?/)).trim();
+    const back = await consentInBrowser(url, 'deny');
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    await fetch(back);
+    expect(await denied.exit).toBe(1);
+    collect(denied);
+    expect(denied.lines.join('\n')).toContain('Pipedrive did not grant access (access_denied); run `pipedrive-cdc auth` again');
+    expect(existsSync(tokenFile)).toBe(false);
+
+    const noClient = runCli(['auth'], { ...oauthEnv(), PIPEDRIVE_OAUTH_CLIENT_ID: '' });
+    expect(await noClient.exit).toBe(2);
+    expect(noClient.lines.join('\n')).toContain('configuration error: PIPEDRIVE_OAUTH_CLIENT_ID: required for `pipedrive-cdc auth`');
+
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const inUse = runCli(['auth', '--port', String(port)], oauthEnv());
+      expect(await inUse.exit).toBe(2);
+      expect(inUse.lines.join('\n')).toContain(`configuration error: --port ${port} on 127.0.0.1 is in use by another process; pass a free port with --port`);
+    } finally {
+      busy.close();
+    }
   });
 
   it('no token, code or secret in any output line, metric, state or data record', () => {
