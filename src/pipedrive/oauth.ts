@@ -7,6 +7,7 @@
  * error says to run `pipedrive-cdc auth`, and no request is made with it again.
  */
 import type { Logger } from '../observe/log.ts';
+import { redactUrl } from '../redact.ts';
 import type { PipedriveAuth, RequestCredentials } from './auth.ts';
 import { PipedriveAuthError } from './errors.ts';
 import { OAuthGrantError, type OAuthServer, type TokenGrant } from './oauth-server.ts';
@@ -42,6 +43,8 @@ export class OAuthAuth implements PipedriveAuth {
     this.now = opts.now ?? Date.now;
     this.unauthorizedRemedy = `Pipedrive refused a just-refreshed OAuth access token (the app's access was revoked or the app uninstalled); ${REAUTHORIZE}`;
     this.tokens = this.load();
+    // Which company and file this run uses: the config summary cannot say, the file holds the api_domain.
+    opts.log?.('oauth-tokens-loaded', { file: opts.store.path, apiDomain: redactUrl(this.tokens.apiDomain), accessTokenExpiresAt: new Date(this.tokens.expiresAtMs).toISOString() });
     if (opts.store.readableByOthers()) opts.log?.('oauth-token-file-insecure', { file: opts.store.path, fix: `chmod 600 ${opts.store.path}` });
   }
 
