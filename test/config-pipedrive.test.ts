@@ -19,7 +19,7 @@ describe('Pipedrive settings: auth', () => {
       oauthUrl: 'https://oauth.pipedrive.com',
       redirectUri: undefined,
     });
-    expect(loadPipedriveSettings({ ...oauth, HOME: '/home/u' }).auth).toMatchObject({ tokenFile: '/home/u/.config/pipedrive-cdc/oauth-tokens.json' });
+    expect(loadPipedriveSettings({ ...oauth, HOME: '/users/u' }).auth).toMatchObject({ tokenFile: '/users/u/.config/pipedrive-cdc/oauth-tokens.json' });
     expect(loadPipedriveSettings({ ...oauth, PIPEDRIVE_OAUTH_TOKEN_FILE: '/run/tokens.json' }).auth).toMatchObject({ tokenFile: '/run/tokens.json' });
   });
 
