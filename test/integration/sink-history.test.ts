@@ -19,8 +19,10 @@ const table: SinkTable = {
     { name: 'title', type: 'text' },
   ],
 };
+let offset = 0n;
 const version = (id: number, title: string, ts: number, op = 'u'): DecodedRecord => ({
   table,
+  offset: offset++,
   key: { id },
   value: { id, title, __op: op, __deleted: op === 'd', __source_ts_ms: ts, __synced_ms: ts },
 });
@@ -30,7 +32,10 @@ type Row = { id: number; title: string; start: number; end: number; active: bool
 /**
  * Type-2 history in real DuckDB and PostgreSQL: versions arriving over several batches (including a
  * same-second re-send and a delete) leave exactly one active row per live key, each `_end` one
- * millisecond before the next `_start`, and a deleted key's last version ending at the delete.
+ * millisecond before the next `_start`, and a deleted key's last version ending at the delete. Repeated
+ * versions (in one batch, after newer ones, in later batches) and versions arriving after newer ones land
+ * where they belong: the statements that failed on them (a duplicate primary key in DuckDB, ON CONFLICT
+ * touching a row twice in PostgreSQL) never see one, and no stored newer version is dropped.
  */
 describe.each(['duckdb', 'postgres'] as const)('history tables in %s', (kind) => {
   it('keeps consistent start/end/active across batches', async () => {
@@ -44,8 +49,7 @@ describe.each(['duckdb', 'postgres'] as const)('history tables in %s', (kind) =>
       [version(1, 'c', 9_000), version(2, 'x', 6_000, 'd')],
       [version(1, 'c-again', 9_000), version(3, 'new', 9_500, 'c')],
     ];
-    let offset = 0n;
-    for (const b of batches) await dest.apply(reduceBatch(b, new Date()), [{ topic: 't', partition: 0, nextOffset: (offset += BigInt(b.length)) }]);
+    await applyAll(dest, batches);
     await dest.close();
 
     const rows = kind === 'duckdb' ? await duckRows(path) : await pgRows(schema);
@@ -60,7 +64,52 @@ describe.each(['duckdb', 'postgres'] as const)('history tables in %s', (kind) =>
     expect(byKey(3).map((r) => [r.title, r.active])).toEqual([['new', true]]);
     for (const id of [1, 3]) expect(byKey(id).filter((r) => r.active)).toHaveLength(1);
   });
+
+  it('repeated and out-of-order versions keep the chain', async () => {
+    const schema = uniqueName('hist');
+    const path = join(mkdtempSync(join(tmpdir(), 'pcdc-h-')), 'h.duckdb');
+    const dest: Destination = kind === 'duckdb' ? await openDuckDb(path) : await openPostgres(services().databaseUrl, schema);
+    await dest.ensureTable(table);
+    const T = Date.parse('2026-09-28T09:10:22Z');
+    await applyAll(dest, [
+      // a repeated version after a newer one, within one batch
+      [version(104, 'a', T), version(104, 'b', T + 5_000), version(104, 'a', T), version(7, 'x', T)],
+      // a late repeat of an old version, and a version older than the stored newest
+      [version(104, 'a', T), version(104, 'a-late', T + 2_000), version(7, 'x', T + 8_000, 'd')],
+      // repeats of a delete and of the deleted version; the key comes back
+      [version(7, 'x', T), version(7, 'x', T + 8_000, 'd'), version(104, 'b', T + 5_000), version(7, 'y', T + 9_000, 'c')],
+    ]);
+    await dest.close();
+
+    const rows = kind === 'duckdb' ? await duckRows(path) : await pgRows(schema);
+    const chain = (id: number) =>
+      rows
+        .filter((r) => r.id === id)
+        .sort((a, b) => a.start - b.start)
+        .map((r) => [r.title, r.start - T, r.end === END ? 'open' : r.end - T, r.active, r.deleted]);
+    const END = Date.parse('9999-12-31T23:59:59.999Z');
+    expect(chain(104)).toEqual([
+      ['a', 0, 1_999, false, false],
+      ['a-late', 2_000, 4_999, false, false],
+      ['b', 5_000, 'open', true, false],
+    ]);
+    expect(chain(7)).toEqual([
+      ['x', 0, 8_000, false, true],
+      ['y', 9_000, 'open', true, false],
+    ]);
+  });
 });
+
+/** One destination transaction per batch, each moving partition t/0's offset on from the last. */
+async function applyAll(dest: Destination, batches: DecodedRecord[][]): Promise<void> {
+  let next: bigint | null = null;
+  for (const b of batches) {
+    const to: bigint = (next ?? 0n) + BigInt(b.length);
+    const r = await dest.apply(reduceBatch(b, new Date()), { topic: 't', partition: 0, expected: next, next: to });
+    expect(r).toEqual({ applied: true });
+    next = to;
+  }
+}
 
 async function duckRows(path: string): Promise<Row[]> {
   const instance = await DuckDBInstance.create(path);
