@@ -8,7 +8,12 @@ import { openDuckDb } from '../../src/sink/destinations/duckdb.ts';
 import { openPostgres } from '../../src/sink/destinations/postgres.ts';
 import type { Destination, SinkTable } from '../../src/sink/model.ts';
 import { reduceBatch, type DecodedRecord } from '../../src/sink/reduce.ts';
+import { loadSinkConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import { createMetrics } from '../../src/observe/metrics.ts';
+import { startSink, type SinkRun } from '../../src/sink/sink.ts';
 import { services, uniqueName } from './support/harness.ts';
+import { TestTopics, readTable, type Row as WrittenRow } from './support/records.ts';
 
 const table: SinkTable = {
   name: 'deal_history',
@@ -97,6 +102,75 @@ describe.each(['duckdb', 'postgres'] as const)('history tables in %s', (kind) =>
       ['x', 0, 8_000, false, true],
       ['y', 9_000, 'open', true, false],
     ]);
+  });
+});
+
+/**
+ * The same through a real topic: a history topic (value schema attribute "pipedrive.cdc.kind": "history")
+ * gets repeated versions (in one transaction after a newer one, in later transactions), a version older
+ * than stored ones, a repeated delete and a key coming back, written by a plain transactional producer.
+ * Both sinks keep going and end with the type-2 chain the records define.
+ */
+describe('a history topic with repeated and out-of-order records, into DuckDB and PostgreSQL', () => {
+  it('both sinks keep going and hold the right chains', async () => {
+    const prefix = uniqueName('hdup');
+    const topics = await TestTopics.create(prefix, [{ name: 'deal_history', history: true }], 2);
+    const schema = uniqueName('hdup');
+    const duckdb = join(mkdtempSync(join(tmpdir(), 'pcdc-hdup-')), 'sink.duckdb');
+    const T = Date.parse('2026-09-28T09:10:22Z');
+    const r = (id: number, title: string, dt: number, op: WrittenRow['op'] = 'u'): WrittenRow => ({ id, title, op, ts: T + dt });
+    const sinks: SinkRun[] = [];
+    try {
+      await topics.write('deal_history', [r(104, 'a', 0, 'r'), r(104, 'b', 5_000), r(104, 'a', 0, 'r'), r(105, 'x', 0, 'r'), r(106, 'p', 0, 'c')]);
+      await topics.write('deal_history', [r(105, 'x', 8_000, 'd'), r(104, 'a', 0, 'r'), r(106, 'q', 3_000)]);
+      for (const destination of ['duckdb', 'postgres'] as const) {
+        const env = {
+          KAFKA_BROKERS: services().brokers.join(','),
+          SCHEMA_REGISTRY_URL: services().registryUrl,
+          TOPIC_PREFIX: prefix,
+          CONNECTOR_NAME: prefix,
+          SINK_DESTINATION: destination,
+          DUCKDB_PATH: duckdb,
+          DATABASE_URL: services().databaseUrl,
+          DATABASE_SCHEMA: schema,
+        };
+        sinks.push(await startSink(loadSinkConfig(env), { metrics: createMetrics('sink'), log: silentLogger }));
+      }
+      for (const s of sinks) await s.caughtUp(60_000);
+
+      // Later: a version older than stored ones, repeats of a stored version, of a delete and of the deleted version, a key coming back.
+      await topics.write('deal_history', [r(104, 'a-late', 2_000), r(105, 'x', 0, 'r'), r(105, 'x', 8_000, 'd'), r(106, 'p', 0, 'c'), r(105, 'y', 9_000, 'c')]);
+      await topics.write('deal_history', [r(104, 'b', 5_000), r(106, 'q', 3_000)]);
+      for (const s of sinks) await s.caughtUp(60_000);
+      for (const s of sinks) expect(await Promise.race([s.failed.catch((e: Error) => e.message), new Promise((ok) => setTimeout(() => ok('running'), 100))])).toBe('running');
+    } finally {
+      for (const s of sinks) await s.stop();
+      await topics.close();
+    }
+
+    for (const where of [{ duckdb }, { postgres: services().databaseUrl, schema }]) {
+      const rows = (await readTable(where, 'deal_history')).map(normalise);
+      const END = Date.parse('9999-12-31T23:59:59.999Z');
+      const chain = (id: number) =>
+        rows
+          .filter((x) => x.id === id)
+          .sort((a, b) => a.start - b.start)
+          .map((x) => [x.title, x.start - T, x.end === END ? 'open' : x.end - T, x.active, x.deleted]);
+      const name = 'duckdb' in where ? 'duckdb' : 'postgres';
+      expect(chain(104), name).toEqual([
+        ['a', 0, 1_999, false, false],
+        ['a-late', 2_000, 4_999, false, false],
+        ['b', 5_000, 'open', true, false],
+      ]);
+      expect(chain(105), name).toEqual([
+        ['x', 0, 8_000, false, true],
+        ['y', 9_000, 'open', true, false],
+      ]);
+      expect(chain(106), name).toEqual([
+        ['p', 0, 2_999, false, false],
+        ['q', 3_000, 'open', true, false],
+      ]);
+    }
   });
 });
 
