@@ -95,7 +95,7 @@ export class DestinationTask implements SinkTask {
       const tables = [...new Map(decoded.map((d) => [`${d.table.name}/${d.table.columns.length}`, d.table])).values()];
       const result = await this.retry(
         'database',
-        `applying ${k} up to offset ${next - 1n}`,
+        `applying ${batch.topic}/${batch.partition} up to offset ${next - 1n}`,
         async () => {
           for (const t of tables) await destination.ensureTable(t);
           return destination.apply(changes, { topic: batch.topic, partition: batch.partition, expected, next });
