@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readTopic, services } from './harness.ts';
+import { services, uniqueName } from './harness.ts';
 
 /**
  * Writes records in the product's record contract (docs/ARCHITECTURE.md "Record contract") with a plain
@@ -47,14 +47,14 @@ export class TestTopics {
   private constructor(
     readonly prefix: string,
     readonly partitions: number,
-    private readonly kafka: Kafka,
+    private readonly brokers: readonly string[],
     private readonly registry: SchemaRegistry,
     private readonly producer: Producer,
   ) {}
 
   /** Creates `<prefix>.<table>` for each table (history tables carry the history attribute) and a transactional producer. */
-  static async create(prefix: string, tables: ReadonlyArray<{ name: string; history?: boolean }>, partitions = 3): Promise<TestTopics> {
-    const { brokers, registryUrl } = services();
+  static async create(prefix: string, tables: ReadonlyArray<{ name: string; history?: boolean }>, partitions = 3, brokers = services().brokers): Promise<TestTopics> {
+    const { registryUrl } = services();
     const kafka = new Kafka({ clientId: 'test-records', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -63,7 +63,7 @@ export class TestTopics {
     const registry = new SchemaRegistry({ host: registryUrl });
     const producer = kafka.producer({ transactionalId: `test-records-${randomBytes(4).toString('hex')}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const topics = new TestTopics(prefix, partitions, kafka, registry, producer);
+    const topics = new TestTopics(prefix, partitions, brokers, registry, producer);
     for (const t of tables) {
       const topic = `${prefix}.${t.name}`;
       const { id: key } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(keySchema(t.name)) }, { subject: `${topic}-key` });
@@ -100,11 +100,9 @@ export class TestTopics {
     return out;
   }
 
-  /** Data offsets per partition (read_committed, what a sink must apply), from the topic itself. */
+  /** Data offsets per partition (read_committed, what a sink must apply), read from the topic itself. */
   async dataOffsets(table: string): Promise<Map<number, bigint[]>> {
-    const out = new Map<number, bigint[]>();
-    for (const r of await readTopic(`${this.prefix}.${table}`, { decode: false })) out.set(r.partition, [...(out.get(r.partition) ?? []), r.offset]);
-    return out;
+    return dataOffsets(`${this.prefix}.${table}`, this.brokers);
   }
 
   async close(): Promise<void> {
@@ -164,4 +162,38 @@ export async function readTable(where: { duckdb: string } | { postgres: string; 
 /** Latest-table rows keyed by id, as expectedLatest shapes them. */
 export function latestRows(rows: ReadonlyArray<Record<string, unknown>>): Map<number, { title: string; op: string; deleted: boolean }> {
   return new Map(rows.map((r) => [Number(r.id), { title: String(r.title), op: String(r._op), deleted: r._deleted === true }]));
+}
+
+/** Offsets of the committed data records of a topic per partition, read to its end with a throwaway group. */
+export async function dataOffsets(topic: string, brokers: readonly string[]): Promise<Map<number, bigint[]>> {
+  const kafka = new Kafka({ clientId: 'test-offsets', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  const out = new Map<number, bigint[]>();
+  if (pending.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: uniqueName('test-offsets'), readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${topic}: not read to its end in 60 s`)), 60_000);
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const target = pending.get(e.payload.partition);
+        if (target !== undefined && BigInt(e.payload.lastOffset) >= target) pending.delete(e.payload.partition);
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      consumer
+        .run({ eachMessage: async ({ partition, message }) => void out.set(partition, [...(out.get(partition) ?? []), BigInt(message.offset)]) })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
 }
