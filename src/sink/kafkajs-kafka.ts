@@ -68,7 +68,7 @@ const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 
  * followed (`position`); one fetched elsewhere (before a seek, or after kafkajs reset a position by itself)
  * is dropped and its partition opened again from the destination.
  */
-class Consumption {
+export class Consumption {
   private consumer: Consumer | undefined;
   private generation = 0;
   private assigned: TopicPartition[] = [];
@@ -81,8 +81,8 @@ class Consumption {
   private restarting = false;
 
   constructor(
-    private readonly kafka: Kafka,
-    private readonly opts: SinkKafkaOptions,
+    private readonly kafka: Pick<Kafka, 'consumer'>,
+    private readonly opts: Pick<SinkKafkaOptions, 'groupId' | 'sessionTimeoutMs' | 'log' | 'onRetry'>,
     private readonly topics: readonly string[],
     private readonly task: SinkTask,
     private readonly onPosition: (topic: string, partition: number, next: bigint) => void,
