@@ -103,32 +103,35 @@ export class Consumption {
 
   /** Connects, subscribes and runs a new consumer; resolves once it joined the group. */
   private async startConsumer(): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Aborted();
     const { groupId, sessionTimeoutMs } = this.opts;
     const c = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 500, sessionTimeout: sessionTimeoutMs, heartbeatInterval: this.heartbeatMs() });
     this.consumer = c;
-    let started = false;
-    let joined: () => void = () => undefined;
-    let crashed: (e: Error) => void = () => undefined;
-    const first = new Promise<void>((resolve, reject) => ((joined = resolve), (crashed = reject)));
+    // Until the first join, a crash fails this start (and its caller retries); after it, onCrash handles it.
+    let joined = false;
+    let resolveJoin: () => void = () => undefined;
+    let rejectJoin: (e: Error) => void = () => undefined;
+    const firstJoin = new Promise<void>((resolve, reject) => ((resolveJoin = resolve), (rejectJoin = reject)));
     c.on(c.events.GROUP_JOIN, (e) => {
-      joined();
+      joined = true;
+      resolveJoin();
       this.onJoin(c, e.payload.memberAssignment);
     });
     c.on(c.events.END_BATCH_PROCESS, (e) => this.onBatchEnd(c, e.payload));
     c.on(c.events.CRASH, (e) => {
-      if (!started) crashed(e.payload.error);
+      if (!joined) rejectJoin(e.payload.error);
       else this.onCrash(c, e.payload.error, e.payload.restart);
     });
     try {
       await c.connect();
       await c.subscribe({ topics: [...this.topics], fromBeginning: true });
       await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(c, payload) });
-      await first; // run() returns after the first join, or after a crash it reported instead
-      started = true;
+      await firstJoin; // run() returns after the first join, or after a crash it reported instead
+      if (this.stopping.signal.aborted) throw new Aborted(); // stopped meanwhile: this consumer must not outlive stop()
     } catch (err) {
       if (this.consumer === c) this.consumer = undefined;
       await c.disconnect().catch(() => undefined);
-      throw asKafkaError(err, 'starting the consumer');
+      throw err instanceof Aborted ? err : asKafkaError(err, 'starting the consumer');
     }
   }
 
