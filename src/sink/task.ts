@@ -162,9 +162,15 @@ export class DestinationTask implements SinkTask {
     return marks.find((m) => m.partition === partition)?.low ?? 0n;
   }
 
-  private retry<T>(dependency: Dependency, what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  /** Retries transient failures; once `signal` fired, any failure means "given up" (Aborted), not a fatal error. */
+  private async retry<T>(dependency: Dependency, what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
     const { log, metrics } = this.deps;
-    return withRetries(fn, { dependency, what, log, signal, onRetry: (d) => metrics.retries.inc({ dependency: d }) });
+    try {
+      return await withRetries(fn, { dependency, what, log, signal, onRetry: (d) => metrics.retries.inc({ dependency: d }) });
+    } catch (err) {
+      if (signal.aborted && !(err instanceof Aborted)) throw new Aborted();
+      throw err;
+    }
   }
 }
 
