@@ -63,10 +63,14 @@ const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 
 /**
  * One subscription's consumer and its lifecycle. Positions come from the task, never from the group offset:
  * kafkajs emits GROUP_JOIN synchronously inside its join, before the first fetch of the new generation, so
- * the assigned partitions are paused right there; the task reads the destination's offsets, each partition
- * is seeked there and resumed. Every batch must have been fetched at the position this class set or
- * followed (`position`); one fetched elsewhere (before a seek, or after kafkajs reset a position by itself)
- * is dropped and its partition opened again from the destination.
+ * the assigned partitions are paused right there (kafkajs neither requests nor delivers paused partitions);
+ * the task reads the destination's offsets, each partition is seeked there and resumed. With autoCommit
+ * off, kafkajs' seek only replaces the offset its next fetch uses (whatever it resolved from the group
+ * before); it takes pending seeks at the start of each fetch and drops fetched data of a partition with a
+ * seek pending, and eachBatch's isStale() is true for a batch fetched before one. On top of that, every
+ * batch must have been fetched at the position this class set or followed (`position`, from kafkajs'
+ * Batch.fetchedOffset); one fetched elsewhere (e.g. after kafkajs reset a position by itself) is dropped and
+ * its partition opened again from the destination.
  */
 export class Consumption {
   private consumer: Consumer | undefined;
@@ -166,15 +170,19 @@ export class Consumption {
     this.task.open(parts, this.opening.signal).then(
       (starts) => {
         if (generation !== this.generation || c !== this.consumer || this.failed) return;
-        for (const p of parts) {
-          const k = offsetKey(p.topic, p.partition);
-          const at = starts.get(k);
-          if (at === undefined) continue;
-          c.seek({ topic: p.topic, partition: p.partition, offset: at.toString() });
-          this.position.set(k, at);
-          this.onPosition(p.topic, p.partition, at); // everything below is applied (a caught-up partition fetches nothing)
+        try {
+          for (const p of parts) {
+            const k = offsetKey(p.topic, p.partition);
+            const at = starts.get(k);
+            if (at === undefined) continue;
+            c.seek({ topic: p.topic, partition: p.partition, offset: at.toString() });
+            this.position.set(k, at);
+            this.onPosition(p.topic, p.partition, at); // everything below is applied (a caught-up partition fetches nothing)
+          }
+          c.resume(byTopic);
+        } catch {
+          // kafkajs is restarting this consumer (its group is gone until it joins again): that join opens them anew.
         }
-        c.resume(byTopic);
       },
       (err: unknown) => {
         if (generation === this.generation && !(err instanceof Aborted)) this.fail(err);
