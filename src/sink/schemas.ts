@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { redactUrl } from '../config.ts';
 import type { AvroSchema } from '../registry/client.ts';
 
 /**
@@ -38,7 +39,7 @@ export class SinkSchemas {
     await this.get('/subjects', 'listing subjects', (status) =>
       status === 404
         ? `HTTP 404: no Confluent-compatible API at this URL. For Apicurio Registry the URL ends in /apis/ccompat/v7 ` +
-          `(e.g. ${this.url.replace(/\/+$/, '')}/apis/ccompat/v7); check SCHEMA_REGISTRY_URL`
+          `(e.g. ${redactUrl(this.url).replace(/\/+$/, '')}/apis/ccompat/v7); check SCHEMA_REGISTRY_URL`
         : undefined,
     );
   }
@@ -71,7 +72,7 @@ export class SinkSchemas {
   }
 
   private async get(path: string, what: string, explain404: (status: number) => string | undefined): Promise<unknown> {
-    const prefix = `schema registry ${this.url}: ${what}`;
+    const prefix = `schema registry ${redactUrl(this.url).replace(/\/+$/, '')}: ${what}`;
     let res: Response;
     try {
       res = await fetch(`${this.url.replace(/\/+$/, '')}${path}`, {
