@@ -129,6 +129,18 @@ describe('sink outages', () => {
     expect(sink.lines.join('\n')).toContain(`${base}/apis/ccompat/v7`);
   });
 
+  it('a DATABASE_URL naming a database that does not exist stops the sink with a message saying so, without the password', async () => {
+    const url = new URL(services().databaseUrl);
+    url.password = 'not-to-be-logged';
+    url.pathname = '/no_such_database';
+    const sink = runCli(['sink'], env({ SINK_DESTINATION: 'postgres', DATABASE_URL: url.toString() }));
+    expect(await sink.exit).toBe(1);
+    const output = sink.lines.join('\n');
+    expect(output).toMatch(/SQLSTATE 3D000.*the database does not exist/);
+    expect(output).toContain(':***@');
+    expect(output).not.toContain('not-to-be-logged');
+  });
+
   it('a second sink on a DuckDB file another process holds stops at once, saying DuckDB allows one writing process per file', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pcdc-o-')), 'held.duckdb');
     const holder = await DuckDBInstance.create(path);
