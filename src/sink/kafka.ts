@@ -1,6 +1,7 @@
 /**
  * The Kafka side of the sink, in Kafka Connect's terms: the consumer (kafkajs-kafka.ts) drives a SinkTask
- * (task.ts) — `open` on every assignment, `put` per fetched batch, `close` on revocation. The destination's
+ * (task.ts) — `open` on every assignment, `put` per fetched batch, `close` on revocation. There is no
+ * separate flush: each `put` commits its batch and offset in one database transaction. The destination's
  * stored offsets are the truth: `open` says where each partition starts, `put` may say "continue from
  * here" when the destination holds another position. The Kafka group offset is only a hint for tools.
  */
