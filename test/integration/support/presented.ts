@@ -10,8 +10,6 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class PresentedApi {
-  requests = 0;
-
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
@@ -21,7 +19,6 @@ export class PresentedApi {
   async get(path: string, params: Readonly<Record<string, string | number>> = {}): Promise<Json> {
     const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     const url = `${this.baseUrl}${path}${qs.size > 0 ? `?${qs}` : ''}`;
-    this.requests++;
     const res = await fetch(url, { headers: { 'x-api-token': this.token } });
     const body = (await res.json()) as Json;
     if (!res.ok || body.success !== true) throw new Error(`oracle: GET ${url}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
