@@ -19,7 +19,10 @@ import type { FieldEntity } from '../../../src/simulator/store/fields-builtin.ts
  * local Pipedrive's catalog (`street_number`, `route`, …, `formatted_address`).
  */
 
-/** Lower snake case: camel humps split, accents dropped, anything else than letters and digits → `_`. */
+/**
+ * Lower snake case: camel humps split, accents dropped, anything else than letters and digits → `_`. A name
+ * that would start with a digit gets `f_` and an empty one is `field` (assumed: column names must not).
+ */
 export function snake(name: string): string {
   const ascii = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   const words = ascii

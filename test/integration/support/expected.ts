@@ -10,17 +10,18 @@
  * (`deletedAtMs === null`, and the store's own delete/visibility state where the table's contract says
  * so: archived leads, deleted teams, other users' call logs, mail of deleted or archived deals, …).
  * Custom-field columns are named and filled by custom-columns.ts from the store's field definitions and
- * values. Values come, per table, from one of two places:
+ * values. Values come, per table, from one of three places:
  *
  *   STORE — the record the store holds, mapped to the columns here (times from the rows' epoch seconds or
  *   the record's own time text). Used wherever the store keeps every column's value:
  *     deal, activity, activity_participant, person, organization, product, product_price_history,
- *     pipeline, stage, activity_type, note, lead, lead_lead_label, lead_label, lead_source, currency,
+ *     pipeline, stage, activity_type, note, lead_lead_label, lead_label, lead_source, currency,
  *     filter_helper, team, team_user, task, project, project_deal, product_deal (line sums by the store's
  *     `sumOf`), installment (the store's `installmentsOf` fixtures), mail_thread, goal_pipeline,
  *     permission_assignment (the store's users × `permissionSetsFor`).
  *   STORE + PRESENTED — the store, except a few columns only the presenters make up, taken from the JSON:
- *     lead.cc_email (derived from the row id), call_log.company_id (the company), filter.filter_code (null).
+ *     lead (custom fields from the store's flat values; cc_email is derived from the row id by the
+ *     presenter), call_log (company_id is the company, not kept per call), filter (filter_code: none kept).
  *   PRESENTED — the presented JSON, read with raw `fetch` as any HTTP client would (presented.ts), for the
  *   live keys the store names; used where most columns are computed or filled in by route presenters:
  *     file (constant link/storage fields, download url), user (`access` from permission sets),
