@@ -74,13 +74,16 @@ const SINK_KEYS = {
   metricsPort: 'SINK_METRICS_PORT',
 } as const;
 
-const shape = (keys: Record<string, string>, value: z.ZodType = scalar) => Object.fromEntries(Object.keys(keys).map((k) => [k, value.optional()]));
+/** An object shape with each of `keys` optional, of type `value`. */
+function shape<K extends string, T extends z.ZodType>(keys: Readonly<Record<K, string>>, value: T): { [P in K]: z.ZodOptional<T> } {
+  return Object.fromEntries(Object.keys(keys).map((k) => [k, value.optional()])) as { [P in K]: z.ZodOptional<T> };
+}
 
 const connectorSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and - only'),
     pipedrive: z
-      .object({ ...shape(PIPEDRIVE_KEYS), oauth: z.object(shape(OAUTH_KEYS)).strict().optional() })
+      .object({ ...shape(PIPEDRIVE_KEYS, scalar), oauth: z.object(shape(OAUTH_KEYS, scalar)).strict().optional() })
       .strict(),
     ...shape(CONNECTOR_KEYS, z.union([scalar, names])),
   })
@@ -92,7 +95,7 @@ export const configFileSchema = z
     schemaRegistry: z.object({ url: z.string() }).strict().optional(),
     metricsPort: z.number().int().optional(),
     connectors: z.array(connectorSchema).min(1, 'at least one connector'),
-    sink: z.object(shape(SINK_KEYS)).strict().optional(),
+    sink: z.object(shape(SINK_KEYS, scalar)).strict().optional(),
   })
   .strict()
   .superRefine((file, ctx) => {
