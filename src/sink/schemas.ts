@@ -14,10 +14,13 @@ export class RegistryError extends Error {
   constructor(
     readonly retriable: boolean,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options);
+    this.status = options?.status;
   }
+  /** The HTTP status of a refused request. */
+  readonly status: number | undefined;
 }
 
 export interface WriterSchema {
@@ -97,6 +100,6 @@ export class SinkSchemas {
       throw new RegistryError(false, `${prefix} failed: HTTP ${res.status} — the registry refused the request; check its credentials and permissions for SCHEMA_REGISTRY_URL`);
     }
     const explained = explain404(res.status);
-    throw new RegistryError(false, `${prefix} failed: ${explained ?? `HTTP ${res.status} ${text}`}`);
+    throw new RegistryError(false, `${prefix} failed: ${explained ?? `HTTP ${res.status} ${text}`}`, { status: res.status });
   }
 }

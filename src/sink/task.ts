@@ -5,7 +5,7 @@ import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
 import { offsetKey, type Destination, type SinkTable } from './model.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
-import type { SinkSchemas, WriterSchema } from './schemas.ts';
+import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
 
 /** A failure waiting cannot fix: the sink stops with this message. */
 export class SinkError extends Error {
@@ -38,6 +38,8 @@ export class DestinationTask implements SinkTask {
   private readonly tables = new Map<string, SinkTable>();
   /** The newest table seen per topic, for tombstones (they carry no value schema). */
   private readonly lastTable = new Map<string, SinkTable>();
+  /** Topics whose table was widened to their newest registered schemas. */
+  private readonly widened = new Set<string>();
 
   constructor(private readonly deps: TaskDeps) {}
 
@@ -67,8 +69,35 @@ export class DestinationTask implements SinkTask {
       this.stored.set(k, s);
       starts.set(k, s ?? m.low);
     }
+    await this.widen(topics, signal);
     this.deps.log('partitions-opened', { partitions: [...starts].map(([k, o]) => `${k}@${o}`) });
     return starts;
+  }
+
+  /**
+   * Each topic's table as its newest registered schemas describe it, once per topic: a column the producer
+   * added (a new custom field) is in the destination when the sink (re)starts, even before a row of the
+   * table carries it.
+   */
+  private async widen(topics: readonly string[], signal: AbortSignal): Promise<void> {
+    for (const topic of topics.filter((t) => !this.widened.has(t))) {
+      let key, value;
+      try {
+        [key, value] = await this.retry(
+          'registry',
+          `reading the latest schemas of ${topic}`,
+          () => Promise.all([this.deps.schemas.latest(`${topic}-key`), this.deps.schemas.latest(`${topic}-value`)]),
+          signal,
+        );
+      } catch (err) {
+        // A topic the producer just created, its schemas not registered yet: its first record makes the table.
+        if (err instanceof RegistryError && err.status === 404) continue;
+        throw err;
+      }
+      const table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, value.schema);
+      await this.retry('database', `creating or widening the table of ${topic}`, () => this.deps.destination.ensureTable(table), signal);
+      this.widened.add(topic);
+    }
   }
 
   close(partitions: readonly TopicPartition[]): void {
