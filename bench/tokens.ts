@@ -19,7 +19,7 @@ try {
   const metrics = createMetrics('producer');
   const t0 = Date.now();
   const prefix = `bench${Date.now()}`;
-  const run = await startProducer(
+  const run = startProducer(
     loadProducerConfig({
       PIPEDRIVE_BASE_URL: sim.baseUrl,
       PIPEDRIVE_API_TOKEN: sim.token,

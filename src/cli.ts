@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadProducerConfig, loadSinkConfig } from './config.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
-import { startMetricsServer } from './observe/server.ts';
+import { ListenError, startMetricsServer } from './observe/server.ts';
 
 const USAGE = `pipedrive-cdc — Pipedrive change data capture into Kafka, and a sink into DuckDB/PostgreSQL
 
@@ -31,8 +31,7 @@ async function main(argv: string[]): Promise<number> {
       return runSinkCommand(rest);
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
-      await runSim(rest);
-      return 0;
+      return runSim(rest);
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
@@ -48,9 +47,10 @@ async function runProducerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(
-      'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling)\n' +
+      'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
         'Environment: PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
-        '  TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, METRICS_PORT\n',
+        '  TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, METRICS_PORT, HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS\n' +
+        'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',
     );
     return 0;
   }
@@ -61,12 +61,20 @@ async function runProducerCommand(args: string[]): Promise<number> {
   const server = await startMetricsServer(metrics, config.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
-  const run = await startProducer(config, { metrics, log, untilCaughtUp: values.once === true });
+  const run = startProducer(config, { metrics, log, untilCaughtUp: values.once === true });
   const stop = () => void run.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await run.done;
-  await server.close();
+  try {
+    const { failed } = await run.done;
+    if (failed.size > 0) {
+      for (const [table, error] of failed) log('table-failed', { table, error: error.message });
+      process.stderr.write(`pipedrive-cdc: ${failed.size} table(s) could not be synced: ${[...failed.keys()].join(', ')} (see the table-failed lines); the others caught up\n`);
+      return 1;
+    }
+  } finally {
+    await server.close();
+  }
   log('stopped');
   return 0;
 }
@@ -84,7 +92,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
   const log = jsonLogger('sink');
   log('starting', { config: describeConfig(config) });
   const metrics = createMetrics('sink');
-  const server = await startMetricsServer(metrics, config.metricsPort);
+  const server = await startMetricsServer(metrics, config.metricsPort, undefined, 'SINK_METRICS_PORT');
   log('metrics', { url: `${server.url}/metrics` });
   const { startSink } = await import('./sink/sink.ts');
   const sink = await startSink(config, { metrics, log });
@@ -105,7 +113,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof ListenError) {
       process.stderr.write(`configuration error: ${err.message}\n`);
       process.exit(2);
     }

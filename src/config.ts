@@ -29,6 +29,8 @@ export interface ProducerConfig extends CommonConfig {
   readonly historyRebuild: 'all' | 'changes' | 'off';
   /** While the daily API budget is spent, one request this often tells whether it was reset. */
   readonly dailyBudgetProbeMs: number;
+  /** A table that failed with an error of its own (a plan or permission lacking, a malformed row) is tried again this often. */
+  readonly failedTableRetryMs: number;
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -57,11 +59,12 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     pipedriveBaseUrl: url(env, 'PIPEDRIVE_BASE_URL', 'https://api.pipedrive.com'),
     pipedriveApiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'the API token of a Pipedrive admin user (Settings → Personal preferences → API)'),
     tables,
-    pollIntervalMs: int(env, 'POLL_INTERVAL_MS', 30_000, 100),
-    topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1),
-    metricsPort: int(env, 'METRICS_PORT', 9464, 0),
+    pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
+    topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
+    metricsPort: port(env, 'METRICS_PORT', 9464),
     historyRebuild: oneOf(env, 'HISTORY_REBUILD', ['all', 'changes', 'off'] as const, 'all'),
-    dailyBudgetProbeMs: int(env, 'DAILY_BUDGET_PROBE_MS', 300_000, 100),
+    dailyBudgetProbeMs: millis(env, 'DAILY_BUDGET_PROBE_MS', 300_000, 100),
+    failedTableRetryMs: millis(env, 'FAILED_TABLE_RETRY_MS', 300_000, 100),
   };
 }
 
@@ -89,8 +92,8 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || 'public',
     groupId: env.SINK_GROUP_ID || `${c.connectorName}-sink-${destination}`,
-    sessionTimeoutMs: int(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
-    metricsPort: int(env, 'SINK_METRICS_PORT', 9465, 0),
+    sessionTimeoutMs: millis(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
+    metricsPort: port(env, 'SINK_METRICS_PORT', 9465),
   };
 }
 
@@ -131,12 +134,27 @@ function url(env: Env, key: string, fallback?: string): string {
   return v.replace(/\/+$/, '');
 }
 
-function int(env: Env, key: string, fallback: number, min: number): number {
+function int(env: Env, key: string, fallback: number, min: number, max: number, what = 'a whole number'): number {
   const v = env[key];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key}: "${v}" must be a whole number ≥ ${min}`);
+  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${key}: "${v}" must be ${what} from ${min} to ${max}`);
+  }
   return n;
+}
+
+/** A TCP port to listen on; 0 picks a free one. */
+function port(env: Env, key: string, fallback: number): number {
+  return int(env, key, fallback, 0, 65_535, 'a port number');
+}
+
+/** Node's timers hold at most 2^31 − 1 ms (about 24.8 days); a longer delay would fire at once, in a busy loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in milliseconds. */
+function millis(env: Env, key: string, fallback: number, min: number): number {
+  return int(env, key, fallback, min, MAX_TIMER_MS, 'a number of milliseconds (at most about 24.8 days)');
 }
 
 function list(env: Env, key: string): string[] | undefined {

@@ -95,7 +95,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       DUCKDB_PATH: duckdbPath,
       SINK_DESTINATION: 'duckdb',
     };
-    const producer = await startProducer(loadProducerConfig(env), { metrics: producerMetrics, log: silentLogger });
+    const producer = startProducer(loadProducerConfig(env), { metrics: producerMetrics, log: silentLogger });
     cleanups.push(producer.stop);
     const sink = await startSink(loadSinkConfig(env), { metrics: sinkMetrics, log: silentLogger });
     cleanups.push(sink.stop);

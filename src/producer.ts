@@ -1,27 +1,31 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import { tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
-import type { ChangeBatch, ChangeEvent } from './capture/change.ts';
-import { rebuildVersions } from './capture/changelog-history.ts';
-import { CustomFieldsChanged } from './capture/emit.ts';
+import type { ChangeBatch } from './capture/change.ts';
 import { KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
+import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
 import { TableRuntime } from './capture/table-runtime.ts';
 import type { ProducerConfig } from './config.ts';
+import { KafkaError } from './kafka/errors.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { PipedriveClient } from './pipedrive/client.ts';
+import { PipedriveError } from './pipedrive/errors.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
-import { Publisher } from './publish/publisher.ts';
+import { Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
-import { Registry } from './registry/client.ts';
+import { Registry, RegistryError } from './registry/client.ts';
+import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
 
 export interface ProducerRun {
-  /** Resolves when the producer stopped (after `stop()`, or by itself with `untilCaughtUp`). */
-  readonly done: Promise<void>;
+  /**
+   * Resolves when the producer stopped (after `stop()`, or by itself with `untilCaughtUp`) with the tables
+   * that failed for good; rejects on an error waiting cannot fix (fenced, bad credentials, a refused schema).
+   */
+  readonly done: Promise<SchedulerResult>;
   stop(): Promise<void>;
 }
 
@@ -34,20 +38,19 @@ export interface ProducerRunOptions {
 
 /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
 const CUSTOM_FIELDS_REFRESH_MS = 15 * 60_000;
+const NO_FAILURES: SchedulerResult = { failed: new Map() };
 
 /**
- * The producer: pipedrive → capture → publish. Resumes every table from the state topic, then polls the
- * tables in turn; every batch is one Kafka transaction holding its records and the table's new offset.
+ * The producer: pipedrive → capture → publish. A session connects to Kafka (fencing any older instance),
+ * resumes every table from the state topic and polls them; every batch is one Kafka transaction holding its
+ * records and the table's new offset. When Kafka fails in a way waiting can fix, the session ends and a new
+ * one starts after a backoff — reconnecting completes or aborts the transaction in flight and the state is
+ * read again, so whatever the outcome of the failed commit, nothing is lost or published twice.
  */
-export async function startProducer(config: ProducerConfig, opts: ProducerRunOptions): Promise<ProducerRun> {
+export function startProducer(config: ProducerConfig, opts: ProducerRunOptions): ProducerRun {
   const { metrics, log } = opts;
-  const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
-  // Child, history and change-log tables come with their table.
-  const companions = specs.flatMap((s) => [
-    ...(s.children ?? []).map((c) => tableByName(c.table)),
-    ...(s.history ? [historyOf(s)!] : []),
-    ...(s.changelog ? [tableByName(s.changelog.table)] : []),
-  ]);
+  const abort = new AbortController();
+  const onRetry = (dependency: Dependency) => metrics.retries.inc({ dependency });
   const governor = new RateGovernor({
     dailyProbeMs: config.dailyBudgetProbeMs,
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
@@ -56,6 +59,8 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
     baseUrl: config.pipedriveBaseUrl,
     apiToken: config.pipedriveApiToken,
     governor,
+    log,
+    onRetry: () => onRetry('pipedrive'),
     onResponse: ({ endpoint, status, tokenCost, headers }) => {
       metrics.apiRequests.inc({ endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc(tokenCost);
@@ -65,159 +70,113 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
       if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set(daily);
     },
   });
-  const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer` });
-  const registry = new Registry(config.schemaRegistryUrl);
-  const publisher = new Publisher(kafka, registry, { topicPrefix: config.topicPrefix, connector: config.connectorName, partitions: config.topicPartitions });
+  const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
 
-  const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
-  const indexes = new Map<string, KeyIndex>();
-  for (const spec of [...specs, ...companions].filter(needsKeyIndex)) {
-    const index = new KeyIndex(spec);
-    for (const { key, live } of await kafka.readKeys(publisher.topicOf(spec.name))) index.load((await registry.decode(key)) as Row, live);
-    indexes.set(spec.name, index);
-  }
-  const tables = specs.map((spec) => {
-    const start = offsets.get(spec.name) ?? initialOffset;
-    log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
-    return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow() }, start);
-  });
-  const byName = new Map(tables.map((t) => [t.base.name, t]));
-  /** Registers a table's current schemas (and its history table's), creating topics on first use. */
-  const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
-  // Tables with custom fields register their schemas once their field catalog is read.
-  const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
-  await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
-  for (const t of tables.filter((t) => t.base.customFields)) {
-    await t.refreshCustomFields();
-    await prepare(t);
-  }
-
-  const abort = new AbortController();
-  const sleep = (ms: number) => sleepFor(ms, undefined, { signal: abort.signal }).catch(() => undefined);
   /** When the last pass over each table that reached its end started: everything older is in Kafka. */
   const caughtUpAt = new Map<string, number>();
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
   }, 1000);
 
-  /**
-   * Every version also goes to the table's history topic (no tombstones there); with a changelog, the
-   * versions polling missed are rebuilt first, and the field changes published.
-   */
-  const withHistory = async (t: TableRuntime, events: readonly ChangeEvent[], afterMs: number | null): Promise<ChangeEvent[]> => {
-    const out: ChangeEvent[] = [];
-    const publishedUpTo = new Map<string, number | null>();
-    for (const ev of events) {
-      out.push(ev);
-      const spec = byName.get(ev.table)?.spec;
-      if (!spec?.history) continue;
-      const changelog = spec.changelog;
-      const created = spec.createdField ? ev.row[spec.createdField] : undefined;
-      // A row never changed since its creation second has nothing in its changelog: skip the call.
-      const rebuild = config.historyRebuild === 'all' || (config.historyRebuild === 'changes' && ev.op !== 'r');
-      if (changelog && rebuild && ev.op !== 'd' && ev.raw !== undefined && created !== ev.sourceTsMs) {
-        const key = JSON.stringify(ev.key);
-        const rebuilt = await rebuildVersions(
-          {
-            spec,
-            changelog,
-            changeTable: tableByName(changelog.table),
-            client,
-            customDefs: t.ctx.customDefs ?? [],
-            raw: ev.raw,
-            row: ev.row,
-            afterMs: ev.op === 'r' ? null : publishedUpTo.has(key) ? publishedUpTo.get(key)! : afterMs,
-            op: ev.op,
-          },
-          abort.signal,
-        );
-        publishedUpTo.set(key, ev.sourceTsMs);
-        out.push(...rebuilt.versions.map((v) => ({ ...v, table: spec.history! })), { ...ev, table: spec.history }, ...rebuilt.changes);
-        continue;
-      }
-      out.push({ ...ev, table: spec.history });
-    }
-    return out;
-  };
-
-  const publish = async (t: TableRuntime, batch: ChangeBatch) => {
-    const events = await withHistory(t, batch.events, t.lastCommitted.cursorMs);
-    const full: ChangeBatch = { ...batch, events, offset: t.withNames(batch.offset) };
+  const session = async (progress: { committed: number }): Promise<SchedulerResult> => {
+    const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
+    // Child, history and change-log tables come with their table.
+    const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
+    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
-      const n = await publisher.publish(full);
-      metrics.transactions.inc({ result: 'committed' });
-      log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
-    } catch (err) {
-      metrics.transactions.inc({ result: 'aborted' });
-      throw err;
-    }
-    t.source.committed(full);
-    t.lastCommitted = full.offset;
-    for (const ev of events) {
-      indexes.get(ev.table)?.apply(ev);
-      metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
-    }
-  };
-
-  /** Drains one table's pending batches; true when anything was published. */
-  const pollTable = async (t: TableRuntime): Promise<boolean> => {
-    let published = false;
-    const passStarted = Date.now();
-    if (t.customFieldsDue(Date.now(), CUSTOM_FIELDS_REFRESH_MS) && (await t.refreshCustomFields(abort.signal))) await prepare(t);
-    for (;;) {
-      const end = metrics.pollDuration.startTimer({ table: t.base.name });
-      let batch: ChangeBatch | null;
-      try {
-        batch = await t.source.poll(abort.signal);
-      } catch (err) {
-        if (!(err instanceof CustomFieldsChanged)) throw err;
-        log('custom-fields-changed', { table: t.base.name });
-        if (await t.refreshCustomFields(abort.signal)) await prepare(t);
-        continue;
-      } finally {
-        end();
-      }
-      if (!batch) {
-        metrics.lastPollSuccess.set({ table: t.base.name }, Date.now() / 1000);
-        caughtUpAt.set(t.base.name, passStarted);
-        return published;
-      }
-      await publish(t, batch);
-      published = true;
-    }
-  };
-
-  const loop = async () => {
-    for (let round = 0; !abort.signal.aborted; round++) {
-      let moved = false;
-      let deferred = false;
-      // Each round starts at the next table, so a scarce budget is shared instead of spent on the first ones.
-      const order = tables.map((_, i) => tables[(i + round) % tables.length]!);
-      for (const t of order) {
-        if (abort.signal.aborted) break;
-        if (governor.budgetLow() && t.source.startsBackfill?.(client.serverNowMs())) {
-          log('backfill-deferred', { table: t.base.name, dailyTokensRemaining: governor.dailyTokensRemaining });
-          deferred = true;
-          continue;
+      const publisher = new Publisher(kafka, registry, { topicPrefix: config.topicPrefix, connector: config.connectorName, partitions: config.topicPartitions });
+      const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
+      const indexes = new Map<string, KeyIndex>();
+      const indexed = [...specs, ...companions].filter(needsKeyIndex);
+      const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
+      for (const spec of indexed) {
+        const index = new KeyIndex(spec);
+        for (const { key, live, headers } of keys.get(publisher.topicOf(spec.name)) ?? []) {
+          const ts = headers[SOURCE_TS_HEADER];
+          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts));
         }
-        moved = (await pollTable(t)) || moved;
+        indexes.set(spec.name, index);
       }
-      // Caught up means nothing moved and nothing waits for budget.
-      if (!moved && !deferred && opts.untilCaughtUp) break;
-      // With the day's budget low, poll less often so incremental reads last until the reset.
-      if (!moved) await sleep(governor.budgetLow() ? config.pollIntervalMs * 10 : config.pollIntervalMs);
+      const tables = specs.map((spec) => {
+        const start = offsets.get(spec.name) ?? initialOffset;
+        log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
+        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow() }, start, { historyRebuild: config.historyRebuild });
+      });
+      /** Registers a table's current schemas (and its history table's), creating topics on first use. */
+      const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
+      // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
+      const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
+      await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
+
+      const publish = async (t: TableRuntime, batch: ChangeBatch) => {
+        const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
+        try {
+          const n = await publisher.publish(full);
+          metrics.transactions.inc({ result: 'committed' });
+          progress.committed++;
+          log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
+        } catch (err) {
+          metrics.transactions.inc({ result: 'aborted' });
+          throw err;
+        }
+        for (const ev of full.events) {
+          indexes.get(ev.table)?.apply(ev);
+          metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+        }
+      };
+      const scheduler = new TableScheduler({
+        tables,
+        publish,
+        schemaChanged: prepare,
+        budgetLow: () => governor.budgetLow(),
+        serverNowMs: () => client.serverNowMs(),
+        log,
+        pollIntervalMs: config.pollIntervalMs,
+        failedTableRetryMs: config.failedTableRetryMs,
+        customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
+        hooks: {
+          onPoll: (table, seconds) => metrics.pollDuration.observe({ table }, seconds),
+          onCaughtUp: (table, passStartedMs) => {
+            metrics.lastPollSuccess.set({ table }, Date.now() / 1000);
+            caughtUpAt.set(table, passStartedMs);
+          },
+          onFailing: (table, failing) => metrics.tableFailing.set({ table }, failing ? 1 : 0),
+          onRetry: () => onRetry('pipedrive'),
+        },
+      });
+      return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
+    } finally {
+      await kafka.close();
     }
   };
 
-  const done = loop()
-    .catch((err) => {
-      if (!abort.signal.aborted) throw err;
-    })
-    .finally(async () => {
-      clearInterval(freshnessTimer);
-      await kafka.close().catch(() => undefined);
-      await client.close().catch(() => undefined);
-    });
+  /** Sessions until stopped, caught up, or stopped by an error waiting cannot fix. */
+  const supervise = async (): Promise<SchedulerResult> => {
+    for (let failures = 0; !abort.signal.aborted; ) {
+      const progress = { committed: 0 };
+      try {
+        return await session(progress);
+      } catch (err) {
+        if (abort.signal.aborted || err instanceof Aborted) break;
+        if (!isRetriable(err)) throw err;
+        // A session that got something done starts the backoff over.
+        failures = progress.committed > 0 ? 1 : failures + 1;
+        const delayMs = backoffMs(failures - 1);
+        const dependency = dependencyOf(err);
+        log('retrying', { dependency, what: 'the producer session (reconnecting, then resuming from the state topic)', attempt: failures, delayMs, error: describeError(err) });
+        onRetry(dependency);
+        await sleepUnlessAborted(delayMs, abort.signal).catch(() => undefined);
+      }
+    }
+    return NO_FAILURES;
+  };
+
+  const done = supervise().finally(async () => {
+    clearInterval(freshnessTimer);
+    await client.close().catch(() => undefined);
+    await registry.close().catch(() => undefined);
+  });
+  done.catch(() => undefined);
   return {
     done,
     async stop() {
@@ -227,3 +186,9 @@ export async function startProducer(config: ProducerConfig, opts: ProducerRunOpt
   };
 }
 
+function dependencyOf(err: unknown): Dependency {
+  if (err instanceof KafkaError) return 'kafka';
+  if (err instanceof RegistryError) return 'registry';
+  if (err instanceof PipedriveError) return 'pipedrive';
+  return 'kafka';
+}

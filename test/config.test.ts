@@ -17,7 +17,14 @@ describe('config', () => {
     [{ SCHEMA_REGISTRY_URL: 'ftp://x' }, /SCHEMA_REGISTRY_URL: must be http/],
     [{ PIPEDRIVE_API_TOKEN: '' }, /PIPEDRIVE_API_TOKEN: required/],
     [{ TABLES: 'deal,unicorn' }, /TABLES: unknown table "unicorn"/],
-    [{ POLL_INTERVAL_MS: 'soon' }, /POLL_INTERVAL_MS: "soon" must be a whole number/],
+    [{ POLL_INTERVAL_MS: 'soon' }, /POLL_INTERVAL_MS: "soon" must be a number of milliseconds/],
+    // Node's timers overflow past 2^31 − 1 ms into a 1 ms busy loop.
+    [{ POLL_INTERVAL_MS: '99999999999' }, /POLL_INTERVAL_MS: "99999999999" must be a number of milliseconds \(at most about 24.8 days\) from 100 to 2147483647/],
+    [{ POLL_INTERVAL_MS: '1.5e3' }, /POLL_INTERVAL_MS/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT: "70000" must be a port number from 0 to 65535/],
+    [{ METRICS_PORT: '-1' }, /METRICS_PORT/],
+    [{ FAILED_TABLE_RETRY_MS: '10' }, /FAILED_TABLE_RETRY_MS: "10" must be a number of milliseconds/],
+    [{ HISTORY_REBUILD: 'sometimes' }, /HISTORY_REBUILD: "sometimes" is not one of all, changes, off/],
   ])('rejects %o naming the variable', (bad, message) => {
     expect(() => loadProducerConfig({ ...base, ...bad })).toThrow(ConfigError);
     expect(() => loadProducerConfig({ ...base, ...bad })).toThrow(message);
@@ -28,5 +35,6 @@ describe('config', () => {
     expect(() => loadSinkConfig({ ...base, SINK_DESTINATION: 'oracle' })).toThrow(/SINK_DESTINATION/);
     const c = loadSinkConfig({ ...base, SINK_DESTINATION: 'postgres', DATABASE_URL: 'postgres://u:pw@h:5432/d' });
     expect(describeConfig(c)).not.toContain(':pw@');
+    expect(() => loadSinkConfig({ ...base, SINK_METRICS_PORT: '65536' })).toThrow(/SINK_METRICS_PORT: "65536" must be a port number/);
   });
 });

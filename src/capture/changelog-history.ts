@@ -48,20 +48,23 @@ export async function rebuildVersions(
   for await (const page of listAll(client, { ...changelog.list, forEachParent: undefined, endpoint: changelog.list.endpoint.replace('{id}', encodeURIComponent(String(id))) }, {}, signal)) {
     for (const { item } of page) entries.push(parseEntry(item));
   }
-  const fresh = entries.filter((e) => afterMs === null || e.timeMs > afterMs);
+  const current = Number(row[(spec.sync as { cursorField?: string }).cursorField ?? 'update_time']);
+  // The changelog is read after the row: changes newer than the row's version belong to a later version,
+  // read (and rebuilt from) by a later poll. Leaving them out here is what keeps each change once.
+  const upToNow = entries.filter((e) => e.timeMs <= current);
+  const fresh = upToNow.filter((e) => afterMs === null || e.timeMs > afterMs);
   const changes = changeRows(args.changeTable, id, fresh);
 
-  const current = row[(spec.sync as { cursorField?: string }).cursorField ?? 'update_time'];
-  const seconds = [...new Set(entries.map((e) => e.timeMs))].sort((a, b) => b - a);
+  const seconds = [...new Set(upToNow.map((e) => e.timeMs))].sort((a, b) => b - a);
   const versions: ChangeEvent[] = [];
   let state = structuredClone(raw) as Record<string, unknown>;
   for (let i = 0; i < seconds.length; i++) {
     const undoneAt = seconds[i]!;
-    for (const e of entries.filter((x) => x.timeMs === undoneAt)) undo(state, e, spec, changelog, args.customDefs);
+    for (const e of upToNow.filter((x) => x.timeMs === undoneAt)) undo(state, e, spec, changelog, args.customDefs);
     // After undoing second i, the object is the version made at the previous change (or at creation).
     const createdMs = spec.createdField ? row[spec.createdField] : null;
     const madeAt = seconds[i + 1] ?? (typeof createdMs === 'number' ? createdMs : null);
-    if (madeAt === null || (afterMs !== null && madeAt <= afterMs) || madeAt >= Number(current)) break;
+    if (madeAt === null || (afterMs !== null && madeAt <= afterMs) || madeAt >= current) break;
     state = { ...state, update_time: new Date(madeAt).toISOString().replace('.000Z', 'Z') };
     const versionRow = parseRow(spec, state);
     const op = args.op === Op.read ? Op.read : madeAt === createdMs ? Op.create : Op.update;

@@ -19,11 +19,15 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
 /**
  * The keys currently live in a table's topic, as published and committed. Needed where deletes are found by
  * absence: id scans (known ids no longer listed) and child tables (children no longer in the parent's
- * array). Rebuilt from the compacted topic at start, then kept current from committed events.
+ * array); and, for tables whose history is rebuilt from a changelog, the source time of each key's last
+ * published version (deleted keys too: they may come back), so no version is rebuilt twice. Rebuilt from
+ * the compacted topic at start (the time from each record's source-time header), then kept current from
+ * committed events.
  */
 export class KeyIndex {
   private readonly live = new Map<string, Row>();
   private readonly byParent = new Map<string, Set<string>>();
+  private readonly publishedTs = new Map<string, number>();
   private readonly link: Array<{ column: string; parentField: string }>;
 
   constructor(readonly spec: TableSpec) {
@@ -31,8 +35,9 @@ export class KeyIndex {
   }
 
   /** A committed change: deletes drop the key, anything else adds it. */
-  apply(event: Pick<ChangeEvent, 'key' | 'row' | 'op'>): void {
+  apply(event: Pick<ChangeEvent, 'key' | 'row' | 'op'> & { readonly sourceTsMs?: number }): void {
     const k = keyString(this.spec, event.key);
+    if (event.sourceTsMs !== undefined) this.publishedTs.set(k, event.sourceTsMs);
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
       this.live.delete(k);
@@ -47,9 +52,17 @@ export class KeyIndex {
     }
   }
 
-  /** Loads a key read from the topic: `live` false for a tombstone. Child rows carry the parent key in their key. */
-  load(key: Row, live: boolean): void {
-    this.apply({ key, row: key, op: live ? 'u' : 'd' });
+  /**
+   * Loads a key read from the topic: `live` false for a tombstone; `sourceTsMs` from the record's header
+   * (absent in topics written before it existed). Child rows carry the parent key in their key.
+   */
+  load(key: Row, live: boolean, sourceTsMs?: number): void {
+    this.apply({ key, row: key, op: live ? 'u' : 'd', sourceTsMs });
+  }
+
+  /** Source time of the key's last published version (live or deleted), if known. */
+  publishedAt(key: string): number | undefined {
+    return this.publishedTs.get(key);
   }
 
   has(key: string): boolean {

@@ -1,6 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import type { EmitContext } from './emit.ts';
+import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
 import type { TableOffset } from './offset.ts';
 import { RecentsSource } from './recents-source.ts';
@@ -9,13 +10,23 @@ import { SortedDescSource } from './sorted-desc-source.ts';
 import type { TableSource } from './table-source.ts';
 import { UpdatedSinceSource } from './updated-since-source.ts';
 
-/** Tables whose deletes are found by absence need the keys already published (see KeyIndex). */
+/**
+ * Tables whose deletes are found by absence need the keys already published, and tables whose history is
+ * rebuilt from a changelog the time of each key's last published version (see KeyIndex).
+ */
 export function needsKeyIndex(spec: TableSpec): boolean {
-  return spec.sync.kind === 'child' || spec.sync.kind === 'recents' || spec.deletes.some((d) => d.kind === 'id-scan');
+  return spec.sync.kind === 'child' || spec.sync.kind === 'recents' || spec.deletes.some((d) => d.kind === 'id-scan') || spec.changelog !== undefined;
 }
 
-/** The source of one table, chosen by its declared sync mode, with periodic id scans where declared. */
-export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: TableOffset): TableSource {
+export interface SourceOptions {
+  readonly historyRebuild: HistoryRebuild;
+}
+
+/**
+ * The source of one table, chosen by its declared sync mode, with periodic id scans where declared, and
+ * history mode (every version to the history table, missed ones rebuilt) for tables that have one.
+ */
+export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: TableOffset, opts: SourceOptions = { historyRebuild: 'off' }): TableSource {
   const { spec } = ctx;
   let source: TableSource;
   switch (spec.sync.kind) {
@@ -38,5 +49,6 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
       throw new Error(`${spec.name} is fed by the source of ${spec.sync.of}`);
   }
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
-  return scan && scan.kind === 'id-scan' ? new IdScanSource(source, ctx, client, scan, start) : source;
+  if (scan && scan.kind === 'id-scan') source = new IdScanSource(source, ctx, client, scan, start);
+  return spec.history ? new HistorySource(source, ctx, client, opts.historyRebuild, start) : source;
 }

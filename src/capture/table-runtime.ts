@@ -5,8 +5,9 @@ import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './
 import type { EmitContext } from './emit.ts';
 import type { KeyIndex } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
-import { sourceFor } from './sources.ts';
+import { sourceFor, type SourceOptions } from './sources.ts';
 import type { TableSource } from './table-source.ts';
+import type { ChangeBatch } from './change.ts';
 
 /**
  * One table as the engine runs it: its source, and its effective columns — the declared ones plus the
@@ -14,20 +15,44 @@ import type { TableSource } from './table-source.ts';
  */
 export class TableRuntime {
   readonly ctx: EmitContext;
-  readonly source: TableSource;
+  private current: TableSource;
   private fieldsReadAtMs = Number.NEGATIVE_INFINITY;
-  /** The offset of the last committed batch: versions up to its cursor were published. */
-  lastCommitted: TableOffset;
+  private committedOffset: TableOffset;
 
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
     deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean },
     start: TableOffset,
+    private readonly sourceOptions?: SourceOptions,
   ) {
     this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, customNames: start.customColumns ?? {} };
-    this.source = sourceFor(this.ctx, client, start);
-    this.lastCommitted = start;
+    this.current = sourceFor(this.ctx, client, start, sourceOptions);
+    this.committedOffset = start;
+  }
+
+  get source(): TableSource {
+    return this.current;
+  }
+
+  /** The offset of the last committed batch: versions up to its cursor were published. */
+  get lastCommitted(): TableOffset {
+    return this.committedOffset;
+  }
+
+  /** The batch is durable in Kafka: it becomes the base of the next poll. */
+  committed(batch: ChangeBatch): void {
+    this.current.committed(batch);
+    this.committedOffset = batch.offset;
+  }
+
+  /**
+   * Forgets everything read since the last commit: a fresh source at the committed offset. Called after a
+   * failed poll, so a page half-processed (a changelog call failed, a row was malformed) is read again and
+   * no cursor moves past anything unpublished.
+   */
+  reset(): void {
+    this.current = sourceFor(this.ctx, this.client, this.committedOffset, this.sourceOptions);
   }
 
   get spec(): TableSpec {

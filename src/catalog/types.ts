@@ -32,6 +32,11 @@ export interface ColumnSpec {
    * fields: option ids → labels); declared tables stay plain data.
    */
   readonly read?: (raw: unknown) => unknown;
+  /**
+   * Pipedrive always returns a value here: a row without one is malformed and fails its batch (the cursor
+   * stays before it). Primary-key columns, and the cursor field of lists sorted by it, are required anyway.
+   */
+  readonly required?: true;
 }
 
 /** Where a table's custom fields are defined, and how its rows carry them. */

@@ -14,8 +14,12 @@ export function jsonLogger(component: string): Logger {
 
 export const silentLogger: Logger = () => undefined;
 
-/** Kafka client errors that the client retries by itself on a fresh or busy broker: noise, not news. */
-const RETRIED = /coordinator is loading|coordinator is not available|concurrent operation on the same transaction|Restarting the consumer|not the leader|leader not available/i;
+/**
+ * Kafka client messages that are noise, not news: errors the client retries by itself on a fresh or busy
+ * broker, and its warning about bounded retries — deliberate here: a transaction that fails is aborted and
+ * the producer reconnected with a new epoch (src/producer.ts), so no idempotent sequence is ever reused.
+ */
+const RETRIED = /coordinator is loading|coordinator is not available|concurrent operation on the same transaction|not the leader|leader not available|Limiting retries for the idempotent producer/i;
 
 /**
  * A log creator in the shape kafkajs takes (`logCreator`): its warnings and errors as our JSON lines on

@@ -57,6 +57,12 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       labelNames: ['table'] as const,
       registers: producer,
     }),
+    tableFailing: new Gauge({
+      name: 'pipedrive_cdc_table_failing',
+      help: '1 while a table is not synced because of an error (waiting out a Pipedrive outage, or failed: see the table-failed log line), else 0',
+      labelNames: ['table'] as const,
+      registers: producer,
+    }),
     pollDuration: new Histogram({
       name: 'pipedrive_cdc_poll_duration_seconds',
       help: 'Duration of one poll (one API page and its transaction)',

@@ -1,4 +1,6 @@
 import { Agent, request } from 'undici';
+import type { Logger } from '../observe/log.ts';
+import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
 import type { RateGovernor } from './governor.ts';
 import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
 
@@ -14,9 +16,12 @@ export interface PipedriveClientOptions {
   readonly maxRetries?: number;
   /** Called once per HTTP answer (or failed attempt, status 0), for metrics. */
   readonly onResponse?: (info: { endpoint: string; status: number; tokenCost: number; headers: ResponseHeaders }) => void;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Shared by every table of the company: burst window, 429s, daily budget. */
   readonly governor?: RateGovernor;
+  /** Each retry of a failed request is logged here (`retrying`, dependency pipedrive) and counted by `onRetry`. */
+  readonly log?: Logger;
+  readonly onRetry?: () => void;
 }
 
 export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
@@ -30,17 +35,25 @@ export interface JsonResponse {
 export class PipedriveClient {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
   private readonly baseUrl: string;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** Scheme, host and port of the base URL: what messages show (never credentials or a query). */
+  private readonly origin: string;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Difference between the API's clock (its Date header) and ours, from the latest answer. */
   private serverSkewMs = 0;
   private serverTimeKnown = false;
 
   constructor(private readonly options: PipedriveClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const base = new URL(this.baseUrl);
+    this.origin = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+    this.sleep = options.sleep ?? sleepUnlessAborted;
   }
 
-  /** GET a JSON document, retrying retriable failures. `endpoint` is a label for metrics (no ids). */
+  /**
+   * GET a JSON document, retrying retriable failures (no answer, 5xx, Cloudflare's HTML 403, bad bodies)
+   * with capped exponential backoff — about a minute and a half in all — before giving up with the last,
+   * still retriable, error. `endpoint` is a label for metrics (no ids).
+   */
   async getJson(path: string, query: Record<string, string>, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
     const maxRetries = this.options.maxRetries ?? 8;
     for (let attempt = 0; ; attempt++) {
@@ -52,9 +65,12 @@ export class PipedriveClient {
         const rateLimited = e instanceof PipedriveHttpError && e.status === 429 && this.options.governor !== undefined;
         if (rateLimited) attempt--;
         if (!e.retriable || attempt >= maxRetries || signal?.aborted) throw err;
-        const backoff = Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff;
-        await this.sleep(wait);
+        const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoffMs(attempt, { initialMs: 500, maxMs: 30_000 });
+        if (!rateLimited) {
+          this.options.log?.('retrying', { dependency: 'pipedrive', what: `GET ${this.origin}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
+          this.options.onRetry?.();
+        }
+        await this.sleep(wait, signal);
       }
     }
   }
@@ -74,7 +90,8 @@ export class PipedriveClient {
       });
     } catch (err) {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers: {} });
-      throw new PipedriveHttpError(0, path, (err as Error).message, undefined);
+      if (signal?.aborted) throw err;
+      throw new PipedriveHttpError(0, path, describeError(err), undefined, { origin: this.origin });
     }
     const headers = flattenHeaders(res.headers);
     const serverDate = Date.parse(headers.date ?? '');
@@ -87,12 +104,13 @@ export class PipedriveClient {
       text = await res.body.text();
     } catch (err) {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers });
-      throw new PipedriveHttpError(0, path, `body cut off: ${(err as Error).message}`, undefined);
+      throw new PipedriveHttpError(0, path, `body cut off: ${(err as Error).message}`, undefined, { origin: this.origin });
     }
     this.options.governor?.observe(headers, res.statusCode);
     this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw new PipedriveHttpError(res.statusCode, path, text.slice(0, 300), retryAfterMs(res.statusCode, headers));
+      const html = /text\/html/i.test(headers['content-type'] ?? '') || /^\s*</.test(text);
+      throw new PipedriveHttpError(res.statusCode, path, html ? htmlTitle(text) : text.slice(0, 300), retryAfterMs(res.statusCode, headers), { html, origin: this.origin });
     }
     try {
       return { status: res.statusCode, headers, body: JSON.parse(text) };
@@ -117,6 +135,12 @@ export class PipedriveClient {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** An HTML page in an error message: its title is what a reader needs, not the markup. */
+function htmlTitle(text: string): string {
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+  return title ? `HTML page "${title}"` : 'an HTML page';
 }
 
 function flattenHeaders(raw: Record<string, string | string[] | undefined>): ResponseHeaders {

@@ -1,5 +1,5 @@
 import type { ColumnSpec, TableSpec } from '../catalog/types.ts';
-import { PipedriveResponseError } from './errors.ts';
+import { PipedriveDataError } from './errors.ts';
 
 /** A column value after parsing: timestamps as epoch milliseconds, dates as epoch days, JSON as text. */
 export type Value = string | number | boolean | null;
@@ -9,24 +9,49 @@ export type Row = Readonly<Record<string, Value>>;
 const DAY_MS = 86_400_000;
 
 /**
- * Parses one raw API object into a typed row of the table's columns. Pipedrive's types are checked here, once;
- * a wrong type is a PipedriveResponseError naming the table, row and field, so nothing half-parsed moves on.
+ * Parses one raw API object into a typed row of the table's columns. Pipedrive's types are checked here, once:
+ * a wrong type or a missing required value is a PipedriveDataError naming the table, row and field, so nothing
+ * half-parsed moves on.
  */
 export function parseRow(spec: TableSpec, raw: unknown, ctx: RowContext = {}): Row {
   const scalar = ctx.index !== undefined && (typeof raw !== 'object' || raw === null);
   if (!scalar && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
-    throw new PipedriveResponseError(`table ${spec.name}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`);
+    throw new PipedriveDataError(`table ${spec.name}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`, spec.name, undefined, undefined);
   }
+  const required = requiredColumns(spec);
   const row: Record<string, Value> = {};
   for (const col of spec.columns) {
+    const id = () => (scalar ? raw : (raw as Record<string, unknown>).id);
+    let value: Value;
     try {
-      row[col.name] = parseValue(col, col.read ? col.read(raw) : valueAt(raw, col.path ?? col.name, ctx));
+      value = parseValue(col, col.read ? col.read(raw) : valueAt(raw, col.path ?? col.name, ctx));
     } catch (err) {
-      const id = scalar ? raw : (raw as Record<string, unknown>).id;
-      throw new PipedriveResponseError(`table ${spec.name}: row ${JSON.stringify(id)}: field "${col.name}": ${(err as Error).message}`);
+      throw new PipedriveDataError(`table ${spec.name}: row ${JSON.stringify(id())}: field "${col.name}": ${(err as Error).message}`, spec.name, id(), col.name);
     }
+    if (value === null && required.has(col.name)) {
+      throw new PipedriveDataError(
+        `table ${spec.name}: row ${JSON.stringify(id())}: field "${col.name}" is missing (Pipedrive always returns it; the page is malformed)`,
+        spec.name,
+        id(),
+        col.name,
+      );
+    }
+    row[col.name] = value;
   }
   return row;
+}
+
+const requiredBySpec = new WeakMap<TableSpec, ReadonlySet<string>>();
+
+/** The columns a row must hold: declared `required`, the primary key, and the cursor of lists sorted by it. */
+export function requiredColumns(spec: TableSpec): ReadonlySet<string> {
+  let set = requiredBySpec.get(spec);
+  if (!set) {
+    const sortedBy = spec.sync.kind === 'updated-since' || spec.sync.kind === 'sorted-desc' ? [spec.sync.cursorField] : [];
+    set = new Set([...spec.columns.filter((c) => c.required).map((c) => c.name), ...spec.primaryKey, ...sortedBy]);
+    requiredBySpec.set(spec, set);
+  }
+  return set;
 }
 
 /** What a column path may refer to besides the object itself. */

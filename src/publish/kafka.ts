@@ -1,6 +1,8 @@
 /**
  * The small Kafka contract the producer needs. kafkajs has had no release since 2023, so it stays behind
  * these interfaces (implemented in kafkajs-kafka.ts) and can be swapped without touching capture or publish.
+ * Every method throws KafkaError (src/kafka/errors.ts): `retriable` for outages the caller waits out,
+ * `kind: 'fenced'` when another instance took over the transactional id.
  */
 export interface OutRecord {
   readonly topic: string;
@@ -18,16 +20,32 @@ export interface TopicSpec {
   readonly maxMessageBytes?: number;
 }
 
+/** A key as last written to a topic. */
+export interface TopicKey {
+  readonly key: Buffer;
+  /** False when the key's last record is a tombstone. */
+  readonly live: boolean;
+  /** Headers of that last record. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Connected means fenced: the transactional id is initialised before anything is read, so an older
+ * instance with the same id can no longer commit, and its last transaction is complete (committed or
+ * aborted, markers written) before the state topic is read.
+ */
 export interface ProducerKafka {
   /** Creates the topics that don't exist yet (existing ones are left as they are). */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   /** Every record of a compacted topic, read to its end with read_committed: key (UTF-8) → last value. */
   readCompacted(topic: string): Promise<Map<string, Buffer | null>>;
-  /** The keys of a topic read to its end (read_committed), each with whether its last record is a tombstone. */
-  readKeys(topic: string): Promise<Array<{ key: Buffer; live: boolean }>>;
+  /** The keys of each topic read to its end (read_committed), in one read; topics that do not exist yet have none. */
+  readKeys(topics: readonly string[]): Promise<Map<string, TopicKey[]>>;
   /**
    * Writes the records in one Kafka transaction: all become visible to read_committed consumers, or none.
-   * A second instance with the same transactional id fences this one.
+   * A second instance with the same transactional id fences this one (KafkaError kind `fenced`). After any
+   * failure the outcome of the transaction is unknown to the caller: reconnect (which completes or aborts
+   * it) and read the state topic again before writing more.
    */
   writeTransaction(records: readonly OutRecord[]): Promise<void>;
   close(): Promise<void>;

@@ -1,20 +1,29 @@
-import { kafkaLogCreator } from '../observe/log.ts';
-import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
-import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
+import { createKafka, type KafkaConnection } from '../kafka/connection.ts';
+import { kafkaCall } from '../kafka/errors.ts';
+import { readTopicsToEnd } from '../kafka/read-to-end.ts';
+import type { Logger } from '../observe/log.ts';
+import type { OutRecord, ProducerKafka, TopicKey, TopicSpec } from './kafka.ts';
 
-export interface KafkajsOptions {
-  readonly brokers: readonly string[];
+export interface KafkajsOptions extends KafkaConnection {
   readonly clientId: string;
   /** Stable per connector so a zombie instance is fenced. */
   readonly transactionalId: string;
+  readonly log: Logger;
 }
 
-/** ProducerKafka over kafkajs: an idempotent transactional producer plus an admin client. */
+/**
+ * ProducerKafka over kafkajs: an idempotent transactional producer plus an admin client. Connecting fences:
+ * kafkajs' connect() only fetches a non-transactional producer id, and would initialise the transactional
+ * id at the first transaction — after this instance had already read state that an older instance could
+ * still change. So an empty transaction is begun and aborted right away: its InitProducerId bumps the
+ * epoch (the older instance's next write fails as fenced) and returns only once the older instance's open
+ * transaction is complete, markers written.
+ */
 export async function connectProducerKafka(opts: KafkajsOptions): Promise<ProducerKafka> {
-  const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator('producer') });
+  const kafka = createKafka(opts, opts.clientId, 'producer');
   const admin = kafka.admin();
-  await admin.connect();
   const producer: Producer = kafka.producer({
     transactionalId: opts.transactionalId,
     idempotent: true,
@@ -23,122 +32,86 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     // Java's murmur2 partitioner (kafkajs' default since 2.0), named so keys land where Java clients put them.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  // connect() initialises the producer id for the transactional id: this aborts a dead instance's open
-  // transaction, so read_committed readers of the state topic are not blocked by it.
-  await producer.connect();
+  const close = async () => {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  };
+  try {
+    await kafkaCall(`connecting to ${opts.brokers.join(',')}`, () => admin.connect());
+    await kafkaCall(`connecting the producer to ${opts.brokers.join(',')}`, () => producer.connect());
+    await kafkaCall(`initialising transactional id ${opts.transactionalId}`, async () => {
+      const fence = await producer.transaction();
+      await fence.abort();
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  opts.log('kafka-connected', { brokers: opts.brokers, transactionalId: opts.transactionalId });
+  const reader = { clientId: opts.clientId, log: opts.log };
 
   return {
     async ensureTopics(topics: readonly TopicSpec[]) {
-      const existing = new Set(await admin.listTopics());
+      const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
       const missing = topics.filter((t) => !existing.has(t.topic));
       if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          configEntries: [
-            ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-            ...(t.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }] : []),
-          ],
-        })),
-      });
+      await kafkaCall(`creating topics ${missing.map((t) => t.topic).join(', ')}`, () =>
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions,
+            configEntries: [
+              ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+              ...(t.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }] : []),
+            ],
+          })),
+        }),
+      );
     },
 
     async readCompacted(topic: string) {
       const result = new Map<string, Buffer | null>();
-      await readToEnd(kafka, admin, topic, opts.clientId, (key, value) => result.set(key?.toString('utf8') ?? '', value));
+      await kafkaCall(`reading ${topic}`, () => readTopicsToEnd(kafka, admin, [topic], (r) => result.set(r.key?.toString('utf8') ?? '', r.value), reader));
       return result;
     },
 
-    async readKeys(topic: string) {
-      const last = new Map<string, { key: Buffer; live: boolean }>();
-      await readToEnd(kafka, admin, topic, opts.clientId, (key, value) => {
-        if (key) last.set(key.toString('base64'), { key, live: value !== null });
-      });
-      return [...last.values()];
+    async readKeys(topics: readonly string[]) {
+      const last = new Map<string, Map<string, TopicKey>>(topics.map((t) => [t, new Map()]));
+      await kafkaCall(`reading the keys of ${topics.join(', ')}`, () =>
+        readTopicsToEnd(kafka, admin, topics, (r) => {
+          if (r.key) last.get(r.topic)?.set(r.key.toString('base64'), { key: r.key, live: r.value !== null, headers: r.headers });
+        }, reader),
+      );
+      return new Map([...last].map(([topic, keys]) => [topic, [...keys.values()]]));
     },
 
     async writeTransaction(records: readonly OutRecord[]) {
-      const tx = await producer.transaction();
-      try {
-        const byTopic = new Map<string, OutRecord[]>();
-        for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-        await tx.sendBatch({
-          topicMessages: [...byTopic].map(([topic, rs]) => ({
-            topic,
-            messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
-          })),
-        });
-        failpoint('publish.before-commit');
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch(() => undefined);
-        throw err;
-      }
+      await kafkaCall('writing a transaction', async () => {
+        const tx = await producer.transaction();
+        try {
+          const byTopic = new Map<string, OutRecord[]>();
+          for (const r of records) {
+            let list = byTopic.get(r.topic);
+            if (!list) byTopic.set(r.topic, (list = []));
+            list.push(r);
+          }
+          await tx.sendBatch({
+            topicMessages: [...byTopic].map(([topic, rs]) => ({
+              topic,
+              messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
+            })),
+          });
+          failpoint('publish.before-commit');
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          throw err;
+        }
+      });
       failpoint('publish.after-commit');
     },
 
-    async close() {
-      await producer.disconnect();
-      await admin.disconnect();
-    },
+    close,
   };
-}
-
-const READ_TIMEOUT_MS = 120_000;
-
-/**
- * Reads a topic from the beginning to the end offsets taken at the start, read_committed. Transaction
- * markers occupy offsets but are never delivered, so progress is tracked through batch end events.
- */
-async function readToEnd(
-  kafka: Kafka,
-  admin: ReturnType<Kafka['admin']>,
-  topic: string,
-  clientId: string,
-  onRecord: (key: Buffer | null, value: Buffer | null) => void,
-): Promise<void> {
-  const existing = await admin.listTopics();
-  if (!existing.includes(topic)) return;
-  const ends = await admin.fetchTopicOffsets(topic);
-  const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
-  if (pending.size === 0) return;
-  const consumer = kafka.consumer({ groupId: `${clientId}.reader.${topic}`, readUncommitted: false, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const reached = new Map<number, string>();
-      // Never wait silently: a read that stops short of the end offsets fails with where it stopped.
-      const timer = setTimeout(() => {
-        const where = [...pending].map(([p, end]) => `partition ${p} at ${reached.get(p) ?? 'start'} of ${end}`).join(', ');
-        reject(new Error(`reading ${topic} to its end timed out after ${READ_TIMEOUT_MS} ms (${where})`));
-      }, READ_TIMEOUT_MS);
-      const check = (partition: number, lastOffset: string) => {
-        reached.set(partition, lastOffset);
-        const target = pending.get(partition);
-        if (target !== undefined && BigInt(lastOffset) >= target) pending.delete(partition);
-        if (pending.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => check(e.payload.partition, e.payload.lastOffset));
-      // kafkajs restarts the consumer by itself on retriable crashes (e.g. a coordinator still loading).
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) reject(e.payload.error);
-      });
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) onRecord(m.key, m.value);
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
 }

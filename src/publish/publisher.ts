@@ -12,6 +12,14 @@ export interface PublisherOptions {
   readonly now?: () => number;
 }
 
+/** The op of a record, repeated as a header (routing without decoding). */
+export const OP_HEADER = 'pipedrive-cdc.op';
+/**
+ * The version's source time (epoch ms) on every record, tombstones included: the producer rebuilds its key
+ * indexes from compacted topics at start and learns each key's last published version without decoding.
+ */
+export const SOURCE_TS_HEADER = 'pipedrive-cdc.source-ts-ms';
+
 interface TableSchemas {
   readonly spec: TableSpec;
   readonly topic: string;
@@ -90,9 +98,10 @@ export class Publisher {
       __source_ts_ms: ev.sourceTsMs,
       __synced_ms: syncedMs,
     });
-    const change: OutRecord = { topic: s.topic, key, value, headers: { 'pipedrive-cdc.op': ev.op } };
+    const sourceTs = String(ev.sourceTsMs);
+    const change: OutRecord = { topic: s.topic, key, value, headers: { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs } };
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    return deleted && s.spec.sync.kind !== 'history' ? [change, { topic: s.topic, key, value: null }] : [change];
+    return deleted && s.spec.sync.kind !== 'history' ? [change, { topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } }] : [change];
   }
 }

@@ -87,19 +87,19 @@ function parseIntFlag(flag: string, value: string, max: number): number {
   return Number(value);
 }
 
-export async function runSim(argv: string[]): Promise<void> {
+/** Runs the simulator until SIGINT/SIGTERM; resolves with the process exit code (2 for bad arguments). */
+export async function runSim(argv: string[]): Promise<number> {
   let opts: SimulatorOptions | null;
   try {
     opts = parseSimArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`pipedrive-cdc sim: ${e.message}\n\n${SIM_USAGE}\n`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   if (opts === null) {
     process.stdout.write(`${SIM_USAGE}\n`);
-    return;
+    return 0;
   }
 
   const sim = await startSimulator(opts);
@@ -124,4 +124,5 @@ export async function runSim(argv: string[]): Promise<void> {
   });
   await sim.close();
   process.stdout.write('Pipedrive simulator stopped\n');
+  return 0;
 }

@@ -6,7 +6,7 @@ import type { ChangeBatch } from '../../src/capture/change.ts';
 import { initialOffset, type TableOffset } from '../../src/capture/offset.ts';
 import { UpdatedSinceSource } from '../../src/capture/updated-since-source.ts';
 import { PipedriveClient } from '../../src/pipedrive/client.ts';
-import { PipedriveResponseError } from '../../src/pipedrive/errors.ts';
+import { PipedriveDataError } from '../../src/pipedrive/errors.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 
@@ -85,7 +85,7 @@ describe('UpdatedSinceSource', () => {
       res.status(200).json({ success: true, data: [{ id: 'not-a-number', title: 1, update_time: 'yesterday' }], additional_data: { next_cursor: null } });
     });
     const source = new UpdatedSinceSource(ctx, client, initialOffset);
-    await expect(source.poll()).rejects.toBeInstanceOf(PipedriveResponseError);
+    await expect(source.poll()).rejects.toBeInstanceOf(PipedriveDataError);
     await expect(source.poll()).rejects.toThrow(/field "id": expected an integer/);
   });
 });

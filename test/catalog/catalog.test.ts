@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { catalog } from '../../src/catalog/index.ts';
 import type { ListSpec, TableSpec } from '../../src/catalog/types.ts';
+import { FIVETRAN_ERD_PATH, OPENAPI_V1_PATH, OPENAPI_V2_PATH } from '../../spec/paths.ts';
 
-const ERD_PATH = '/work/shared/fivetran/pipedrive-erd.json';
-const SPEC_PATHS = { v1: '/work/shared/pipedrive-openapi/pipedrive-v1.yml', v2: '/work/shared/pipedrive-openapi/pipedrive-v2.yml' } as const;
+const ERD_PATH = FIVETRAN_ERD_PATH;
+const SPEC_PATHS = { v1: OPENAPI_V1_PATH, v2: OPENAPI_V2_PATH } as const;
 
 type Json = Record<string, unknown>;
 

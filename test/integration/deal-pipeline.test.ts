@@ -45,7 +45,7 @@ describe('deals: local Pipedrive → Kafka → DuckDB and PostgreSQL', () => {
   });
 
   async function produceAll() {
-    const run = await startProducer(loadProducerConfig(env()), { metrics: createMetrics(), log: silentLogger, untilCaughtUp: true });
+    const run = startProducer(loadProducerConfig(env()), { metrics: createMetrics(), log: silentLogger, untilCaughtUp: true });
     await run.done;
   }
 

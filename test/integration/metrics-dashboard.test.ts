@@ -172,10 +172,10 @@ describe('Grafana dashboard: every panel query returns data from a real Promethe
     console.log(`[dashboard] prometheus ${promUrl} (${prom.mode.prometheus}) scraping ${targets.join(', ')} at ${since()}`);
 
     // The snapshot and the first changes, until caught up; then keep polling while Prometheus scrapes.
-    const once = await startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger, untilCaughtUp: true });
+    const once = startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger, untilCaughtUp: true });
     await once.done;
     console.log(`[dashboard] producer caught up at ${since()}`);
-    producer = await startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger });
+    producer = startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger });
     producer.done.catch((err: unknown) => (producerError = err));
     sink = await startSink(loadSinkConfig(env()), { metrics: sinkMetrics, log: silentLogger });
     await sink.caughtUp(60_000);

@@ -21,7 +21,7 @@ describe('priority-first sync', () => {
     // The producer places its split at (the API's) now − 30 days when it starts: somewhere in this range.
     const splitNoEarlierThan = sim.clock.nowMs() - 30 * DAY - 1000;
     try {
-      const run = await startProducer(
+      const run = startProducer(
         loadProducerConfig(pipelineEnv(sim, prefix, { TABLES: 'deal', HISTORY_REBUILD: 'off' })),
         { metrics: createMetrics('producer'), log: silentLogger, untilCaughtUp: true },
       );

@@ -28,7 +28,7 @@ describe('rate limits and the daily budget', () => {
     const metrics = createMetrics('producer');
     const produced = async (table: string) => (await metrics.recordsProduced.get()).values.filter((v) => v.labels.table === table).reduce((n, v) => n + v.value, 0);
     const want = { deal: sim.store.deals.table.size, person: sim.store.persons.table.size, organization: sim.store.organizations.table.size };
-    const run = await startProducer(
+    const run = startProducer(
       loadProducerConfig(
         pipelineEnv(sim, prefix, {
           TABLES: 'deal,person,organization',
@@ -88,7 +88,7 @@ describe('the burst window', () => {
     const sim = await startSimulator({ seed: 22, deals: 120, rateLimit: { burst, dailyBudget: 10_000_000 } });
     const prefix = uniqueName('burst');
     const t0 = Date.now();
-    const run = await startProducer(
+    const run = startProducer(
       loadProducerConfig(
         pipelineEnv(sim, prefix, {
           TABLES: 'deal',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { OPENAPI_DIR } from '../../spec/paths.ts';
 import {
   COSTS_JSON_PATH, costOf, costsFromSpecs, formatCostTable, specDir, type CostTable,
 } from '../../src/simulator/http/rate-limit-costs.ts';
@@ -38,9 +39,9 @@ describe('token costs from the OpenAPI specs', () => {
     expect(costOf(table, 'v2', 'noSuchOperation')).toBeUndefined();
   });
 
-  it('finds the specs through PIPEDRIVE_OPENAPI_DIR, else ../shared next to the repository', () => {
+  it('finds the specs through PIPEDRIVE_OPENAPI_DIR, else in the spec folder of the repository', () => {
     expect(specDir({ PIPEDRIVE_OPENAPI_DIR: '/opt/specs' })).toBe('/opt/specs');
-    expect(specDir({})).toMatch(/\/shared\/pipedrive-openapi$/);
+    expect(specDir({})).toBe(OPENAPI_DIR);
   });
 });
 

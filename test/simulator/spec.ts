@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import { parse } from 'yaml';
+import { OPENAPI_V2_PATH } from '../../spec/paths.ts';
 
-export const SPEC_V2_PATH = '/work/shared/pipedrive-openapi/pipedrive-v2.yml';
+export const SPEC_V2_PATH = OPENAPI_V2_PATH;
 const SPEC_ID = 'pipedrive-v2';
 
 type Json = Record<string, unknown>;

@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
 import { parse } from 'yaml';
+import { OPENAPI_V1_PATH } from '../../spec/paths.ts';
 import { toJsonSchema, type Validator } from './spec.ts';
 
-export const SPEC_V1_PATH = '/work/shared/pipedrive-openapi/pipedrive-v1.yml';
+export const SPEC_V1_PATH = OPENAPI_V1_PATH;
 const SPEC_ID = 'pipedrive-v1';
 
 type Json = Record<string, unknown>;

@@ -8,7 +8,7 @@
  */
 import { parseRfc3339 } from '../time.ts';
 
-export const FAULT_KINDS = ['status', 'delay', 'drop', 'truncate', 'cloudflare403'] as const;
+export const FAULT_KINDS = ['status', 'delay', 'drop', 'truncate', 'cloudflare403', 'omitFields'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRuleInput {
@@ -20,9 +20,12 @@ export interface FaultRuleInput {
    * drop: destroy the socket — before the handler, or with `after: true` once it ran (the write
    *   happened, the answer is lost);
    * truncate: send the first half of the route's JSON body (its own status, usually 200);
-   * cloudflare403: Cloudflare's HTML "you have been blocked" page, 403 text/html.
+   * cloudflare403: Cloudflare's HTML "you have been blocked" page, 403 text/html;
+   * omitFields: the route answers normally, but `fields` are removed from every row of `data` (a
+   *   malformed page: what a client must refuse rather than publish half-empty rows).
    */
   kind: FaultKind;
+  fields?: string[];
   status?: number;
   delayMs?: number;
   after?: boolean;
@@ -53,6 +56,7 @@ export interface FaultRule {
   status: number;
   delayMs: number;
   after: boolean;
+  fields: readonly string[];
   operations: ReadonlySet<string> | undefined;
   path: RegExp | undefined;
   method: string | undefined;
@@ -71,7 +75,7 @@ export class FaultRuleError extends Error {
   override name = 'FaultRuleError';
 }
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set(['id', 'kind', 'status', 'delayMs', 'after', 'operation', 'path', 'method',
+const KNOWN_KEYS: ReadonlySet<string> = new Set(['id', 'kind', 'status', 'delayMs', 'after', 'fields', 'operation', 'path', 'method',
   'probability', 'seed', 'nth', 'every', 'from', 'until', 'times']);
 
 /** Validate one rule (from JSON or code); `nextId` names it when it has no id. */
@@ -90,6 +94,12 @@ export function parseFaultRule(raw: unknown, nextId: () => string): FaultRule {
   if ((kind === 'delay') !== (delayMs !== undefined)) throw new FaultRuleError('delayMs is required for, and only for, kind "delay"');
   const after = r['after'];
   if (after !== undefined && (typeof after !== 'boolean' || kind !== 'drop')) throw new FaultRuleError('after must be a boolean, for kind "drop"');
+
+  const fields = r['fields'];
+  if ((kind === 'omitFields') !== (fields !== undefined)) throw new FaultRuleError('fields is required for, and only for, kind "omitFields"');
+  if (fields !== undefined && (!Array.isArray(fields) || fields.length === 0 || !fields.every((f) => typeof f === 'string' && f !== ''))) {
+    throw new FaultRuleError('fields must be a non-empty list of field names');
+  }
 
   const op = r['operation'];
   const ops = op === undefined ? undefined : typeof op === 'string' ? [op] : op;
@@ -116,6 +126,7 @@ export function parseFaultRule(raw: unknown, nextId: () => string): FaultRule {
     status,
     delayMs: delayMs ?? 0,
     after: after === true,
+    fields: (fields as string[] | undefined) ?? [],
     operations: ops && new Set(ops as string[]),
     path: path === undefined ? undefined : globToRegExp(path),
     method: optString(r, 'method')?.toUpperCase(),

@@ -38,7 +38,7 @@ export class FaultInjector {
   private rules: LiveRule[] = [];
   private lastId = 0;
   /** Faults applied, by kind, since start (or the last clear()). */
-  readonly injected: Record<FaultKind, number> = { status: 0, delay: 0, drop: 0, truncate: 0, cloudflare403: 0 };
+  readonly injected: Record<FaultKind, number> = { status: 0, delay: 0, drop: 0, truncate: 0, cloudflare403: 0, omitFields: 0 };
 
   constructor(
     private readonly clock: SimClock,
@@ -160,10 +160,26 @@ export class FaultInjector {
         truncateBody(res);
         next();
         return;
+      case 'omitFields':
+        omitFields(res, rule.fields);
+        next();
+        return;
       case 'delay':
         next();
     }
   }
+}
+
+/** The route's JSON answer goes out with `fields` removed from each row of `data` (a list or one object). */
+function omitFields(res: Response, fields: readonly string[]): void {
+  const json = res.json.bind(res);
+  // Copies, never the objects the route passed: they may be the store's own.
+  const without = (row: unknown) => (row && typeof row === 'object' && !Array.isArray(row) ? Object.fromEntries(Object.entries(row).filter(([k]) => !fields.includes(k))) : row);
+  res.json = ((body: unknown) => {
+    if (!body || typeof body !== 'object' || !('data' in body)) return json(body);
+    const data = (body as { data: unknown }).data;
+    return json({ ...body, data: Array.isArray(data) ? data.map(without) : without(data) });
+  }) as Response['json'];
 }
 
 /** Whatever the route sends, only the first half of its bytes go out (Content-Length matches). */

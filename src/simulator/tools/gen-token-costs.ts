@@ -5,7 +5,7 @@
  *   npx tsx src/simulator/tools/gen-token-costs.ts           # write the file
  *   npx tsx src/simulator/tools/gen-token-costs.ts --check   # exit 1 if the file is stale
  *
- * Specs: $PIPEDRIVE_OPENAPI_DIR, else ../shared/pipedrive-openapi next to the repository.
+ * Specs: $PIPEDRIVE_OPENAPI_DIR, else the repository's spec/pipedrive-openapi.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { COSTS_JSON_PATH, costsFromSpecs, formatCostTable, specDir } from '../http/rate-limit-costs.ts';

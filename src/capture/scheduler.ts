@@ -1,0 +1,167 @@
+import type { Logger } from '../observe/log.ts';
+import { PipedriveError } from '../pipedrive/errors.ts';
+import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
+import type { ChangeBatch } from './change.ts';
+import { CustomFieldsChanged } from './emit.ts';
+import type { TableRuntime } from './table-runtime.ts';
+
+/**
+ * The poll loop over a connector's tables, one table at a time (one Pipedrive company, one budget):
+ *
+ *   ok ──poll──► batches ──publish──► ok            (a pass ends when the source returns null)
+ *   ok ──Pipedrive still failing after the client's retries──► waiting ──backoff──► ok
+ *   ok ──table-scoped error (402/403, malformed row)──► failed ──FAILED_TABLE_RETRY_MS──► ok
+ *
+ * A failed or waiting table is reset to its last committed offset and the other tables go on. Errors that
+ * are not the table's (publishing to Kafka, registering schemas, a wrong token) leave the loop: the
+ * caller decides whether waiting can fix them.
+ */
+export interface SchedulerDeps {
+  readonly tables: readonly TableRuntime[];
+  /** Publishes a batch in one Kafka transaction (then the scheduler marks it committed). */
+  publish(table: TableRuntime, batch: ChangeBatch): Promise<void>;
+  /** The table's columns changed (new custom fields): register its new schemas before rows use them. */
+  schemaChanged(table: TableRuntime): Promise<void>;
+  /** The day's API budget is low: no backfill starts, and idle rounds wait longer. */
+  budgetLow(): boolean;
+  serverNowMs(): number;
+  readonly log: Logger;
+  readonly pollIntervalMs: number;
+  /** How long a table that failed with a table-scoped error waits before it is tried again. */
+  readonly failedTableRetryMs: number;
+  /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
+  readonly customFieldsRefreshMs: number;
+  readonly hooks?: SchedulerHooks;
+}
+
+export interface SchedulerHooks {
+  /** One poll (one page and its transaction) took this long. */
+  onPoll?(table: string, seconds: number): void;
+  /** A pass that started at `passStartedMs` reached the end of the table. */
+  onCaughtUp?(table: string, passStartedMs: number): void;
+  /** The table left (true) or returned to (false) the failing states. */
+  onFailing?(table: string, failing: boolean, reason: string): void;
+  /** A Pipedrive retry of a whole table pass (the client's own retries are counted by the client). */
+  onRetry?(): void;
+}
+
+/** Why a table is not polled right now. */
+interface Trouble {
+  readonly kind: 'waiting' | 'failed';
+  readonly error: PipedriveError;
+  readonly retryAtMs: number;
+  readonly attempts: number;
+}
+
+/** What `run` ends with: the tables that failed (their last error), for `run --once` to report. */
+export interface SchedulerResult {
+  readonly failed: ReadonlyMap<string, Error>;
+}
+
+/** Backoff of a table whose Pipedrive calls kept failing (the client already retried for about a minute). */
+const WAITING_BACKOFF = { initialMs: 30_000, maxMs: 10 * 60_000 };
+
+export class TableScheduler {
+  private readonly trouble = new Map<string, Trouble>();
+  /** Tables with custom fields whose schemas were registered after their field catalog was read. */
+  private readonly prepared = new Set<string>();
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /**
+   * Polls until stopped, or with `untilCaughtUp` until a round publishes nothing and nothing waits for the
+   * budget or for a transient failure to pass (tables that failed for good are reported, not retried).
+   */
+  async run(signal: AbortSignal, untilCaughtUp: boolean): Promise<SchedulerResult> {
+    const { tables, log } = this.deps;
+    for (let round = 0; !signal.aborted; round++) {
+      let moved = false;
+      let deferred = false;
+      // Each round starts at the next table, so a scarce budget is shared instead of spent on the first ones.
+      for (const t of tables.map((_, i) => tables[(i + round) % tables.length]!)) {
+        if (signal.aborted) break;
+        const trouble = this.trouble.get(t.base.name);
+        if (trouble && (Date.now() < trouble.retryAtMs || (untilCaughtUp && trouble.kind === 'failed'))) continue;
+        if (this.deps.budgetLow() && t.source.startsBackfill?.(this.deps.serverNowMs())) {
+          log('backfill-deferred', { table: t.base.name });
+          deferred = true;
+          continue;
+        }
+        moved = (await this.pollTable(t, signal)) || moved;
+      }
+      // Troubled tables that will be tried again (a one-off run does not retry those that failed for good).
+      const pending = [...this.trouble.values()].filter((x) => x.kind === 'waiting' || !untilCaughtUp);
+      if (!moved && !deferred && untilCaughtUp && pending.length === 0) break;
+      if (moved) continue;
+      // With the day's budget low, poll less often so incremental reads last until the reset.
+      const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
+      const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
+      await sleepUnlessAborted(Math.max(0, Math.min(idle, nextRetry)), signal).catch(() => undefined);
+    }
+    return { failed: new Map([...this.trouble].filter(([, x]) => x.kind === 'failed').map(([name, x]) => [name, x.error])) };
+  }
+
+  /** Drains one table's pending batches; true when anything was published. */
+  private async pollTable(t: TableRuntime, signal: AbortSignal): Promise<boolean> {
+    const name = t.base.name;
+    let published = false;
+    const passStarted = Date.now();
+    try {
+      if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs)) await this.refreshCustomFields(t, signal);
+      for (;;) {
+        const started = performance.now();
+        let batch: ChangeBatch | null;
+        try {
+          batch = await t.source.poll(signal);
+        } catch (err) {
+          if (!(err instanceof CustomFieldsChanged)) throw err;
+          this.deps.log('custom-fields-changed', { table: name });
+          await this.refreshCustomFields(t, signal);
+          continue;
+        } finally {
+          this.deps.hooks?.onPoll?.(name, (performance.now() - started) / 1000);
+        }
+        if (!batch) {
+          this.recovered(t);
+          this.deps.hooks?.onCaughtUp?.(name, passStarted);
+          return published;
+        }
+        await this.deps.publish(t, batch);
+        t.committed(batch);
+        published = true;
+      }
+    } catch (err) {
+      if (signal.aborted || !(err instanceof PipedriveError) || err.scope !== 'table') throw err;
+      t.reset();
+      this.troubled(t, err);
+      return published;
+    }
+  }
+
+  /** Reads the field catalog; registers the table's schemas when its columns changed, or on the first read. */
+  private async refreshCustomFields(t: TableRuntime, signal: AbortSignal): Promise<void> {
+    const changed = await t.refreshCustomFields(signal);
+    if (changed || !this.prepared.has(t.base.name)) await this.deps.schemaChanged(t);
+    this.prepared.add(t.base.name);
+  }
+
+  private troubled(t: TableRuntime, error: PipedriveError): void {
+    const name = t.base.name;
+    const before = this.trouble.get(name);
+    const kind = error.retriable ? 'waiting' : 'failed';
+    const attempts = before?.kind === kind ? before.attempts + 1 : 1;
+    const delayMs = kind === 'waiting' ? backoffMs(attempts - 1, WAITING_BACKOFF) : this.deps.failedTableRetryMs;
+    this.trouble.set(name, { kind, error, retryAtMs: Date.now() + delayMs, attempts });
+    // `table-failed` goes to stderr (a person has to act); `table-waiting` is an outage being waited out.
+    this.deps.log(kind === 'failed' ? 'table-failed' : 'table-waiting', { table: name, error: describeError(error), retryInMs: delayMs, attempts });
+    if (kind === 'waiting') this.deps.hooks?.onRetry?.();
+    if (!before) this.deps.hooks?.onFailing?.(name, true, kind);
+  }
+
+  private recovered(t: TableRuntime): void {
+    const name = t.base.name;
+    if (!this.trouble.delete(name)) return;
+    this.deps.log('table-recovered', { table: name });
+    this.deps.hooks?.onFailing?.(name, false, 'ok');
+  }
+}
