@@ -64,9 +64,10 @@ function changeDeals(seed: number, neverDelete?: ReadonlySet<number>) {
 }
 
 /** Producer and sink of a fresh connector, against the dedicated broker and registry; resolves once the sink applied the snapshot. */
-async function startPipeline(name: string): Promise<{ producer: CliRun; sink: CliRun; topic: string; duckPath: string; runs: Record<string, CliRun> }> {
+async function startPipeline(name: string): Promise<{ producer: CliRun; sink: CliRun; topic: string; dir: string; duckPath: string; runs: Record<string, CliRun> }> {
   const prefix = uniqueName(name);
-  const duckPath = join(mkdtempSync(join(tmpdir(), 'pcdc-outage-')), 'sink.duckdb');
+  const dir = mkdtempSync(join(tmpdir(), 'pcdc-outage-'));
+  const duckPath = join(dir, 'sink.duckdb');
   const env = {
     ...pipelineEnv(sim, prefix),
     KAFKA_BROKERS: kafka.brokers.join(','),
@@ -88,7 +89,7 @@ async function startPipeline(name: string): Promise<{ producer: CliRun; sink: Cl
   const sink = runCli(['sink'], env);
   started.push(sink);
   await sink.waitForLine((l) => l.event === 'batch-applied' && l.topic === topic, 60_000);
-  return { producer, sink, topic, duckPath, runs: { producer, sink } };
+  return { producer, sink, topic, dir, duckPath, runs: { producer, sink } };
 }
 
 /** The deal table of a DuckDB file (once the sink has closed it). */
@@ -123,7 +124,7 @@ async function expectRecovery(p: Awaited<ReturnType<typeof startPipeline>>, chan
 
   const producerStory = retryStory(p.producer.lines, dependency);
   const sinkStory = retryStory(p.sink.lines, dependency);
-  console.log(`[outage] ${dependency}: ${steps} change steps, ${records.length} committed records; producer: ${producerStory.summary}; sink: ${sinkStory.summary}`);
+  console.log(`[outage] ${dependency} (logs in ${p.dir}): ${steps} change steps, ${records.length} committed records; producer: ${producerStory.summary}; sink: ${sinkStory.summary}`);
   const expectStory = () => {
     expect.soft(producerStory.retrying, `producer: ${producerStory.summary}`).toBeGreaterThan(0);
     expect.soft(producerStory.recoveredAfter, `producer: ${producerStory.summary}`).toBe(true);
@@ -138,7 +139,7 @@ async function expectRecovery(p: Awaited<ReturnType<typeof startPipeline>>, chan
 describe('outages of the real services while producer and sink run', () => {
   it('Kafka killed for 60 s, then restarted: nothing exits, nothing is lost or repeated', { timeout: 170_000 }, async () => {
     const p = await startPipeline('outage_kafka');
-    await explained(p.runs, async () => {
+    await explained(p.runs, p.dir, async () => {
       const changes = changeDeals(1);
       await whileAlive(STEADY_MS, p.runs, 'before the outage');
       await kafka.kill();
@@ -157,7 +158,7 @@ describe('outages of the real services while producer and sink run', () => {
   for (const mode of ['killed', 'paused'] as const) {
     it(`schema registry ${mode} for 30 s, then back: nothing exits, the new column arrives`, { timeout: 150_000 }, async () => {
       const p = await startPipeline(`outage_registry_${mode}`);
-      await explained(p.runs, async () => {
+      await explained(p.runs, p.dir, async () => {
         // Deals that get the new field's value; the change stream leaves them alive, so the PATCH cannot miss.
         const marked = (await listAllDeals(sim.baseUrl, sim.token)).filter((d) => d.is_deleted !== true).slice(0, 5).map((d) => Number(d.id));
         const changes = changeDeals(mode === 'killed' ? 2 : 3, new Set(marked));

@@ -1,6 +1,8 @@
 // Helpers of test/integration/outage.test.ts: a deal-only change stream against the local Pipedrive,
 // watching the producer and sink processes, reading their retry logs, and waiting until the topic and
 // the sink have caught up with the source.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deal } from '../../../src/catalog/tables/deal.ts';
 import type { Dependency } from '../../../src/retry.ts';
@@ -61,10 +63,24 @@ export function startDealChanges(sim: Simulator, seed: number, everyMs: number, 
   };
 }
 
-/** The last `n` output lines of each run, for failure messages. */
+/** kafkajs' own connection errors: dozens a second while a broker is down, and no news to the reader. */
+const NOISE = /"event":"kafka-(error|warning)"/;
+
+/**
+ * For failure messages: per run its exit, the last `n` lines other than kafkajs' connection noise, and
+ * its very last line (which may be noise, or the fatal error printed on exit).
+ */
 export function lastLines(runs: Record<string, CliRun>, n = 25): string {
   return Object.entries(runs)
-    .map(([name, r]) => `--- ${name} (exit: ${r.child.exitCode ?? r.child.signalCode ?? 'still running'}), last ${n} lines ---\n${r.lines.slice(-n).join('\n')}`)
+    .map(([name, r]) => {
+      const story = r.lines.filter((l) => !NOISE.test(l));
+      return [
+        `--- ${name} (exit: ${r.child.exitCode ?? r.child.signalCode ?? 'still running'}), last ${n} of ${story.length} lines without kafka-error/warning (${r.lines.length - story.length} of those) ---`,
+        ...story.slice(-n),
+        `--- ${name}: its last line ---`,
+        r.lines.at(-1) ?? '(no output)',
+      ].join('\n');
+    })
     .join('\n');
 }
 
@@ -83,12 +99,25 @@ export async function whileAlive(ms: number, runs: Record<string, CliRun>, durin
   }
 }
 
-/** Runs `fn`; a failure gets the runs' last lines appended, so a red test says what the processes said. */
-export async function explained<T>(runs: Record<string, CliRun>, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, then writes every run's whole output to `<logDir>/<name>.log` (soft assertions fail the test
+ * without throwing, so always); a thrown failure gets their last lines and those paths appended.
+ */
+export async function explained<T>(runs: Record<string, CliRun>, logDir: string, fn: () => Promise<T>): Promise<T> {
+  const save = () =>
+    Object.entries(runs).map(([name, r]) => {
+      const file = join(logDir, `${name}.log`);
+      writeFileSync(file, r.lines.join('\n') + '\n');
+      return file;
+    });
   try {
-    return await fn();
+    const result = await fn();
+    save();
+    return result;
   } catch (e) {
-    if (e instanceof Error && !e.message.includes('last 25 lines')) e.message += `\n${lastLines(runs)}`;
+    const files = save();
+    if (e instanceof Error && !e.message.includes('without kafka-error/warning')) e.message += `\n${lastLines(runs)}`;
+    if (e instanceof Error) e.message += `\nfull output: ${files.join(' ')}`;
     throw e;
   }
 }
