@@ -77,7 +77,7 @@ function describe(status: number, path: string, body: string, edgeBlock: boolean
       return `${where}: 402 payment required — the company's Pipedrive plan does not include this endpoint; upgrade the plan or leave the table out (TABLES)`;
     case 403:
       return edgeBlock
-        ? `${where}: 403 from Pipedrive's edge (Cloudflare's HTML block page, served for a while after rate-limit bursts)`
+        ? `${where}: 403 from Pipedrive's edge: ${body} (Cloudflare's block page, served for a while after rate-limit bursts)`
         : `${where}: 403 forbidden — the token's user lacks the permission for this endpoint (use an admin user's token, or leave the table out): ${body}`;
     case 404:
       return `${where}: 404 not found — check PIPEDRIVE_BASE_URL (the company domain, e.g. https://acme.pipedrive.com) and whether the endpoint exists for this account`;

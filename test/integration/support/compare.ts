@@ -33,3 +33,24 @@ export function canonicalRows(spec: TableSpec, rows: ReadonlyArray<Record<string
   }
   return out;
 }
+
+/**
+ * The last version of each key in a topic (decoded by a plain consumer: timestamps as epoch ms, dates as
+ * epoch days), as canonical rows comparable with `canonicalRows` of the API's objects; deleted keys left out.
+ */
+export function latestFromTopic(spec: TableSpec, values: ReadonlyArray<Record<string, unknown> | null>, keys: ReadonlyArray<Record<string, unknown>>): Map<number, Record<string, unknown>> {
+  const last = new Map<number, Record<string, unknown> | null>();
+  values.forEach((v, i) => last.set(Number(keys[i]!.id), v));
+  const rows: Array<Record<string, unknown>> = [];
+  for (const v of last.values()) {
+    if (v === null || v.__deleted === true) continue;
+    const row: Record<string, unknown> = { ...v };
+    for (const col of spec.columns) {
+      if (v[col.name] === null || v[col.name] === undefined) continue;
+      if (col.type === 'timestamp') row[col.name] = new Date(Number(v[col.name]));
+      if (col.type === 'date') row[col.name] = new Date(Number(v[col.name]) * 86_400_000).toISOString().slice(0, 10);
+    }
+    rows.push(row);
+  }
+  return canonicalRows(spec, rows);
+}
