@@ -25,7 +25,7 @@ import { api, listAllDeals } from './support/pipedrive.ts';
 const KAFKA_DOWN_MS = 60_000;
 const REGISTRY_DOWN_MS = 30_000;
 /** How long the changes go on before the outage and after the service is back. */
-const STEADY_MS = 5_000;
+const STEADY_MS = 3_000;
 const CHANGE_EVERY_MS = 150;
 const CATCH_UP_MS = 60_000;
 
