@@ -112,6 +112,20 @@ describe('restartable local services', () => {
     }
   });
 
+  it('a paused service can be killed and restarted (a hung process that its supervisor replaces)', async () => {
+    const { svc, url } = await startToy();
+    try {
+      const hung = svc.pid;
+      svc.pause();
+      await svc.kill();
+      expect(isAlive(hung)).toBe(false);
+      await svc.restart();
+      expect(await get(url)).toEqual({ pid: svc.pid, rows: 0 });
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('stop of a paused service ends it at once (no 15 s wait for the SIGKILL fallback)', async () => {
     const { svc } = await startToy();
     const pid = svc.pid;
