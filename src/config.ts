@@ -21,6 +21,10 @@ export interface ProducerConfig extends CommonConfig {
   readonly tables: readonly string[];
   readonly pollIntervalMs: number;
   readonly topicPartitions: number;
+  /** Replication of new topics (clamped to the number of brokers, so a single broker gets 1). */
+  readonly topicReplicationFactor: number;
+  /** min.insync.replicas of new topics (clamped to their replication factor). */
+  readonly topicMinInsyncReplicas: number;
   readonly metricsPort: number;
   /**
    * Rebuilding versions from changelogs (one call per row): `all` (also for the rows of a first sync),
@@ -31,6 +35,10 @@ export interface ProducerConfig extends CommonConfig {
   readonly dailyBudgetProbeMs: number;
   /** A table that failed with an error of its own (a plan or permission lacking, a malformed row) is tried again this often. */
   readonly failedTableRetryMs: number;
+  /** Largest share of a table's rows one pass may delete by absence (1 = no guard). */
+  readonly deleteGuardMaxShare: number;
+  /** Tables whose mass delete an operator confirmed. */
+  readonly deleteGuardConfirm: readonly string[];
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -50,10 +58,13 @@ export interface SinkConfig extends CommonConfig {
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadProducerConfig(env: Env = process.env): ProducerConfig {
-  const tables = list(env, 'TABLES') ?? [...catalog.keys()];
-  for (const t of tables) {
-    if (!catalog.has(t)) throw new ConfigError(`TABLES: unknown table "${t}"; known: ${[...catalog.keys()].join(', ')}`);
-  }
+  const known = (key: string, names: readonly string[]) => {
+    for (const t of names) if (!catalog.has(t)) throw new ConfigError(`${key}: unknown table "${t}"; known: ${[...catalog.keys()].join(', ')}`);
+    return names;
+  };
+  const excluded = new Set(known('EXCLUDE_TABLES', list(env, 'EXCLUDE_TABLES') ?? []));
+  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t));
+  if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
   return {
     ...common(env),
     pipedriveBaseUrl: url(env, 'PIPEDRIVE_BASE_URL', 'https://api.pipedrive.com'),
@@ -61,10 +72,14 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     tables,
     pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
+    topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 3, 1, 32),
+    topicMinInsyncReplicas: int(env, 'TOPIC_MIN_INSYNC_REPLICAS', 2, 1, 32),
     metricsPort: port(env, 'METRICS_PORT', 9464),
     historyRebuild: oneOf(env, 'HISTORY_REBUILD', ['all', 'changes', 'off'] as const, 'all'),
     dailyBudgetProbeMs: millis(env, 'DAILY_BUDGET_PROBE_MS', 300_000, 100),
     failedTableRetryMs: millis(env, 'FAILED_TABLE_RETRY_MS', 300_000, 100),
+    deleteGuardMaxShare: share(env, 'DELETE_GUARD_MAX_SHARE', 0.2),
+    deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
   };
 }
 
@@ -141,6 +156,15 @@ function int(env: Env, key: string, fallback: number, min: number, max: number, 
   if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new ConfigError(`${key}: "${v}" must be ${what} from ${min} to ${max}`);
   }
+  return n;
+}
+
+/** A fraction from 0 to 1. */
+function share(env: Env, key: string, fallback: number): number {
+  const v = env[key];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${key}: "${v}" must be a share from 0 to 1 (e.g. 0.2 for 20 %)`);
   return n;
 }
 

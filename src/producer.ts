@@ -1,6 +1,7 @@
 import { tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
+import { deleteGuard } from './capture/delete-guard.ts';
 import { KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
@@ -15,7 +16,7 @@ import { PipedriveError } from './pipedrive/errors.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
-import { Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
+import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
@@ -71,6 +72,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     },
   });
   const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
+  const guard = deleteGuard({
+    maxShare: config.deleteGuardMaxShare,
+    confirmed: new Set(config.deleteGuardConfirm),
+    log,
+    onRefused: (table, refused) => metrics.deletesRefused.set({ table }, refused ? 1 : 0),
+  });
 
   /** When the last pass over each table that reached its end started: everything older is in Kafka. */
   const caughtUpAt = new Map<string, number>();
@@ -84,7 +91,13 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
     const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
-      const publisher = new Publisher(kafka, registry, { topicPrefix: config.topicPrefix, connector: config.connectorName, partitions: config.topicPartitions });
+      const publisher = new Publisher(kafka, registry, {
+        topicPrefix: config.topicPrefix,
+        connector: config.connectorName,
+        partitions: config.topicPartitions,
+        replicationFactor: config.topicReplicationFactor,
+        minInsyncReplicas: config.topicMinInsyncReplicas,
+      });
       const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
       const indexes = new Map<string, KeyIndex>();
       const indexed = [...specs, ...companions].filter(needsKeyIndex);
@@ -93,14 +106,19 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         const index = new KeyIndex(spec);
         for (const { key, live, headers } of keys.get(publisher.topicOf(spec.name)) ?? []) {
           const ts = headers[SOURCE_TS_HEADER];
-          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts));
+          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
         }
         indexes.set(spec.name, index);
       }
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
-        log('table-resumed', { table: spec.name, cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(), snapshotDone: start.snapshotDone });
-        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow() }, start, { historyRebuild: config.historyRebuild });
+        log('table-resumed', {
+          table: spec.name,
+          cursor: start.cursorMs === null ? null : new Date(start.cursorMs).toISOString(),
+          snapshotDone: start.snapshotDone,
+          ...(start.import ? { importInProgress: true } : {}),
+        });
+        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard }, start, { historyRebuild: config.historyRebuild });
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
       const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);

@@ -15,6 +15,8 @@ export interface ChangeEvent {
   readonly op: Op;
   /** Pipedrive's update time of this version (epoch ms). */
   readonly sourceTsMs: number;
+  /** Content hash of `row` (not for deletes): lets re-imports and full imports skip unchanged rows. */
+  readonly hash?: string;
   /** The API object the row was parsed from (kept in memory only: history reconstruction needs it). */
   readonly raw?: unknown;
 }

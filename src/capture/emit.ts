@@ -3,6 +3,7 @@ import type { TableSpec } from '../catalog/types.ts';
 import { parseRow, type Row, type RowContext } from '../pipedrive/row.ts';
 import { Op, type ChangeEvent } from './change.ts';
 import { type CustomColumnNames, type FieldDef, unknownCustomKeys } from './custom-fields.ts';
+import type { DeleteGuard } from './delete-guard.ts';
 import { KeyIndex, keyOf, keyString } from './key-index.ts';
 
 /** What a source needs to turn API objects into change events: its table, child tables and key indexes. */
@@ -18,6 +19,8 @@ export interface EmitContext {
   readonly tableOf: (name: string) => TableSpec;
   /** Key indexes of tables whose deletes are found by absence (child tables, id-scanned tables). */
   readonly indexes: ReadonlyMap<string, KeyIndex>;
+  /** Refuses deletes by absence of too large a share of a table at once. */
+  readonly deleteGuard?: DeleteGuard;
 }
 
 /** A row holds a custom field the table's columns don't know yet: refresh the field catalog, then poll again. */
@@ -55,14 +58,14 @@ export function opOf(spec: TableSpec, row: Row, sourceTsMs: number, snapshotDone
 export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number): ChangeEvent[] {
   const { spec } = ctx;
   if (spec.customFields && unknownCustomKeys(spec, raw, ctx.customNames ?? {}).length > 0) throw new CustomFieldsChanged(spec.name);
-  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs, raw }];
+  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs, raw, ...(op === Op.delete ? {} : { hash: contentHash(row) }) }];
   for (const child of spec.children ?? []) {
     const childSpec = ctx.tableOf(child.table);
     const elements = op === Op.delete ? [] : at(raw, child.from);
     const current = Array.isArray(elements) ? elements.map((el, index) => parseRow(childSpec, el, { parent: raw, index } satisfies RowContext)) : [];
     const currentKeys = new Set(current.map((r) => keyString(childSpec, r)));
     const childOp = op === Op.delete ? Op.update : op;
-    for (const r of current) events.push({ table: childSpec.name, key: keyOf(childSpec, r), row: r, op: childOp, sourceTsMs });
+    for (const r of current) events.push({ table: childSpec.name, key: keyOf(childSpec, r), row: r, op: childOp, sourceTsMs, hash: contentHash(r) });
     const index = ctx.indexes.get(childSpec.name);
     for (const gone of index?.childrenOf(raw as Record<string, unknown>) ?? []) {
       if (!currentKeys.has(keyString(childSpec, gone))) events.push({ table: childSpec.name, key: keyOf(childSpec, gone), row: gone, op: Op.delete, sourceTsMs });

@@ -1,9 +1,10 @@
 import type { DeleteDetection, ListSpec, TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import { listAll } from '../pipedrive/lists.ts';
-import { parseRow } from '../pipedrive/row.ts';
+import { parseRow, type Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from './change.ts';
 import { vanishedEvents, type EmitContext } from './emit.ts';
+import { BATCH_LIMITS } from './full-import.ts';
 import { keyString } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import type { TableSource } from './table-source.ts';
@@ -17,6 +18,8 @@ import type { TableSource } from './table-source.ts';
 export class IdScanSource implements TableSource {
   readonly table: string;
   private offset: TableOffset | undefined;
+  /** A scan's deletes not yet returned (they go out in bounded batches). */
+  private pending: { readonly scannedMs: number; readonly keys: Row[] } | undefined;
 
   constructor(
     private readonly inner: TableSource,
@@ -37,18 +40,36 @@ export class IdScanSource implements TableSource {
     }
     if (batch) return batch;
     const offset = this.offset!;
+    if (this.pending) return this.deletes(offset);
     const now = Math.floor(this.client.serverNowMs() / 1000) * 1000;
     if (!this.scanDue(now)) return null;
     const index = this.ctx.indexes.get(this.table);
     if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);
     const known = index.keys();
     const seen = new Set<string>();
-    for await (const page of listAll(this.client, this.scanList(this.ctx.spec), {}, signal)) {
-      for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+    for (const list of this.scanLists(this.ctx.spec)) {
+      for await (const page of listAll(this.client, list, {}, signal)) {
+        for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+      }
     }
+    const gone = [...known].filter(([key]) => !seen.has(key)).map(([, keyRow]) => keyRow);
+    const guard = this.ctx.deleteGuard;
+    const allowed = gone.length === 0 || !guard || guard.allows(this.table, gone.length, known.size);
+    this.pending = { scannedMs: now, keys: allowed ? gone : [] };
+    return this.deletes(offset);
+  }
+
+  /**
+   * The scan's deletes in bounded batches; the last one records the scan. A crash in between scans again:
+   * deletes already committed are no longer in the index, the others are found again.
+   */
+  private deletes(offset: TableOffset): ChangeBatch {
+    const { scannedMs, keys } = this.pending!;
     const events: ChangeEvent[] = [];
-    for (const [key, keyRow] of known) if (!seen.has(key)) events.push(...vanishedEvents(this.ctx, keyRow, now));
-    return { table: this.table, events, offset: { ...offset, lastIdScanMs: now } };
+    while (keys.length > 0 && events.length < BATCH_LIMITS.events) events.push(...vanishedEvents(this.ctx, keys.pop()!, scannedMs));
+    if (keys.length > 0) return { table: this.table, events, offset };
+    this.pending = undefined;
+    return { table: this.table, events, offset: { ...offset, lastIdScanMs: scannedMs } };
   }
 
   committed(batch: ChangeBatch): void {
@@ -65,10 +86,11 @@ export class IdScanSource implements TableSource {
     return last === undefined || nowMs - last >= this.scan.everyMs;
   }
 
-  /** The scan's list: the declared one, or the sync list without incremental parameters. */
-  private scanList(spec: TableSpec): ListSpec {
-    if (this.scan.list) return this.scan.list;
-    if ('list' in spec.sync) return spec.sync.list;
+  /** The scan's lists: the declared one, or the sync list (and the archived list: archived rows are not deleted). */
+  private scanLists(spec: TableSpec): ListSpec[] {
+    if (this.scan.list) return [this.scan.list];
+    if (spec.sync.kind === 'updated-since' && spec.sync.archived) return [spec.sync.list, spec.sync.archived.list];
+    if ('list' in spec.sync) return [spec.sync.list];
     throw new Error(`${spec.name}: id-scan needs a list`);
   }
 }

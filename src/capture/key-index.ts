@@ -20,14 +20,17 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
  * The keys currently live in a table's topic, as published and committed. Needed where deletes are found by
  * absence: id scans (known ids no longer listed) and child tables (children no longer in the parent's
  * array); and, for tables whose history is rebuilt from a changelog, the source time of each key's last
- * published version (deleted keys too: they may come back), so no version is rebuilt twice. Rebuilt from
- * the compacted topic at start (the time from each record's source-time header), then kept current from
+ * published version (deleted keys too: they may come back), so no version is rebuilt twice; and for
+ * re-imported tables the content hash of each key's last row, the base of the next import's diff. Rebuilt
+ * from the compacted topic at start (time and hash from each record's headers), then kept current from
  * committed events.
  */
 export class KeyIndex {
   private readonly live = new Map<string, Row>();
   private readonly byParent = new Map<string, Set<string>>();
   private readonly publishedTs = new Map<string, number>();
+  /** Content hash of each live key's last published row (re-imports skip rows that did not change). */
+  private readonly hashes = new Map<string, string>();
   private readonly link: Array<{ column: string; parentField: string }>;
 
   constructor(readonly spec: TableSpec) {
@@ -35,9 +38,11 @@ export class KeyIndex {
   }
 
   /** A committed change: deletes drop the key, anything else adds it. */
-  apply(event: Pick<ChangeEvent, 'key' | 'row' | 'op'> & { readonly sourceTsMs?: number }): void {
+  apply(event: Pick<ChangeEvent, 'key' | 'row' | 'op'> & { readonly sourceTsMs?: number; readonly hash?: string }): void {
     const k = keyString(this.spec, event.key);
     if (event.sourceTsMs !== undefined) this.publishedTs.set(k, event.sourceTsMs);
+    if (event.hash !== undefined && event.op !== 'd') this.hashes.set(k, event.hash);
+    else this.hashes.delete(k);
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
       this.live.delete(k);
@@ -56,8 +61,18 @@ export class KeyIndex {
    * Loads a key read from the topic: `live` false for a tombstone; `sourceTsMs` from the record's header
    * (absent in topics written before it existed). Child rows carry the parent key in their key.
    */
-  load(key: Row, live: boolean, sourceTsMs?: number): void {
-    this.apply({ key, row: key, op: live ? 'u' : 'd', sourceTsMs });
+  load(key: Row, live: boolean, sourceTsMs?: number, hash?: string): void {
+    this.apply({ key, row: key, op: live ? 'u' : 'd', sourceTsMs, hash });
+  }
+
+  /** Remembers a live key's content hash learnt elsewhere (an offset written before hashes were headers). */
+  rememberHash(key: string, hash: string): void {
+    if (this.live.has(key) && !this.hashes.has(key)) this.hashes.set(key, hash);
+  }
+
+  /** Content hash of the key's last published row, if live and known. */
+  hashOf(key: string): string | undefined {
+    return this.hashes.get(key);
   }
 
   /** Source time of the key's last published version (live or deleted), if known. */

@@ -1,3 +1,5 @@
+import type { PagePosition } from '../pipedrive/lists.ts';
+
 /**
  * A table's source offset, stored as JSON in the state topic. Pipedrive timestamps have whole seconds, so
  * the next query is inclusive of the cursor second and `emittedAtCursor` remembers exactly which versions
@@ -11,8 +13,13 @@ export interface TableOffset {
   readonly emittedAtCursor: Readonly<Record<string, string>>;
   /** True once a full pass from the beginning has completed (rows after that are c/u, before r). */
   readonly snapshotDone: boolean;
-  /** Re-imported tables: row key → content hash of the last complete import (the base of the next diff). */
+  /**
+   * Written by versions before 0.2 only: re-imported tables' key → content hash of the last import. Read
+   * once as the base of the next diff (the hashes now travel in record headers) and then dropped.
+   */
   readonly imported?: Readonly<Record<string, string>>;
+  /** A full import in progress (re-import, Recents' full import): where it resumes after a restart. */
+  readonly import?: ImportProgress;
   /** Source time (the API's clock) of the start of the last complete full import. */
   readonly lastImportMs?: number;
   /** Source time of the start of the last complete id scan (periodic delete detection). */
@@ -28,8 +35,19 @@ export interface TableOffset {
     readonly cursorMs: number | null;
     readonly emittedAtCursor: Readonly<Record<string, string>>;
   };
+  /** Tables whose archived rows have a list of their own: that list's cursor (see ArchivedSource). */
+  readonly archived?: TableOffset;
   /** Custom field hash → frozen column name (written with the first batch that uses a new name). */
   readonly customColumns?: Readonly<Record<string, string>>;
+  /** Custom field hash → its field type: a field deleted in Pipedrive keeps its columns' types. */
+  readonly customFieldTypes?: Readonly<Record<string, string>>;
+}
+
+export interface ImportProgress {
+  /** Source time (the API's clock, whole seconds) the import started at: the version time of its rows. */
+  readonly startedMs: number;
+  /** The position of the next unit to read; `end` once every unit was read (deletes being published). */
+  readonly resumeAt: PagePosition | 'end';
 }
 
 export const initialOffset: TableOffset = { version: 1, cursorMs: null, emittedAtCursor: {}, snapshotDone: false };
@@ -47,6 +65,7 @@ export function parseOffset(table: string, json: unknown): TableOffset {
     o.emittedAtCursor !== null &&
     typeof o.snapshotDone === 'boolean' &&
     (o.imported === undefined || (typeof o.imported === 'object' && o.imported !== null)) &&
+    (o.import === undefined || (typeof o.import === 'object' && o.import !== null && typeof o.import.startedMs === 'number' && (o.import.resumeAt === 'end' || (typeof o.import.resumeAt === 'object' && o.import.resumeAt !== null)))) &&
     optionalNumber(o.lastImportMs) &&
     optionalNumber(o.lastIdScanMs);
   if (!ok) {

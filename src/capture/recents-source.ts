@@ -1,11 +1,10 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
-import { listAll } from '../pipedrive/lists.ts';
 import { RECENTS_WINDOW_MS, fetchRecentsPage } from '../pipedrive/recents.ts';
 import { parseRow } from '../pipedrive/row.ts';
-import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
-import { eventsFor, isDeletedRow, vanishedEvents, type EmitContext } from './emit.ts';
-import { keyString } from './key-index.ts';
+import type { ChangeBatch } from './change.ts';
+import type { EmitContext } from './emit.ts';
+import { FullImport } from './full-import.ts';
 import type { TableOffset } from './offset.ts';
 import type { TableSource } from './table-source.ts';
 import { advance } from './updated-since-source.ts';
@@ -13,11 +12,16 @@ import { advance } from './updated-since-source.ts';
 /** Start a full import when the checkpoint is this close to falling out of Recents' window. */
 const WINDOW_MARGIN_MS = 3600 * 1000;
 
+type Sync = Extract<TableSpec['sync'], { kind: 'recents' }>;
+
 /**
- * v1 Recents for one item type. A pass reads every page since the cursor, sorts by update time and emits
- * it as one batch (same-second dedupe as the v2 lists). A checkpoint that Recents can no longer serve
- * (none yet, or older than its 30-day window) first triggers a full import from the table's list
- * endpoint, with deletes found by absence through the table's key index.
+ * v1 Recents for one item type, oldest change first. Each page is one batch (same-second dedupe as the v2
+ * lists), and the next page is asked for from the new cursor rather than by offset: an item changed while
+ * the pass pages moves to the end of the list, which would shift an offset past an unread item. Only when a
+ * page holds nothing past the cursor second (more changes in one second than a page) is that second paged
+ * through by offset. A checkpoint that Recents can no longer serve (none yet, or older than its
+ * 30-day window) first triggers a full import from the table's list endpoint (see FullImport), with
+ * deletes found by absence through the table's key index.
  */
 export class RecentsSource implements TableSource {
   readonly table: string;
@@ -26,6 +30,9 @@ export class RecentsSource implements TableSource {
     return this.ctx.spec;
   }
   private offset: TableOffset;
+  private current: FullImport | undefined;
+  /** Entries at the cursor second already paged past (more than a page of changes in one second). */
+  private skipInSecond = 0;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -38,60 +45,60 @@ export class RecentsSource implements TableSource {
   }
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
-    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'recents' }>;
-    if (this.startsBackfill(this.client.serverNowMs())) return this.fullImport(sync.fullList, signal);
-    const cursorMs = this.offset.cursorMs!;
-    const items: unknown[] = [];
-    for (let start: number | null = 0; start !== null; ) {
+    const sync = this.spec.sync as Sync;
+    if (this.current || this.startsBackfill(this.client.serverNowMs())) return this.importStep(sync, signal);
+    for (;;) {
+      const cursorMs = this.offset.cursorMs!;
       // One second of overlap: whether since_timestamp is inclusive is not documented; advance() skips repeats.
-      const page = await fetchRecentsPage(this.client, sync.item, cursorMs - 1000, start, signal);
+      const page = await fetchRecentsPage(this.client, sync.item, cursorMs - 1000, this.skipInSecond, signal);
+      const items: unknown[] = [];
       for (const e of page.entries) {
         if (e.item !== sync.item) continue;
         // Users come as an array of one; `data: null` entries (inaccessible items) carry nothing to publish.
         const data = Array.isArray(e.data) ? e.data[0] : e.data;
         if (data !== null && data !== undefined) items.push(data);
       }
-      start = page.nextStart;
+      const ts = (raw: unknown) => Number(parseRow(this.spec, raw)[sync.cursorField] ?? 0);
+      items.sort((a, b) => ts(a) - ts(b));
+      const { events, offset } = advance(this.ctx, this.offset, items, true, sync.cursorField);
+      // Moved on: the next page starts at the new cursor second (its entries seen so far are skipped by the
+      // dedupe). Stuck in one second: page through it by offset; what changes meanwhile, the next pass reads.
+      const movedOn = offset.cursorMs !== cursorMs;
+      this.skipInSecond = page.nextStart === null || movedOn ? 0 : this.skipInSecond + page.entries.length;
+      if (events.length > 0) return { table: this.table, events, offset };
+      if (page.nextStart === null) return null;
+      // A page of repeats only (the overlap second): the next one, from the same cursor.
+      this.offset = offset;
     }
-    const cursorField = sync.cursorField;
-    const ts = (raw: unknown) => Number(parseRow(this.spec, raw)[cursorField] ?? 0);
-    items.sort((a, b) => ts(a) - ts(b));
-    const { events, offset } = advance(this.ctx, this.offset, items, true, cursorField);
-    return events.length > 0 ? { table: this.table, events, offset } : null;
   }
 
-  /** Reads the whole list; known keys it no longer holds are deletes. The cursor restarts at the import's start. */
-  private async fullImport(list: Extract<TableSpec['sync'], { kind: 'recents' }>['fullList'], signal?: AbortSignal): Promise<ChangeBatch> {
-    const startedMs = Math.floor(this.client.serverNowMs() / 1000) * 1000;
-    const events: ChangeEvent[] = [];
-    const seen = new Set<string>();
-    for await (const page of listAll(this.client, list, {}, signal)) {
-      for (const { item } of page) {
-        const row = parseRow(this.spec, item);
-        const key = keyString(this.spec, row);
-        seen.add(key);
-        const deleted = isDeletedRow(this.spec, row);
-        const index = this.ctx.indexes.get(this.spec.name);
-        if (deleted && !index?.has(key)) continue; // deleted before we ever published it
-        const op = deleted ? Op.delete : this.offset.snapshotDone ? Op.update : Op.read;
-        const ts = Number(row[(this.spec.sync as { cursorField: string }).cursorField] ?? startedMs);
-        events.push(...eventsFor(this.ctx, item, row, op, ts));
-      }
-    }
-    for (const [key, keyRow] of this.ctx.indexes.get(this.spec.name)?.keys() ?? []) {
-      if (!seen.has(key)) events.push(...vanishedEvents(this.ctx, keyRow, startedMs));
-    }
-    // Versions at or after the import's start second may be published once more by Recents: never fewer.
-    const offset: TableOffset = { ...this.offset, cursorMs: startedMs, emittedAtCursor: {}, snapshotDone: true, lastImportMs: startedMs };
-    return { table: this.table, events, offset };
+  /** One batch of a full import (started now, or resumed from the committed offset's progress). */
+  private async importStep(sync: Sync, signal?: AbortSignal): Promise<ChangeBatch> {
+    const progress = this.offset.import;
+    this.current ??= new FullImport(
+      this.ctx,
+      this.client,
+      {
+        list: sync.fullList,
+        versionTime: (row, startedMs) => Number(row[sync.cursorField] ?? startedMs),
+        // Versions at or after the import's start second may be published once more by Recents: never fewer.
+        complete: (offset, startedMs) => ({ ...offset, cursorMs: startedMs, emittedAtCursor: {}, snapshotDone: true, lastImportMs: startedMs }),
+      },
+      progress?.startedMs ?? Math.floor(this.client.serverNowMs() / 1000) * 1000,
+      progress !== undefined,
+    );
+    const { batch, done } = await this.current.next(this.offset, signal);
+    if (done) this.current = undefined;
+    return batch;
   }
 
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
   }
 
-  /** A full import is due when Recents cannot serve the checkpoint: none yet, or about to leave its window. */
+  /** A full import is due when Recents cannot serve the checkpoint (none yet, or about to leave its window), or one is under way. */
   startsBackfill(nowMs: number): boolean {
-    return this.offset.cursorMs === null || nowMs - this.offset.cursorMs > RECENTS_WINDOW_MS - WINDOW_MARGIN_MS;
+    return this.offset.import !== undefined || this.offset.cursorMs === null || nowMs - this.offset.cursorMs > RECENTS_WINDOW_MS - WINDOW_MARGIN_MS;
   }
 }
+

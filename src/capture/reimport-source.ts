@@ -1,20 +1,22 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
-import { listAll } from '../pipedrive/lists.ts';
-import { parseRow, type Row } from '../pipedrive/row.ts';
-import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
-import { contentHash, eventsFor, isDeletedRow, vanishedEvents, type EmitContext } from './emit.ts';
-import { keyString } from './key-index.ts';
+import type { Row } from '../pipedrive/row.ts';
+import type { ChangeBatch } from './change.ts';
+import type { EmitContext } from './emit.ts';
+import { FullImport } from './full-import.ts';
 import type { TableOffset } from './offset.ts';
 import type { TableSource } from './table-source.ts';
 
 export const DAY_MS = 24 * 3600 * 1000;
 
+type Sync = Extract<TableSpec['sync'], { kind: 'reimport' }>;
+
 /**
- * Tables without any change feed: read everything and diff with the previous import (key → content hash
- * kept in the offset). New keys are creates, changed ones updates, missing ones deletes. One import is one
- * batch, so a crash mid-import re-reads it. Runs on every pass (`every: 'sync'`) or once a day by the
- * API's clock.
+ * Tables without any change feed: read everything and diff with what was published (the key index holds
+ * each key's content hash). New keys are creates, changed ones updates, missing ones deletes. An import
+ * is published in bounded batches with its progress in the offset (see FullImport); it runs on every pass
+ * (`every: 'sync'`) or once a day by the API's clock. Versions found by an import are stamped with its
+ * start second (Pipedrive's clock has whole seconds).
  */
 export class ReimportSource implements TableSource {
   readonly table: string;
@@ -23,6 +25,8 @@ export class ReimportSource implements TableSource {
     return this.ctx.spec;
   }
   private offset: TableOffset;
+  private current: FullImport | undefined;
+  /** The pass's import finished: the next poll ends the pass (an every-sync import is always due). */
   private importedThisPass = false;
 
   constructor(
@@ -33,57 +37,47 @@ export class ReimportSource implements TableSource {
     if (this.spec.sync.kind !== 'reimport') throw new Error(`${this.spec.name}: not a re-imported table`);
     this.table = this.spec.name;
     this.offset = start;
+    // Offsets of versions before 0.2 carried the last import's hashes: they are the base of the next diff.
+    const index = ctx.indexes.get(this.table);
+    for (const [key, hash] of Object.entries(start.imported ?? {})) index?.rememberHash(key, hash);
   }
 
-  /** True when an import is due (a pass ended and the schedule allows another). */
+  /** True when an import is due or under way. */
   due(nowMs: number): boolean {
-    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'reimport' }>;
-    if (this.offset.lastImportMs === undefined || sync.every === 'sync') return true;
+    const sync = this.spec.sync as Sync;
+    if (this.offset.import || this.offset.lastImportMs === undefined || sync.every === 'sync') return true;
     return nowMs - this.offset.lastImportMs >= DAY_MS;
   }
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
-    const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'reimport' }>;
-    // One import per pass: the engine polls until null, and an every-sync import is always due.
     if (this.importedThisPass) {
       this.importedThisPass = false;
       return null;
     }
-    if (!this.due(this.client.serverNowMs())) return null;
-    this.importedThisPass = true;
-    // Pipedrive's clock has whole seconds: versions found by an import are stamped with its start second.
-    const startedMs = Math.floor(this.client.serverNowMs() / 1000) * 1000;
-    const seen = new Map<string, { raw: unknown; row: Row; hash: string }>();
-    let index = 0;
-    for await (const page of listAll(this.client, sync.list, {}, signal)) {
-      for (const { item, parent, wrapper } of page) {
-        const row = parseRow(this.spec, item, { parent, item: wrapper, index: index++ });
-        seen.set(keyString(this.spec, row), { raw: item, row, hash: contentHash(row) });
-      }
-    }
-    const before = this.offset.imported ?? {};
-    const events: ChangeEvent[] = [];
-    const imported: Record<string, string> = {};
-    for (const [key, { raw, row, hash }] of seen) {
-      if (isDeletedRow(this.spec, row)) {
-        if (before[key] !== undefined) events.push(...eventsFor(this.ctx, raw, row, Op.delete, startedMs));
-        continue;
-      }
-      imported[key] = hash;
-      if (before[key] === hash) continue;
-      const op = !this.offset.snapshotDone ? Op.read : before[key] === undefined ? Op.create : Op.update;
-      events.push(...eventsFor(this.ctx, raw, row, op, startedMs));
-    }
-    for (const key of Object.keys(before)) {
-      if (imported[key] === undefined && !seen.has(key)) events.push(...vanishedEvents(this.ctx, keyRow(this.spec, key), startedMs));
-    }
-    const offset: TableOffset = { ...this.offset, imported, lastImportMs: startedMs, snapshotDone: true };
-    if (events.length === 0 && this.offset.snapshotDone && sync.every === 'sync') {
-      // Nothing changed: an every-sync table has no schedule to record, so no transaction is needed.
-      this.offset = offset;
+    if (!this.current && !this.due(this.client.serverNowMs())) return null;
+    const progress = this.offset.import;
+    this.current ??= new FullImport(
+      this.ctx,
+      this.client,
+      {
+        list: (this.spec.sync as Sync).list,
+        versionTime: (_row: Row, startedMs: number) => startedMs,
+        complete: (offset, startedMs) => ({ ...offset, lastImportMs: startedMs, snapshotDone: true }),
+      },
+      progress?.startedMs ?? Math.floor(this.client.serverNowMs() / 1000) * 1000,
+      progress !== undefined,
+    );
+    const { batch, done } = await this.current.next(this.offset, signal);
+    if (!done) return batch;
+    this.current = undefined;
+    // Nothing changed in an every-sync import that never committed progress: no schedule to record, no
+    // transaction; the pass ends here.
+    if (batch.events.length === 0 && this.offset.snapshotDone && this.offset.import === undefined && (this.spec.sync as Sync).every === 'sync') {
+      this.offset = batch.offset;
       return null;
     }
-    return { table: this.table, events, offset };
+    this.importedThisPass = true;
+    return batch;
   }
 
   committed(batch: ChangeBatch): void {
@@ -95,12 +89,3 @@ export class ReimportSource implements TableSource {
   }
 }
 
-/** Rebuilds a key row from its key string (single keys keep their type as text; composite keys are JSON). */
-export function keyRow(spec: TableSpec, key: string): Row {
-  if (spec.primaryKey.length === 1) {
-    const col = spec.columns.find((c) => c.name === spec.primaryKey[0])!;
-    return { [col.name]: col.type === 'long' || col.type === 'double' ? Number(key) : key };
-  }
-  const values = JSON.parse(key) as Array<string | number | boolean | null>;
-  return Object.fromEntries(spec.primaryKey.map((k, i) => [k, values[i] ?? null]));
-}

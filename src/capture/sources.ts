@@ -1,5 +1,6 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
+import { ArchivedSource } from './archived.ts';
 import type { EmitContext } from './emit.ts';
 import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
@@ -11,11 +12,12 @@ import type { TableSource } from './table-source.ts';
 import { UpdatedSinceSource } from './updated-since-source.ts';
 
 /**
- * Tables whose deletes are found by absence need the keys already published, and tables whose history is
- * rebuilt from a changelog the time of each key's last published version (see KeyIndex).
+ * Tables whose deletes are found by absence need the keys already published (re-imported tables their
+ * content hashes too), and tables whose history is rebuilt from a changelog the time of each key's last
+ * published version (see KeyIndex).
  */
 export function needsKeyIndex(spec: TableSpec): boolean {
-  return spec.sync.kind === 'child' || spec.sync.kind === 'recents' || spec.deletes.some((d) => d.kind === 'id-scan') || spec.changelog !== undefined;
+  return ['child', 'recents', 'reimport'].includes(spec.sync.kind) || spec.deletes.some((d) => d.kind === 'id-scan') || spec.changelog !== undefined;
 }
 
 export interface SourceOptions {
@@ -48,6 +50,7 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
     case 'changelog':
       throw new Error(`${spec.name} is fed by the source of ${spec.sync.of}`);
   }
+  if (spec.sync.kind === 'updated-since' && spec.sync.archived) source = new ArchivedSource(source, ctx, client, start);
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   if (scan && scan.kind === 'id-scan') source = new IdScanSource(source, ctx, client, scan, start);
   return spec.history ? new HistorySource(source, ctx, client, opts.historyRebuild, start) : source;

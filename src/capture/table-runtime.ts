@@ -3,6 +3,7 @@ import type { PipedriveClient } from '../pipedrive/client.ts';
 import { listAll } from '../pipedrive/lists.ts';
 import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './custom-fields.ts';
 import type { EmitContext } from './emit.ts';
+import type { DeleteGuard } from './delete-guard.ts';
 import type { KeyIndex } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import { sourceFor, type SourceOptions } from './sources.ts';
@@ -18,17 +19,20 @@ export class TableRuntime {
   private current: TableSource;
   private fieldsReadAtMs = Number.NEGATIVE_INFINITY;
   private committedOffset: TableOffset;
+  /** Custom field hash → field type, as last listed (kept for fields deleted since). */
+  private readonly customTypes: Record<string, string>;
 
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
-    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean },
+    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean; deleteGuard?: DeleteGuard },
     start: TableOffset,
     private readonly sourceOptions?: SourceOptions,
   ) {
-    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, customNames: start.customColumns ?? {} };
+    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, customNames: start.customColumns ?? {} };
     this.current = sourceFor(this.ctx, client, start, sourceOptions);
     this.committedOffset = start;
+    this.customTypes = { ...(start.customFieldTypes ?? {}) };
   }
 
   get source(): TableSource {
@@ -70,10 +74,14 @@ export class TableRuntime {
   async refreshCustomFields(signal?: AbortSignal): Promise<boolean> {
     const cf = this.base.customFields;
     if (!cf) return false;
-    const defs: FieldDef[] = [];
-    for await (const page of listAll(this.client, cf.fields, {}, signal)) defs.push(...page.map((p) => parseFieldDef(p.item)));
+    const listed: FieldDef[] = [];
+    for await (const page of listAll(this.client, cf.fields, {}, signal)) listed.push(...page.map((p) => parseFieldDef(p.item)));
     this.fieldsReadAtMs = Date.now();
     const columnsBefore = this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join();
+    for (const d of listed) if (d.isCustom) this.customTypes[d.key] = d.fieldType;
+    // A field deleted in Pipedrive keeps its columns, with the types it had: a string in place of a
+    // number would be a schema change BACKWARD compatibility refuses.
+    const defs = [...listed, ...Object.keys(this.ctx.customNames ?? {}).filter((k) => !listed.some((d) => d.key === k)).map((k) => this.deletedField(k))];
     const names = assignNames(this.ctx.customNames ?? {}, defs, this.base.columns.map((c) => c.name));
     this.ctx.customNames = names;
     this.ctx.customDefs = defs;
@@ -81,8 +89,12 @@ export class TableRuntime {
     return this.ctx.spec.columns.map((c) => `${c.name}:${c.type}`).join() !== columnsBefore;
   }
 
-  /** The offset to publish: the source's, with the custom column names it was built with. */
+  /** The offset to publish: the source's, with the custom column names (and field types) it was built with. */
   withNames(offset: TableOffset): TableOffset {
-    return this.base.customFields ? { ...offset, customColumns: this.ctx.customNames ?? {} } : offset;
+    return this.base.customFields ? { ...offset, customColumns: this.ctx.customNames ?? {}, customFieldTypes: { ...this.customTypes } } : offset;
+  }
+
+  private deletedField(key: string): FieldDef {
+    return { key, name: this.ctx.customNames?.[key] ?? key, fieldType: this.customTypes[key] ?? 'varchar', options: [], isCustom: true };
   }
 }

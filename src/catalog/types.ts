@@ -73,9 +73,17 @@ export type SyncMode =
   /**
    * v2 list sorted by update time ascending with an inclusive `updated_since` (same-second dedupe). With an
    * exclusive `untilParam` (`updated_until`), the first sync is priority-first: the last 30 days first, then
-   * the older rows.
+   * the older rows. `archived`: rows leave `list` when archived and are listed there instead (deals since
+   * 2025-07-15), read the same way with a cursor of their own, every `everyMs`.
    */
-  | { readonly kind: 'updated-since'; readonly list: ListSpec; readonly cursorField: string; readonly sinceParam: string; readonly untilParam?: string }
+  | {
+      readonly kind: 'updated-since';
+      readonly list: ListSpec;
+      readonly cursorField: string;
+      readonly sinceParam: string;
+      readonly untilParam?: string;
+      readonly archived?: { readonly list: ListSpec; readonly everyMs: number };
+    }
   /** v2 list without an update filter: sort by update time descending and stop at the cursor. */
   | { readonly kind: 'sorted-desc'; readonly list: ListSpec; readonly cursorField: string }
   /**

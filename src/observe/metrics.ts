@@ -63,6 +63,12 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       labelNames: ['table'] as const,
       registers: producer,
     }),
+    deletesRefused: new Gauge({
+      name: 'pipedrive_cdc_deletes_refused',
+      help: '1 while the delete guard holds back a pass that would delete more than DELETE_GUARD_MAX_SHARE of the table (see the mass-delete-refused log line), else 0',
+      labelNames: ['table'] as const,
+      registers: producer,
+    }),
     pollDuration: new Histogram({
       name: 'pipedrive_cdc_poll_duration_seconds',
       help: 'Duration of one poll (one API page and its transaction)',

@@ -97,22 +97,51 @@ export interface ListedItem {
 }
 
 /** Every item of a list (walking parents for per-parent lists), page by page. */
-export async function* listAll(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>> = {}, signal?: AbortSignal): AsyncGenerator<ListedItem[]> {
+export async function* listAll(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>> = {}, signal?: AbortSignal): AsyncGenerator<readonly ListedItem[]> {
+  for await (const unit of listUnits(client, list, null, query, signal)) yield unit.items;
+}
+
+/**
+ * A list walked in resumable units: a page of a plain list, or for a per-parent list one page of parents
+ * with every child call for them. `next` is where the walk resumes after this unit (null: it is complete),
+ * so a walk interrupted between units — a crash, a batch limit — goes on from there.
+ */
+export interface ListUnit {
+  readonly items: readonly ListedItem[];
+  readonly next: PagePosition | null;
+}
+
+export async function* listUnits(
+  client: PipedriveClient,
+  list: ListSpec,
+  from: PagePosition | null,
+  query: Readonly<Record<string, string>> = {},
+  signal?: AbortSignal,
+): AsyncGenerator<ListUnit> {
   const unwrap = (raw: unknown, parent: unknown): ListedItem => (list.itemPath ? { item: at(raw, list.itemPath), wrapper: raw, parent } : { item: raw, parent });
-  if (list.forEachParent) {
-    const { list: parentList, idField, batch } = list.forEachParent;
-    for await (const parents of listAll(client, parentList, {}, signal)) {
-      const withIds = parents.map((p) => ({ object: p.item, id: at(p.item, idField) })).filter((p) => p.id !== undefined && p.id !== null);
-      const size = batch ?? 1;
-      for (let i = 0; i < withIds.length; i += size) {
-        const group = withIds.slice(i, i + size);
-        const ref: ParentRef = size === 1 ? { id: String(group[0]!.id), object: group[0]!.object } : { id: group.map((g) => String(g.id)).join(',') };
-        for await (const page of pagesOf(client, list, query, ref, signal)) yield page.map((raw) => unwrap(raw, ref.object));
-      }
-    }
+  let pos = from;
+  if (!list.forEachParent) {
+    do {
+      const page = await fetchListPage(client, list, query, pos, undefined, signal);
+      yield { items: page.items.map((raw) => unwrap(raw, undefined)), next: page.next };
+      pos = page.next;
+    } while (pos);
     return;
   }
-  for await (const page of pagesOf(client, list, query, undefined, signal)) yield page.map((raw) => unwrap(raw, undefined));
+  const { list: parentList, idField, batch } = list.forEachParent;
+  do {
+    const parents = await fetchListPage(client, parentList, {}, pos, undefined, signal);
+    const withIds = parents.items.map((item) => ({ object: item, id: at(item, idField) })).filter((p) => p.id !== undefined && p.id !== null);
+    const size = batch ?? 1;
+    const items: ListedItem[] = [];
+    for (let i = 0; i < withIds.length; i += size) {
+      const group = withIds.slice(i, i + size);
+      const ref: ParentRef = size === 1 ? { id: String(group[0]!.id), object: group[0]!.object } : { id: group.map((g) => String(g.id)).join(',') };
+      for await (const page of pagesOf(client, list, query, ref, signal)) items.push(...page.map((raw) => unwrap(raw, ref.object)));
+    }
+    yield { items, next: parents.next };
+    pos = parents.next;
+  } while (pos);
 }
 
 async function* pagesOf(client: PipedriveClient, list: ListSpec, query: Readonly<Record<string, string>>, parent: ParentRef | undefined, signal?: AbortSignal) {

@@ -16,7 +16,13 @@ export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
   readonly compacted: boolean;
-  /** Largest record the topic accepts (state records of re-imported tables can exceed the 1 MB default). */
+  /** Replicas per partition; clamped to the number of brokers (a single development broker gets 1). */
+  readonly replicationFactor: number;
+  /** Replicas that must have a write before it counts (with acks=all); clamped to the replication factor. */
+  readonly minInsyncReplicas: number;
+  /** `retention.ms`; -1 keeps records forever (history topics). Default: the broker's. */
+  readonly retentionMs?: number;
+  /** Largest record the topic accepts (the state topic allows more than the 1 MB default). */
   readonly maxMessageBytes?: number;
 }
 

@@ -1,7 +1,7 @@
 import { Partitioners, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
 import { createKafka, type KafkaConnection } from '../kafka/connection.ts';
-import { kafkaCall } from '../kafka/errors.ts';
+import { KafkaError, kafkaCall } from '../kafka/errors.ts';
 import { readTopicsToEnd } from '../kafka/read-to-end.ts';
 import type { Logger } from '../observe/log.ts';
 import type { OutRecord, ProducerKafka, TopicKey, TopicSpec } from './kafka.ts';
@@ -55,19 +55,26 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
       const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
       const missing = topics.filter((t) => !existing.has(t.topic));
       if (missing.length === 0) return;
-      await kafkaCall(`creating topics ${missing.map((t) => t.topic).join(', ')}`, () =>
-        admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.partitions,
-            configEntries: [
-              ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-              ...(t.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }] : []),
-            ],
-          })),
-        }),
-      );
+      const { brokers } = await kafkaCall('describing the cluster', () => admin.describeCluster());
+      const created = missing.map((t) => {
+        const replicationFactor = Math.max(1, Math.min(t.replicationFactor, brokers.length));
+        const minInsync = Math.max(1, Math.min(t.minInsyncReplicas, replicationFactor));
+        if (replicationFactor < t.replicationFactor) {
+          opts.log('topic-replication-clamped', { topic: t.topic, wanted: t.replicationFactor, brokers: brokers.length, replicationFactor, minInsyncReplicas: minInsync });
+        }
+        return {
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor,
+          configEntries: [
+            { name: 'min.insync.replicas', value: String(minInsync) },
+            ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...(t.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(t.retentionMs) }] : []),
+            ...(t.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }] : []),
+          ],
+        };
+      });
+      await kafkaCall(`creating topics ${missing.map((t) => t.topic).join(', ')}`, () => admin.createTopics({ waitForLeaders: true, topics: created }));
     },
 
     async readCompacted(topic: string) {
@@ -87,31 +94,69 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     },
 
     async writeTransaction(records: readonly OutRecord[]) {
-      await kafkaCall('writing a transaction', async () => {
-        const tx = await producer.transaction();
-        try {
-          const byTopic = new Map<string, OutRecord[]>();
-          for (const r of records) {
-            let list = byTopic.get(r.topic);
-            if (!list) byTopic.set(r.topic, (list = []));
-            list.push(r);
+      try {
+        await kafkaCall('writing a transaction', async () => {
+          const tx = await producer.transaction();
+          try {
+            // kafkajs sends one record batch per partition per call, and a batch over the topic's
+            // max.message.bytes (1 MB by default) is refused: large transactions go out in several sends.
+            for (const chunk of chunksOf(records, SEND_BYTES)) {
+              const byTopic = new Map<string, OutRecord[]>();
+              for (const r of chunk) {
+                let list = byTopic.get(r.topic);
+                if (!list) byTopic.set(r.topic, (list = []));
+                list.push(r);
+              }
+              await tx.sendBatch({
+                topicMessages: [...byTopic].map(([topic, rs]) => ({
+                  topic,
+                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
+                })),
+              });
+            }
+            failpoint('publish.before-commit');
+            await tx.commit();
+          } catch (err) {
+            await tx.abort().catch(() => undefined);
+            throw err;
           }
-          await tx.sendBatch({
-            topicMessages: [...byTopic].map(([topic, rs]) => ({
-              topic,
-              messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
-            })),
-          });
-          failpoint('publish.before-commit');
-          await tx.commit();
-        } catch (err) {
-          await tx.abort().catch(() => undefined);
-          throw err;
+        });
+      } catch (err) {
+        if (err instanceof KafkaError && err.kind === 'too-large') {
+          const largest = records.reduce((a, b) => (sizeOf(b) > sizeOf(a) ? b : a));
+          throw new KafkaError('too-large', `${err.message}: its largest record (topic ${largest.topic}) is ${sizeOf(largest)} bytes; raise max.message.bytes of that topic`, { cause: err });
         }
-      });
+        throw err;
+      }
       failpoint('publish.after-commit');
     },
 
     close,
   };
+}
+
+/** Bytes of records per send: half of Kafka's default max.message.bytes, room for batch overhead. */
+const SEND_BYTES = 512 * 1024;
+
+function sizeOf(r: OutRecord): number {
+  let n = r.key.length + (r.value?.length ?? 0) + 64;
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length;
+  return n;
+}
+
+/** Consecutive records in groups of at most `maxBytes` (a larger record goes alone). */
+function* chunksOf(records: readonly OutRecord[], maxBytes: number): Generator<OutRecord[]> {
+  let chunk: OutRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = sizeOf(r);
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(r);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }

@@ -9,6 +9,8 @@ export interface PublisherOptions {
   readonly topicPrefix: string;
   readonly connector: string;
   readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
   readonly now?: () => number;
 }
 
@@ -19,6 +21,8 @@ export const OP_HEADER = 'pipedrive-cdc.op';
  * indexes from compacted topics at start and learns each key's last published version without decoding.
  */
 export const SOURCE_TS_HEADER = 'pipedrive-cdc.source-ts-ms';
+/** The row's content hash (not on deletes): the base of a re-import's diff after a restart. */
+export const HASH_HEADER = 'pipedrive-cdc.hash';
 
 interface TableSchemas {
   readonly spec: TableSpec;
@@ -53,11 +57,15 @@ export class Publisher {
 
   /** Creates topics and registers the key/value schemas of the given tables (TopicNameStrategy subjects). */
   async prepare(tables: readonly TableSpec[]): Promise<void> {
+    const durability = { replicationFactor: this.opts.replicationFactor, minInsyncReplicas: this.opts.minInsyncReplicas };
     const topics: TopicSpec[] = [
-      // Re-imported tables keep their last import's key → hash map in the state record: allow large records.
-      { topic: this.stateTopic, partitions: 1, compacted: true, maxMessageBytes: 64 * 1024 * 1024 },
-      // Latest-state topics are compacted; history topics keep every version.
-      ...tables.map((t) => ({ topic: this.topicOf(t.name), partitions: this.opts.partitions, compacted: t.sync.kind !== 'history' })),
+      // Offsets are small, but one second's worth of same-second versions can be many: room beyond 1 MB.
+      { topic: this.stateTopic, partitions: 1, compacted: true, maxMessageBytes: 16 * 1024 * 1024, ...durability },
+      // Latest-state topics are compacted; history topics keep every version, forever.
+      ...tables.map((t): TopicSpec => {
+        const history = t.sync.kind === 'history';
+        return { topic: this.topicOf(t.name), partitions: this.opts.partitions, compacted: !history, ...(history ? { retentionMs: -1 } : {}), ...durability };
+      }),
     ];
     await this.kafka.ensureTopics(topics);
     for (const t of tables) {
@@ -99,7 +107,9 @@ export class Publisher {
       __synced_ms: syncedMs,
     });
     const sourceTs = String(ev.sourceTsMs);
-    const change: OutRecord = { topic: s.topic, key, value, headers: { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs } };
+    const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
+    if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
+    const change: OutRecord = { topic: s.topic, key, value, headers };
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
     return deleted && s.spec.sync.kind !== 'history' ? [change, { topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } }] : [change];

@@ -43,7 +43,7 @@ const v: Record<string, Validator> = {};
 beforeAll(async () => {
   sim = await startFrozen({ deals: 60 });
   api = client(sim);
-  for (const op of ['getDeals', 'getDeal', 'addDeal', 'updateDeal']) v[op] = compileResponse(op, '200', allowNulls);
+  for (const op of ['getDeals', 'getArchivedDeals', 'getDeal', 'addDeal', 'updateDeal']) v[op] = compileResponse(op, '200', allowNulls);
   v['deleteDeal'] = compileResponse('deleteDeal');
   v['error'] = compileResponse('convertDealToLead', '404'); // the spec's one error body schema
 }, 60_000);
@@ -52,6 +52,14 @@ afterAll(async () => {
 });
 
 describe('v2 deals conform to the official spec', () => {
+  it('GET /api/v2/deals/archived answers in its documented shape', async () => {
+    for (const id of [3, 4, 5]) await api.patch(`/api/v2/deals/${id}`, { is_archived: true });
+    const page = await api.get<{ data: Array<{ id: number }> }>('/api/v2/deals/archived', { limit: 2 });
+    expectValid(v['getArchivedDeals']!, page.body, 'getArchivedDeals');
+    expect(page.body.data.map((d) => d.id)).toEqual([3, 4]);
+    for (const id of [3, 4, 5]) await api.patch(`/api/v2/deals/${id}`, { is_archived: false });
+  });
+
   it('the returned field set is the schema set plus the allow-listed example fields', () => {
     const schemaFields = Object.keys(dataSchema(responseSchema('getDeals'))['properties'] as Json);
     const onRequest = Object.keys(DEAL_FIELDS_ON_REQUEST);

@@ -163,3 +163,25 @@ describe('GET/PATCH/DELETE /api/v2/deals/{id}', () => {
     expect((await api.get('/api/v2/deals/1', { include_fields: 'nonsense' })).status).toBe(400);
   });
 });
+
+describe('archived deals (since 2025-07-15 outside the default lists)', () => {
+  it('leave GET /api/v2/deals and GET /api/v2/deals/{id}, and are listed by GET /api/v2/deals/archived', async () => {
+    const kept = await api.post<DataBody>('/api/v2/deals', { title: 'Kept' });
+    const gone = await api.post<DataBody>('/api/v2/deals', { title: 'Archived' });
+    sim.clock.advance(2000);
+    const patched = await api.patch<DataBody>(`/api/v2/deals/${gone.body.data.id}`, { is_archived: true });
+    expect(patched.body.data).toMatchObject({ is_archived: true, archive_time: iso(T0_SEC + 2), update_time: iso(T0_SEC + 2) });
+
+    const live = await api.get<ListBody>('/api/v2/deals');
+    expect(live.body.data.map((d) => d.id)).toEqual([kept.body.data.id]);
+    expect((await api.get<ErrorBody>(`/api/v2/deals/${gone.body.data.id}`)).status).toBe(404);
+    const archived = await api.get<ListBody>('/api/v2/deals/archived', { updated_since: iso(T0_SEC + 1), sort_by: 'update_time' });
+    expect(archived.body.data.map((d) => [d.id, d.is_archived])).toEqual([[gone.body.data.id, true]]);
+
+    // Unarchived, it is back in the default list with a new update time.
+    sim.clock.advance(1000);
+    await api.patch(`/api/v2/deals/${gone.body.data.id}`, { is_archived: false });
+    expect((await api.get<ListBody>('/api/v2/deals')).body.data.map((d) => d.id)).toEqual([kept.body.data.id, gone.body.data.id]);
+    expect((await api.get<ListBody>('/api/v2/deals/archived')).body.data).toEqual([]);
+  });
+});

@@ -14,6 +14,8 @@ export const deal = defineTable({
     cursorField: 'update_time',
     sinceParam: 'updated_since',
     untilParam: 'updated_until',
+    // Since 2025-07-15 archived deals are only in their own list (20 tokens a page): read it every 10 minutes.
+    archived: { list: { endpoint: '/api/v2/deals/archived', pagination: 'v2-cursor', limit: 500, params: { status: 'open,won,lost,deleted' } }, everyMs: 10 * 60_000 },
   },
   // The flag shows deletes within Pipedrive's 30-day purge window; a daily id scan catches deals purged
   // while the connector was stopped for longer.

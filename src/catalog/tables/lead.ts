@@ -9,7 +9,7 @@ import { defineTable } from '../types.ts';
 export const lead = defineTable({
   name: 'lead',
   api: 'v1',
-  sync: { kind: 'reimport', list: { endpoint: '/v1/leads', pagination: 'v1-offset' }, every: 'sync' },
+  sync: { kind: 'reimport', list: { endpoint: '/v1/leads', pagination: 'v1-offset', limit: 500 }, every: 'sync' },
   deletes: [{ kind: 'vanish' }],
   primaryKey: ['id'],
   createdField: 'add_time',

@@ -20,6 +20,11 @@ export interface DealQuery {
   limit: number;
   /** Default: open, won, lost (deleted only when asked for). */
   statuses?: ReadonlySet<DealStatus> | undefined;
+  /**
+   * Archived deals only (GET /api/v2/deals/archived); otherwise they are left out, as Pipedrive's lists do
+   * since 2025-07-15.
+   */
+  archived?: boolean;
   ids?: ReadonlySet<number> | undefined;
   owner_id?: number | undefined;
   person_id?: number | undefined;
@@ -124,7 +129,7 @@ export class DealStore {
     const statuses = q.statuses ?? DEFAULT_STATUSES;
     const filter = (r: Row<Deal>): boolean => {
       const d = r.data;
-      if (d.is_archived || !statuses.has(d.status)) return false;
+      if (d.is_archived !== (q.archived === true) || !statuses.has(d.status)) return false;
       if (q.ids && !q.ids.has(d.id)) return false;
       for (const k of EQ_FILTERS) if (q[k] !== undefined && d[k] !== q[k]) return false;
       return true;

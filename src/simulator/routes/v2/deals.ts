@@ -1,4 +1,4 @@
-/** v2 deal routes: getDeals, getDeal, addDeal, updateDeal, deleteDeal. */
+/** v2 deal routes: getDeals, getArchivedDeals, getDeal, addDeal, updateDeal, deleteDeal. */
 import express, { type RequestHandler, type Router } from 'express';
 import { DEAL_STATUSES, type DealStatus } from '../../store/deal-model.ts';
 import type { SimStore } from '../../store/index.ts';
@@ -17,7 +17,11 @@ export function dealRoutes(store: SimStore, operation: (name: string) => Request
   const r = express.Router();
   const deals = store.deals;
 
-  r.get('/deals', operation('getDeals'), (req, res) => {
+  // Archived deals have a list of their own (and cost twice as much); the route goes before /deals/:id.
+  r.get('/deals/archived', operation('getArchivedDeals'), (req, res) => listDeals(req, res, true));
+  r.get('/deals', operation('getDeals'), (req, res) => listDeals(req, res, false));
+
+  const listDeals = (req: express.Request, res: express.Response, archived: boolean) => {
     if (queryValue(req, 'filter_id') !== undefined) throw badRequest('filter_id is not supported by the simulator');
     const sortBy = enumQuery(req, 'sort_by', SORT_FIELDS, 'id');
     const direction = enumQuery(req, 'sort_direction', DIRECTIONS, 'asc');
@@ -38,9 +42,10 @@ export function dealRoutes(store: SimStore, operation: (name: string) => Request
       org_id: intQuery(req, 'org_id'),
       pipeline_id: intQuery(req, 'pipeline_id'),
       stage_id: intQuery(req, 'stage_id'),
+      archived,
     });
     sendList(res, page.map((d) => presentDeal(d, present, deals.sourceLeadOf(d.id))), next && encodeCursor(sortBy, direction, next));
-  });
+  };
 
   r.get('/deals/:id', operation('getDeal'), (req, res) => {
     const present = parsePresentOptions(csvQuery(req, 'include_fields'), csvQuery(req, 'custom_fields'));

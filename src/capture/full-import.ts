@@ -1,0 +1,107 @@
+import type { ListSpec } from '../catalog/types.ts';
+import type { PipedriveClient } from '../pipedrive/client.ts';
+import { listUnits, type ListUnit } from '../pipedrive/lists.ts';
+import { parseRow, type Row } from '../pipedrive/row.ts';
+import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
+import { contentHash, eventsFor, isDeletedRow, vanishedEvents, type EmitContext } from './emit.ts';
+import { keyString } from './key-index.ts';
+import type { TableOffset } from './offset.ts';
+
+/**
+ * How much one batch — one Kafka transaction — may hold: records, and bytes as their rows' JSON. Far below
+ * Kafka's limits (the publisher also splits a transaction's sends to stay under max.message.bytes), and
+ * what the producer holds in memory at a time, whatever the size of the table.
+ */
+export const BATCH_LIMITS = { events: 2_000, bytes: 4 * 1024 * 1024 } as const;
+
+export interface FullImportOptions {
+  readonly list: ListSpec;
+  /** The version time of a row (re-imports: the import's start second; Recents: the row's update time). */
+  readonly versionTime: (row: Row, startedMs: number) => number;
+  /** The table's offset once the import is complete. */
+  readonly complete: (offset: TableOffset, startedMs: number) => TableOffset;
+}
+
+/** One step of an import: a batch to publish, and whether it completes the import. */
+export interface ImportStep {
+  readonly batch: ChangeBatch;
+  readonly done: boolean;
+}
+
+/**
+ * Reads a whole table — a re-import, or Recents' full import — and turns it into bounded batches. Rows whose
+ * content hash equals the one last published (the key index) are unchanged and skipped; the others are
+ * creates, updates, or reads during a first sync. Each batch carries the import's progress in the offset
+ * (where the next unit starts), so a crash mid-import resumes there. Once every unit is read, the keys the
+ * index holds that the import never saw are deletes — unless the import was resumed after a restart (the
+ * keys seen before it are not known: its deletes are left to the next import) or the delete guard refuses
+ * them.
+ */
+export class FullImport {
+  private readonly seen = new Set<string>();
+  private readonly deletesKnown: boolean;
+  private units: AsyncGenerator<ListUnit> | undefined;
+  private vanished: Row[] | undefined;
+  /** Position of an item in the whole list, for `$index` columns (only single-page lists use them). */
+  private position = 0;
+
+  constructor(
+    private readonly ctx: EmitContext,
+    private readonly client: PipedriveClient,
+    private readonly opts: FullImportOptions,
+    /** The import's start (new imports), or the committed offset's progress (a resumed one). */
+    private readonly startedMs: number,
+    resumed: boolean,
+  ) {
+    this.deletesKnown = !resumed;
+  }
+
+  async next(offset: TableOffset, signal?: AbortSignal): Promise<ImportStep> {
+    const spec = this.ctx.spec;
+    const index = this.ctx.indexes.get(spec.name);
+    const events: ChangeEvent[] = [];
+    let bytes = 0;
+    const full = () => events.length >= BATCH_LIMITS.events || bytes >= BATCH_LIMITS.bytes;
+    const resumeAt = offset.import?.resumeAt;
+    if (this.vanished === undefined && resumeAt !== 'end') {
+      this.units ??= listUnits(this.client, this.opts.list, resumeAt ?? null, {}, signal);
+      for (;;) {
+        const { value: unit, done } = await this.units.next();
+        if (done) break;
+        for (const { item, parent, wrapper } of unit.items) {
+          const row = parseRow(spec, item, { parent, item: wrapper, index: this.position++ });
+          const key = keyString(spec, row);
+          this.seen.add(key);
+          const known = index?.has(key) ?? false;
+          if (isDeletedRow(spec, row)) {
+            if (known) events.push(...eventsFor(this.ctx, item, row, Op.delete, this.opts.versionTime(row, this.startedMs)));
+            continue;
+          }
+          if (index?.hashOf(key) === contentHash(row)) continue; // unchanged since it was published
+          const op = !offset.snapshotDone ? Op.read : known ? Op.update : Op.create;
+          const made = eventsFor(this.ctx, item, row, op, this.opts.versionTime(row, this.startedMs));
+          events.push(...made);
+          for (const ev of made) bytes += JSON.stringify(ev.row).length;
+        }
+        if (unit.next === null) break;
+        if (full()) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: unit.next } }), done: false };
+      }
+      this.vanished = this.deletesKnown ? this.guarded([...(index?.keys() ?? [])].filter(([k]) => !this.seen.has(k)).map(([, keyRow]) => keyRow), index?.size ?? 0) : [];
+    }
+    const vanished = this.vanished ?? [];
+    while (vanished.length > 0 && !full()) events.push(...vanishedEvents(this.ctx, vanished.pop()!, this.startedMs));
+    if (vanished.length > 0) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: 'end' } }), done: false };
+    const { import: _progress, imported: _legacy, ...rest } = offset;
+    return { batch: this.batch(events, this.opts.complete(rest, this.startedMs)), done: true };
+  }
+
+  /** The deletes, unless the delete guard refuses that many at once (then none, until confirmed). */
+  private guarded(keys: Row[], of: number): Row[] {
+    const guard = this.ctx.deleteGuard;
+    return keys.length === 0 || !guard || guard.allows(this.ctx.spec.name, keys.length, of) ? keys : [];
+  }
+
+  private batch(events: ChangeEvent[], offset: TableOffset): ChangeBatch {
+    return { table: this.ctx.spec.name, events, offset };
+  }
+}
