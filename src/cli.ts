@@ -49,7 +49,8 @@ async function runProducerCommand(args: string[]): Promise<number> {
     process.stdout.write(
       'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
         'Environment: PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
-        '  TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, METRICS_PORT, HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS\n' +
+        '  TABLES, EXCLUDE_TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS, METRICS_PORT,\n' +
+        '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM\n' +
         'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',
     );
     return 0;

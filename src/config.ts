@@ -35,6 +35,8 @@ export interface ProducerConfig extends CommonConfig {
   readonly dailyBudgetProbeMs: number;
   /** A table that failed with an error of its own (a plan or permission lacking, a malformed row) is tried again this often. */
   readonly failedTableRetryMs: number;
+  /** How far below its cursor each incremental read starts again, for rows stamped before they became visible. */
+  readonly latenessWindowMs: number;
   /** Largest share of a table's rows one pass may delete by absence (1 = no guard). */
   readonly deleteGuardMaxShare: number;
   /** Tables whose mass delete an operator confirmed. */
@@ -78,6 +80,7 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     historyRebuild: oneOf(env, 'HISTORY_REBUILD', ['all', 'changes', 'off'] as const, 'all'),
     dailyBudgetProbeMs: millis(env, 'DAILY_BUDGET_PROBE_MS', 300_000, 100),
     failedTableRetryMs: millis(env, 'FAILED_TABLE_RETRY_MS', 300_000, 100),
+    latenessWindowMs: wholeSeconds('LATENESS_WINDOW_MS', millis(env, 'LATENESS_WINDOW_MS', 60_000, 0)),
     deleteGuardMaxShare: share(env, 'DELETE_GUARD_MAX_SHARE', 0.2),
     deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
   };
@@ -157,6 +160,12 @@ function int(env: Env, key: string, fallback: number, min: number, max: number, 
     throw new ConfigError(`${key}: "${v}" must be ${what} from ${min} to ${max}`);
   }
   return n;
+}
+
+/** Pipedrive's timestamps have whole seconds: a window in milliseconds must be too. */
+function wholeSeconds(key: string, ms: number): number {
+  if (ms % 1000 !== 0) throw new ConfigError(`${key}: "${ms}" must be whole seconds (a multiple of 1000)`);
+  return ms;
 }
 
 /** A fraction from 0 to 1. */

@@ -118,7 +118,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           snapshotDone: start.snapshotDone,
           ...(start.import ? { importInProgress: true } : {}),
         });
-        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard }, start, { historyRebuild: config.historyRebuild });
+        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs }, start, { historyRebuild: config.historyRebuild });
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
       const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);

@@ -21,6 +21,11 @@ export interface EmitContext {
   readonly indexes: ReadonlyMap<string, KeyIndex>;
   /** Refuses deletes by absence of too large a share of a table at once. */
   readonly deleteGuard?: DeleteGuard;
+  /**
+   * How far below the cursor incremental reads start again (ms, whole seconds): a row whose update time is
+   * stamped before it becomes visible is still published, once, if it shows up within this window.
+   */
+  readonly latenessMs?: number;
 }
 
 /** A row holds a custom field the table's columns don't know yet: refresh the field catalog, then poll again. */

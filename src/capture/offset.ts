@@ -11,6 +11,12 @@ export interface TableOffset {
   readonly cursorMs: number | null;
   /** Row key → content hash of the versions already published whose update time equals the cursor. */
   readonly emittedAtCursor: Readonly<Record<string, string>>;
+  /**
+   * With a lateness window: row key → `<update ms>:<content hash>` of the versions published with an update
+   * time inside the window below the cursor. Rows are read again from cursor − window; those listed here
+   * were published, the others arrived late (stamped before they became visible) and are published now.
+   */
+  readonly withinWindow?: Readonly<Record<string, string>>;
   /** True once a full pass from the beginning has completed (rows after that are c/u, before r). */
   readonly snapshotDone: boolean;
   /**

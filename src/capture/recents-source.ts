@@ -49,8 +49,9 @@ export class RecentsSource implements TableSource {
     if (this.current || this.startsBackfill(this.client.serverNowMs())) return this.importStep(sync, signal);
     for (;;) {
       const cursorMs = this.offset.cursorMs!;
-      // One second of overlap: whether since_timestamp is inclusive is not documented; advance() skips repeats.
-      const page = await fetchRecentsPage(this.client, sync.item, cursorMs - 1000, this.skipInSecond, signal);
+      // One second of overlap (whether since_timestamp is inclusive is not documented) and the lateness
+      // window; advance() skips what was published.
+      const page = await fetchRecentsPage(this.client, sync.item, cursorMs - 1000 - (this.ctx.latenessMs ?? 0), this.skipInSecond, signal);
       const items: unknown[] = [];
       for (const e of page.entries) {
         if (e.item !== sync.item) continue;

@@ -40,7 +40,8 @@ export class SortedDescSource implements TableSource {
       let reachedCursor = false;
       for (const raw of page.items) {
         const ts = parseRow(this.spec, raw)[sync.cursorField];
-        if (this.offset.cursorMs !== null && typeof ts === 'number' && ts < this.offset.cursorMs) {
+        // Newest first down to the cursor (less the lateness window: late rows are found there).
+        if (this.offset.cursorMs !== null && typeof ts === 'number' && ts < this.offset.cursorMs - (this.offset.snapshotDone ? (this.ctx.latenessMs ?? 0) : 0)) {
           reachedCursor = true;
           break;
         }

@@ -25,11 +25,11 @@ export class TableRuntime {
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
-    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean; deleteGuard?: DeleteGuard },
+    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean; deleteGuard?: DeleteGuard; latenessMs?: number },
     start: TableOffset,
     private readonly sourceOptions?: SourceOptions,
   ) {
-    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, customNames: start.customColumns ?? {} };
+    this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, latenessMs: deps.latenessMs, customNames: start.customColumns ?? {} };
     this.current = sourceFor(this.ctx, client, start, sourceOptions);
     this.committedOffset = start;
     this.customTypes = { ...(start.customFieldTypes ?? {}) };

@@ -108,7 +108,9 @@ export class UpdatedSinceSource implements TableSource {
 
   private incrementalQuery(sync: Sync): Record<string, string> {
     const q: Record<string, string> = { sort_by: sync.cursorField, sort_direction: 'asc' };
-    if (this.offset.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(this.offset.cursorMs);
+    // Once live, read again from a window below the cursor: late rows (see advance) are found there.
+    const lateness = this.offset.snapshotDone ? (this.ctx.latenessMs ?? 0) : 0;
+    if (this.offset.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(this.offset.cursorMs - lateness);
     return q;
   }
 
@@ -136,7 +138,7 @@ export class UpdatedSinceSource implements TableSource {
     const bf = prev.backfill!;
     // The backfill's own cursor, with snapshot semantics: its rows are reads (or deletes).
     const half: TableOffset = { version: 1, cursorMs: bf.cursorMs, emittedAtCursor: bf.emittedAtCursor, snapshotDone: false };
-    const { events, offset } = advance(this.ctx, half, items, false, sync.cursorField);
+    const { events, offset } = advance({ ...this.ctx, latenessMs: 0 }, half, items, false, sync.cursorField);
     const next: TableOffset = lastPage
       ? (({ backfill: _done, ...rest }) => rest)(prev)
       : { ...prev, backfill: { ...bf, cursorMs: offset.cursorMs, emittedAtCursor: offset.emittedAtCursor } };
@@ -147,21 +149,34 @@ export class UpdatedSinceSource implements TableSource {
 
 /**
  * The events of a page of rows in ascending update-time order, and the offset after them; pure. Versions
- * at the cursor second already published (same key, same content) are skipped.
+ * at the cursor second already published (same key, same content) are skipped. With a lateness window
+ * (`ctx.latenessMs`, once the first sync is done), rows below the cursor but inside the window are
+ * published unless that version (or a newer one of the key) already was: they arrived late.
  */
 export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unknown[], lastPage: boolean, cursorField: string): { events: ChangeEvent[]; offset: TableOffset } {
   const { spec } = ctx;
+  // Late rows are looked for once the table is live; what is published before counts as seen already.
+  const window = ctx.latenessMs ?? 0;
+  const lateness = prev.snapshotDone ? window : 0;
   let cursorMs = prev.cursorMs;
   let emitted: Record<string, string> = { ...prev.emittedAtCursor };
+  const within: Record<string, string> = { ...prev.withinWindow };
   const events: ChangeEvent[] = [];
   for (const raw of items) {
     const row = parseRow(spec, raw);
     // A row without an update time (users' `modified` may be null) is ordered by its creation, else at the cursor.
     const stamp = row[cursorField] ?? (spec.createdField ? row[spec.createdField] : null) ?? cursorMs ?? 0;
     const ts = typeof stamp === 'number' ? stamp : 0;
-    if (cursorMs !== null && ts < cursorMs) continue; // older than what was already published
     const id = keyString(spec, row);
     const hash = contentHash(row);
+    if (cursorMs !== null && ts < cursorMs) {
+      if (ts < cursorMs - lateness) continue; // older than the window: already published, or too late to tell
+      const [seenTs, seenHash] = splitWindowed(within[id]);
+      if (seenTs > ts || (seenTs === ts && seenHash === hash)) continue; // this version or a newer one was published
+      events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, true, seenTs === ts), ts));
+      within[id] = `${ts}:${hash}`;
+      continue;
+    }
     if (ts === cursorMs && emitted[id] === hash) continue; // this exact version was published
     const earlierVersionThisSecond = ts === cursorMs && emitted[id] !== undefined;
     events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, prev.snapshotDone, earlierVersionThisSecond), ts));
@@ -170,7 +185,18 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
       emitted = {};
     }
     emitted[id] = hash;
+    if (window > 0) within[id] = `${ts}:${hash}`;
   }
   const snapshotDone = prev.snapshotDone || lastPage;
-  return { events, offset: { ...prev, cursorMs, emittedAtCursor: emitted, snapshotDone } };
+  const offset: TableOffset = { ...prev, cursorMs, emittedAtCursor: emitted, snapshotDone };
+  if (window === 0 || cursorMs === null) return { events, offset };
+  // Only versions still inside the window below the (new) cursor are worth remembering.
+  const kept = Object.fromEntries(Object.entries(within).filter(([, v]) => splitWindowed(v)[0] >= cursorMs! - window));
+  return { events, offset: { ...offset, withinWindow: kept } };
+}
+
+function splitWindowed(entry: string | undefined): [number, string] {
+  if (entry === undefined) return [Number.NEGATIVE_INFINITY, ''];
+  const at = entry.indexOf(':');
+  return [Number(entry.slice(0, at)), entry.slice(at + 1)];
 }

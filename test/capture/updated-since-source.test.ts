@@ -79,6 +79,41 @@ describe('UpdatedSinceSource', () => {
     expect((await drain(r.offset)).batches).toHaveLength(0);
   });
 
+  it('a late row (stamped before it became visible) inside the lateness window is published once; outside it, not', async () => {
+    const late: EmitContext = { ...ctx, latenessMs: 60_000 };
+    const drainWith = async (c: EmitContext, offset: TableOffset) => {
+      const out: ChangeBatch[] = [];
+      const source = new UpdatedSinceSource(c, client, offset);
+      for (let b = await source.poll(); b; b = await source.poll()) {
+        out.push(b);
+        source.committed(b);
+        offset = b.offset;
+      }
+      return { events: out.flatMap((b) => b.events), offset };
+    };
+    const sec = sim.clock.nowSeconds();
+    sim.store.deals.insertAt(sec - 100, sec - 100, { title: 'first' });
+    let { offset } = await drainWith(late, initialOffset);
+    sim.clock.advance(30_000);
+    sim.store.deals.create({ title: 'moves the cursor' });
+    ({ offset } = await drainWith(late, offset));
+    expect(offset.cursorMs).toBe((sec + 30) * 1000);
+    // Two rows appear now with update times before the cursor: 20 s (inside the window) and 90 s (outside).
+    const inside = sim.store.deals.insertAt(sec + 10, sec + 10, { title: 'late, inside' });
+    sim.store.deals.insertAt(sec - 60, sec - 60, { title: 'late, outside' });
+    // Without a window, both are missed.
+    expect((await drainWith(ctx, offset)).events).toEqual([]);
+    let r = await drainWith(late, offset);
+    expect(r.events.map((e) => [e.key.id, e.row.title, e.op])).toEqual([[inside.id, 'late, inside', 'c']]);
+    // Read again: nothing is published twice, while the window still covers it and after it has passed.
+    expect((await drainWith(late, r.offset)).events).toEqual([]);
+    sim.clock.advance(120_000);
+    sim.store.deals.create({ title: 'moves the cursor past the window' });
+    r = await drainWith(late, r.offset);
+    expect(r.events.map((e) => e.row.title)).toEqual(['moves the cursor past the window']);
+    expect(Object.keys(r.offset.withinWindow ?? {})).toEqual([String(r.events[0]!.key.id)]);
+  });
+
   it('a malformed page throws before any event or offset leaves the source', async () => {
     sim.store.deals.insertAt(sim.clock.nowSeconds(), sim.clock.nowSeconds(), { title: 'x' });
     sim.interceptors.push((_req, res) => {
