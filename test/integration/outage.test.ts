@@ -137,7 +137,7 @@ async function expectRecovery(p: Awaited<ReturnType<typeof startPipeline>>, chan
 }
 
 describe('outages of the real services while producer and sink run', () => {
-  it('Kafka killed for 60 s, then restarted: nothing exits, nothing is lost or repeated', { timeout: 170_000 }, async () => {
+  it('Kafka killed for 60 s, then restarted: nothing exits, nothing is lost or repeated', { timeout: 210_000 }, async () => {
     const p = await startPipeline('outage_kafka');
     await explained(p.runs, p.dir, async () => {
       const changes = changeDeals(1);
@@ -156,7 +156,7 @@ describe('outages of the real services while producer and sink run', () => {
   // only for what it has not cached (today: a new writer schema, and a subject's latest schema for each
   // tombstone), so its retries are checked when it logged any.
   for (const mode of ['killed', 'paused'] as const) {
-    it(`schema registry ${mode} for 30 s, then back: nothing exits, the new column arrives`, { timeout: 150_000 }, async () => {
+    it(`schema registry ${mode} for 30 s, then back: nothing exits, the new column arrives`, { timeout: 180_000 }, async () => {
       const p = await startPipeline(`outage_registry_${mode}`);
       await explained(p.runs, p.dir, async () => {
         // Deals that get the new field's value; the change stream leaves them alive, so the PATCH cannot miss.
