@@ -23,7 +23,7 @@ function record(id: number, n: number): DecodedRecord {
   for (const c of deal.columns) {
     value[c.name] = c.name === 'id' ? id : c.type === 'long' ? n : c.type === 'double' ? n * 1.5 : c.type === 'timestamp' ? 1_700_000_000_000 + n * 1000 : c.type === 'boolean' ? n % 2 === 0 : c.type === 'date' ? 20_000 : `text ${n}`;
   }
-  return { table, key: { id }, value };
+  return { table, offset: BigInt(n), key: { id }, value };
 }
 
 async function run(name: string, dest: Destination) {
@@ -36,7 +36,7 @@ async function run(name: string, dest: Destination) {
       const id = b > 0 && i % 10 !== 0 ? 1 + Math.floor(Math.random() * (nextId - 1)) : nextId++;
       recs.push(record(id, b * batchSize + i));
     }
-    await dest.apply(reduceBatch(recs, new Date()), [{ topic: 't', partition: 0, nextOffset: BigInt((b + 1) * batchSize) }]);
+    await dest.apply(reduceBatch(recs, new Date()), { topic: 't', partition: 0, expected: b === 0 ? null : BigInt(b * batchSize), next: BigInt((b + 1) * batchSize) });
   }
   const s = (performance.now() - t0) / 1000;
   console.log(`${name.padEnd(10)} batch ${batchSize}: ${(batches * batchSize / s).toFixed(0)} rows/s (${batches} batches in ${s.toFixed(2)} s)`);

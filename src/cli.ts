@@ -10,6 +10,7 @@ Usage: pipedrive-cdc <command> [options]
 
 Commands:
   demo     run everything on embedded defaults: local Pipedrive, Kafka, registry, producer, DuckDB sink, metrics
+  auth     authorize the producer as your Pipedrive app (OAuth 2.0) and store its tokens
   run      the producer: poll Pipedrive, publish changes to Kafka      (config: environment, see README)
   sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment, see README)
   sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
@@ -27,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     case 'run':
       return runProducerCommand(rest);
+    case 'auth': {
+      const { runAuth } = await import('./auth-command.ts');
+      return runAuth(rest);
+    }
     case 'sink':
       return runSinkCommand(rest);
     case 'sim': {
@@ -48,7 +53,9 @@ async function runProducerCommand(args: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(
       'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
-        'Environment: PIPEDRIVE_API_TOKEN, PIPEDRIVE_BASE_URL, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
+        'Environment: PIPEDRIVE_API_TOKEN(_FILE), PIPEDRIVE_BASE_URL — or PIPEDRIVE_OAUTH_CLIENT_ID, PIPEDRIVE_OAUTH_CLIENT_SECRET(_FILE),\n' +
+        '  PIPEDRIVE_OAUTH_TOKEN_FILE, PIPEDRIVE_OAUTH_URL (see `auth --help`); HTTPS_PROXY, HTTP_PROXY, NO_PROXY, PIPEDRIVE_ALLOW_INSECURE_HTTP;\n' +
+        '  KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
         '  TABLES, EXCLUDE_TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS, METRICS_PORT,\n' +
         '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM\n' +
         'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',

@@ -1,4 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { catalog } from './catalog/index.ts';
+import { DEFAULT_OAUTH_URL } from './pipedrive/oauth-server.ts';
+import { defaultTokenFile } from './pipedrive/token-store.ts';
+import { insecureReason, type ProxySettings } from './pipedrive/transport.ts';
+import { redactUrl } from './redact.ts';
+
+export { redactUrl };
 
 /**
  * One typed configuration, read once from the environment (the names docker-compose.yml and the docs use).
@@ -15,9 +22,36 @@ export interface CommonConfig {
   readonly connectorName: string;
 }
 
+/** How to reach Pipedrive: credentials, proxies, and whether plain http off this machine is allowed. */
+export interface PipedriveSettings {
+  readonly auth: ApiTokenSettings | OAuthSettings;
+  readonly proxy: ProxySettings;
+  /** PIPEDRIVE_ALLOW_INSECURE_HTTP: plain http to a host off this machine (a simulator in a container network). */
+  readonly allowInsecureHttp: boolean;
+}
+
+export interface ApiTokenSettings {
+  readonly kind: 'api-token';
+  /** PIPEDRIVE_BASE_URL: the company domain (https://acme.pipedrive.com) or the simulator. */
+  readonly baseUrl: string;
+  readonly apiToken: string;
+}
+
+/** OAuth 2.0 (chosen when PIPEDRIVE_OAUTH_CLIENT_ID is set): the base URL is the token's api_domain. */
+export interface OAuthSettings {
+  readonly kind: 'oauth';
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Where `pipedrive-cdc auth` stores the tokens and the producer reads and rotates them. */
+  readonly tokenFile: string;
+  /** https://oauth.pipedrive.com, or the simulator standing in for it. */
+  readonly oauthUrl: string;
+  /** The app's registered callback URL; unset, `auth` uses http://127.0.0.1:<port>/callback. */
+  readonly redirectUri: string | undefined;
+}
+
 export interface ProducerConfig extends CommonConfig {
-  readonly pipedriveBaseUrl: string;
-  readonly pipedriveApiToken: string;
+  readonly pipedrive: PipedriveSettings;
   readonly tables: readonly string[];
   readonly pollIntervalMs: number;
   readonly topicPartitions: number;
@@ -69,8 +103,7 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
   if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
   return {
     ...common(env),
-    pipedriveBaseUrl: url(env, 'PIPEDRIVE_BASE_URL', 'https://api.pipedrive.com'),
-    pipedriveApiToken: required(env, 'PIPEDRIVE_API_TOKEN', 'the API token of a Pipedrive admin user (Settings → Personal preferences → API)'),
+    pipedrive: loadPipedriveSettings(env),
     tables,
     pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
@@ -84,6 +117,104 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     deleteGuardMaxShare: share(env, 'DELETE_GUARD_MAX_SHARE', 0.2),
     deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
   };
+}
+
+/**
+ * The Pipedrive part of the configuration (the producer's, and all `pipedrive-cdc auth` needs). OAuth when
+ * PIPEDRIVE_OAUTH_CLIENT_ID is set — PIPEDRIVE_API_TOKEN and PIPEDRIVE_BASE_URL are then not used, so a
+ * deployment that sets them by default (docker-compose.yml) can switch by adding the OAuth settings.
+ */
+export function loadPipedriveSettings(env: Env = process.env): PipedriveSettings {
+  const allowInsecureHttp = bool(env, 'PIPEDRIVE_ALLOW_INSECURE_HTTP', false);
+  const proxy = proxySettings(env);
+  const secure = (key: string, value: string): string => {
+    const why = insecureReason(value, key, allowInsecureHttp);
+    if (why) throw new ConfigError(why);
+    return value;
+  };
+  // Read both ways every time: the compose check sees every variable it sets being read.
+  const baseUrl = url(env, 'PIPEDRIVE_BASE_URL', 'https://api.pipedrive.com');
+  const apiToken = secret(env, 'PIPEDRIVE_API_TOKEN');
+  const clientId = env['PIPEDRIVE_OAUTH_CLIENT_ID']?.trim();
+  if (!clientId) {
+    if (!apiToken) {
+      throw new ConfigError(
+        'PIPEDRIVE_API_TOKEN: required — the API token of a Pipedrive admin user (Settings → Personal preferences → API); ' +
+          'or set PIPEDRIVE_OAUTH_CLIENT_ID and PIPEDRIVE_OAUTH_CLIENT_SECRET to use OAuth (see README, "Production setup")',
+      );
+    }
+    return { auth: { kind: 'api-token', baseUrl: secure('PIPEDRIVE_BASE_URL', baseUrl), apiToken }, proxy, allowInsecureHttp };
+  }
+  const clientSecret = secret(env, 'PIPEDRIVE_OAUTH_CLIENT_SECRET');
+  if (!clientSecret) {
+    throw new ConfigError('PIPEDRIVE_OAUTH_CLIENT_SECRET: required with PIPEDRIVE_OAUTH_CLIENT_ID — the client secret of your Pipedrive app (Developer Hub → OAuth & access scopes); or PIPEDRIVE_OAUTH_CLIENT_SECRET_FILE naming a file that holds it');
+  }
+  const redirect = env['PIPEDRIVE_OAUTH_REDIRECT_URI'] ? url(env, 'PIPEDRIVE_OAUTH_REDIRECT_URI') : undefined;
+  return {
+    auth: {
+      kind: 'oauth',
+      clientId,
+      clientSecret,
+      tokenFile: env['PIPEDRIVE_OAUTH_TOKEN_FILE'] || defaultTokenFile(env),
+      oauthUrl: secure('PIPEDRIVE_OAUTH_URL', url(env, 'PIPEDRIVE_OAUTH_URL', DEFAULT_OAUTH_URL)),
+      redirectUri: redirect,
+    },
+    proxy,
+    allowInsecureHttp,
+  };
+}
+
+/**
+ * A secret from `KEY`, or from the file `KEY_FILE` names (Docker/Kubernetes secrets; one trailing newline
+ * dropped). Undefined when neither is set; both set is an error (which one would win is a guess).
+ */
+function secret(env: Env, key: string): string | undefined {
+  const direct = env[key];
+  const file = env[`${key}_FILE`];
+  if (direct && file) throw new ConfigError(`${key} and ${key}_FILE: both set; set only one`);
+  if (!file) return direct || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${key}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (!value) throw new ConfigError(`${key}_FILE: ${file} is empty`);
+  return value;
+}
+
+/**
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY, each also in lower case, which wins (as in curl and undici).
+ * Only Pipedrive's API and OAuth server are reached through them.
+ */
+function proxySettings(env: Env): ProxySettings {
+  const pick = (name: string): string | undefined => {
+    const lower = env[name.toLowerCase()];
+    const upper = env[name];
+    return lower !== undefined && lower !== '' ? lower : upper || undefined;
+  };
+  const proxyUrl = (name: string): string | undefined => {
+    const v = pick(name);
+    if (v === undefined) return undefined;
+    let p: URL;
+    try {
+      p = new URL(v);
+    } catch {
+      throw new ConfigError(`${name}: not a URL (e.g. http://proxy.example:3128, or http://user:password@proxy.example:3128)`);
+    }
+    if (p.protocol !== 'http:' && p.protocol !== 'https:') throw new ConfigError(`${name}: ${redactUrl(v)} must be an http:// or https:// proxy URL`);
+    return v;
+  };
+  return { httpsProxy: proxyUrl('HTTPS_PROXY'), httpProxy: proxyUrl('HTTP_PROXY'), noProxy: pick('NO_PROXY') };
+}
+
+function bool(env: Env, key: string, fallback: boolean): boolean {
+  const v = env[key];
+  if (v === undefined || v === '') return fallback;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(`${key}: "${v}" must be true or false`);
 }
 
 function oneOf<const T extends readonly string[]>(env: Env, key: string, allowed: T, fallback: T[number]): T[number] {
@@ -131,12 +262,6 @@ function common(env: Env): CommonConfig {
     topicPrefix: prefix,
     connectorName: name,
   };
-}
-
-function required(env: Env, key: string, what: string): string {
-  const v = env[key];
-  if (!v) throw new ConfigError(`${key}: required — ${what}`);
-  return v;
 }
 
 function url(env: Env, key: string, fallback?: string): string {
@@ -196,20 +321,24 @@ function list(env: Env, key: string): string[] | undefined {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** A printable summary with secrets left out. */
+/** A printable summary: secrets left out, every URL through `redactUrl`. */
 export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkConfig>): string {
-  const shown: Record<string, unknown> = { ...c };
-  delete shown.pipedriveApiToken;
-  if (typeof shown.databaseUrl === 'string') shown.databaseUrl = redactUrl(shown.databaseUrl);
+  const shown: Record<string, unknown> = { ...c, schemaRegistryUrl: redactUrl(c.schemaRegistryUrl) };
+  if (typeof c.databaseUrl === 'string') shown.databaseUrl = redactUrl(c.databaseUrl);
+  if (c.pipedrive) shown.pipedrive = describePipedrive(c.pipedrive);
   return JSON.stringify(shown);
 }
 
-export function redactUrl(u: string): string {
-  try {
-    const p = new URL(u);
-    if (p.password) p.password = '***';
-    return p.toString();
-  } catch {
-    return '<unparseable url>';
-  }
+/** The Pipedrive settings without their secrets (the `auth` command prints this too). */
+export function describePipedrive(p: PipedriveSettings): Record<string, unknown> {
+  const proxy = Object.fromEntries(
+    Object.entries({ httpsProxy: p.proxy.httpsProxy, httpProxy: p.proxy.httpProxy }).flatMap(([k, v]) => (v ? [[k, redactUrl(v)]] : [])),
+  );
+  if (p.proxy.noProxy) proxy.noProxy = p.proxy.noProxy;
+  const a = p.auth;
+  const auth =
+    a.kind === 'api-token'
+      ? { kind: a.kind, baseUrl: redactUrl(a.baseUrl) }
+      : { kind: a.kind, clientId: a.clientId, tokenFile: a.tokenFile, oauthUrl: redactUrl(a.oauthUrl), ...(a.redirectUri ? { redirectUri: redactUrl(a.redirectUri) } : {}) };
+  return { auth, proxy, allowInsecureHttp: p.allowInsecureHttp };
 }

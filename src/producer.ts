@@ -7,18 +7,24 @@ import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
 import { TableRuntime } from './capture/table-runtime.ts';
-import type { ProducerConfig } from './config.ts';
+import type { PipedriveSettings, ProducerConfig } from './config.ts';
 import { KafkaError } from './kafka/errors.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
+import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
 import { PipedriveClient } from './pipedrive/client.ts';
 import { PipedriveError } from './pipedrive/errors.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
+import { OAuthAuth } from './pipedrive/oauth.ts';
+import { OAuthServer } from './pipedrive/oauth-server.ts';
+import { TokenStore } from './pipedrive/token-store.ts';
+import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
+import type { Dispatcher } from 'undici';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
 
 export interface ProducerRun {
@@ -56,9 +62,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     dailyProbeMs: config.dailyBudgetProbeMs,
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
   });
+  // One dispatcher (proxies) for the API and the OAuth server. The auth reads its token file here, so a
+  // missing one stops the producer before it connects to anything.
+  const dispatcher = pipedriveDispatcher({ proxy: config.pipedrive.proxy });
   const client = new PipedriveClient({
-    baseUrl: config.pipedriveBaseUrl,
-    apiToken: config.pipedriveApiToken,
+    auth: pipedriveAuth(config.pipedrive, dispatcher, log),
+    dispatcher,
     governor,
     log,
     onRetry: () => onRetry('pipedrive'),
@@ -192,6 +201,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   const done = supervise().finally(async () => {
     clearInterval(freshnessTimer);
     await client.close().catch(() => undefined);
+    await dispatcher.close().catch(() => undefined);
     await registry.close().catch(() => undefined);
   });
   done.catch(() => undefined);
@@ -202,6 +212,19 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       await done.catch(() => undefined);
     },
   };
+}
+
+/** The API token, or OAuth with its token file and the app's credentials. */
+export function pipedriveAuth(settings: PipedriveSettings, dispatcher: Dispatcher, log: Logger): PipedriveAuth {
+  const a = settings.auth;
+  if (a.kind === 'api-token') return new ApiTokenAuth(a.baseUrl, a.apiToken);
+  return new OAuthAuth({
+    server: new OAuthServer({ oauthUrl: a.oauthUrl, clientId: a.clientId, clientSecret: a.clientSecret, dispatcher }),
+    store: new TokenStore(a.tokenFile),
+    clientId: a.clientId,
+    allowInsecureHttp: settings.allowInsecureHttp,
+    log,
+  });
 }
 
 function dependencyOf(err: unknown): Dependency {

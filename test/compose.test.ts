@@ -147,10 +147,11 @@ describe('docker-compose.yml', () => {
     expect(opts).not.toBeNull();
     expect(opts!.host).toBe('0.0.0.0');
     expect(opts!.deals).toBeGreaterThan(0);
-    const url = new URL(p.pipedriveBaseUrl);
+    if (p.pipedrive.auth.kind !== 'api-token') throw new Error('the compose producer uses the simulator\'s API token');
+    const url = new URL(p.pipedrive.auth.baseUrl);
     expect(url.hostname).toBe('pipedrive-sim');
     expect(Number(url.port)).toBe(opts!.port);
-    expect(p.pipedriveApiToken).toBe(opts!.token);
+    expect(p.pipedrive.auth.apiToken).toBe(opts!.token);
     // Overridable for a real company (see the comment in docker-compose.yml).
     const raw = svc('producer').environment as Record<string, string>;
     expect(raw.PIPEDRIVE_BASE_URL).toMatch(/^\$\{PIPEDRIVE_BASE_URL:-/);

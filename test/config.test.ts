@@ -7,7 +7,7 @@ describe('config', () => {
   it('reads defaults and never shows the token', () => {
     const c = loadProducerConfig(base);
     expect(c.tables).toContain('deal');
-    expect(c.pipedriveBaseUrl).toBe('https://api.pipedrive.com');
+    expect(c.pipedrive.auth).toMatchObject({ kind: 'api-token', baseUrl: 'https://api.pipedrive.com' });
     expect(describeConfig(c)).not.toContain('secret-token-123');
   });
 

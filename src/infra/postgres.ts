@@ -12,6 +12,11 @@ export interface LocalPostgres extends LocalService {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust auth, no password) */
   url: string;
   cold: boolean;
+  /**
+   * Stops the server (fast shutdown: every connection is cut), runs `whileDown`, then starts it again on the
+   * same data directory and port — a database outage for tests of its clients.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -50,24 +55,53 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Lo
       /* never started */
     }
   };
+  const serverOpts = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const timeoutS = String(Math.ceil((opts.readyTimeoutMs ?? 60_000) / 1000));
+  const pgCtl = (args: string[]) => {
+    const [c, a] = asPostgres(join(binDir, 'pg_ctl'), ['-D', data, ...args]);
+    return runOk(c, a, { cwd: tmp });
+  };
+  // -w: pg_ctl returns only once the server accepts connections, which is our readiness check.
+  const startServer = () => pgCtl(['-l', pgLog, '-w', '-t', timeoutS, '-o', serverOpts, 'start']);
   try {
     const [c1, a1] = asPostgres(join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
     await runOk(c1, a1, { cwd: tmp });
-    const serverOpts = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-    const timeoutS = String(Math.ceil((opts.readyTimeoutMs ?? 60_000) / 1000));
-    // -w: pg_ctl returns only once the server accepts connections, which is our readiness check.
-    const [c2, a2] = asPostgres(join(binDir, 'pg_ctl'), ['-D', data, '-l', pgLog, '-w', '-t', timeoutS, '-o', serverOpts, 'start']);
-    await runOk(c2, a2, { cwd: tmp });
+    await startServer();
   } catch (e) {
     keepLog();
     await stopStray(data);
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM ("smart") would wait for every client to disconnect.
-  const svc = adopt({ service: 'postgres', pid, runDir, logFile, marker: data, signal: 'SIGINT', dirs: [tmp], afterStop: keepLog });
-  return { ...svc, url: `postgres://postgres@127.0.0.1:${port}/postgres`, cold };
+  const adoptServer = () =>
+    adopt({ service: 'postgres', pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]), runDir, logFile, marker: data, signal: 'SIGINT', dirs: [tmp], afterStop: keepLog });
+  let current = adoptServer();
+  // A restarted server has a new PID, so a new pidfile; the earlier ones are cleared by stop() after it.
+  const earlier: LocalService[] = [];
+  return {
+    get pid() {
+      return current.pid;
+    },
+    runDir,
+    logFile,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    cold,
+    async stop() {
+      await current.stop();
+      for (const s of earlier) await s.stop();
+    },
+    async restart(whileDown) {
+      await pgCtl(['-w', '-t', timeoutS, '-m', 'fast', 'stop']);
+      earlier.push(current);
+      try {
+        await whileDown?.();
+      } finally {
+        await startServer();
+        current = adoptServer();
+      }
+    },
+  };
 }
 
 /** pg_ctl may have started a postmaster before it gave up waiting; do not leave it behind. */

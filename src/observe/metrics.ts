@@ -99,6 +99,11 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       help: 'Destination transactions committed by the sink',
       registers: sink,
     }),
+    sinkOffsetConflicts: new Counter({
+      name: 'pipedrive_cdc_sink_offset_conflicts_total',
+      help: 'Batches not applied because the destination already held a later offset for the partition (another sink instance applied the range first); the sink continued from the stored offset',
+      registers: sink,
+    }),
     endToEndLatency: new Histogram({
       name: 'pipedrive_cdc_end_to_end_latency_seconds',
       help: 'Time from Pipedrive update time to the row being committed in the destination',

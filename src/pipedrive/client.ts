@@ -1,17 +1,27 @@
-import { Agent, request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../observe/log.ts';
+import { redactUrlsIn, shownBase } from '../redact.ts';
 import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
+import { ApiTokenAuth, type PipedriveAuth } from './auth.ts';
 import type { RateGovernor } from './governor.ts';
-import { PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
+import { PipedriveAuthError, PipedriveHttpError, PipedriveResponseError, type PipedriveError } from './errors.ts';
+import { pipedriveDispatcher } from './transport.ts';
 
 /**
- * HTTP access to one Pipedrive company: auth header, timeouts, retries with backoff for retriable errors,
- * waiting out 429s by the rate-limit headers. Knows nothing about tables.
+ * HTTP access to one Pipedrive company: credentials from its auth (API token or OAuth), timeouts, retries
+ * with backoff for retriable errors, one repeat after a 401 the auth could fix (a refreshed OAuth access
+ * token), waiting out 429s by the rate-limit headers. Knows nothing about tables.
  */
-export interface PipedriveClientOptions {
-  /** e.g. https://acme.pipedrive.com or the simulator's URL; no trailing path. */
-  readonly baseUrl: string;
-  readonly apiToken: string;
+export type PipedriveClientOptions = ClientCommonOptions &
+  (
+    | { readonly auth: PipedriveAuth }
+    /** Shorthand for an API token: `{ auth: new ApiTokenAuth(baseUrl, apiToken) }`. */
+    | { readonly baseUrl: string; readonly apiToken: string }
+  );
+
+export interface ClientCommonOptions {
+  /** How requests leave the process (proxies; see transport.ts). The client closes only one it made itself. */
+  readonly dispatcher?: Dispatcher;
   readonly timeoutMs?: number;
   readonly maxRetries?: number;
   /** Called once per HTTP answer (or failed attempt, status 0), for metrics. */
@@ -33,19 +43,26 @@ export interface JsonResponse {
 }
 
 export class PipedriveClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
-  private readonly baseUrl: string;
-  /** Scheme, host and port of the base URL: what messages show (never credentials or a query). */
-  private readonly origin: string;
+  private readonly agent: Dispatcher;
+  private readonly ownsAgent: boolean;
+  private readonly auth: PipedriveAuth;
+  /** The base URL of the latest request as messages show it (redacted; OAuth's api_domain may change it). */
+  private shownBase = '';
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Difference between the API's clock (its Date header) and ours, from the latest answer. */
   private serverSkewMs = 0;
   private serverTimeKnown = false;
 
   constructor(private readonly options: PipedriveClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    const base = new URL(this.baseUrl);
-    this.origin = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+    if ('auth' in options) {
+      this.auth = options.auth;
+    } else {
+      new URL(options.baseUrl); // a typo fails here, not on the first request
+      this.auth = new ApiTokenAuth(options.baseUrl, options.apiToken);
+      this.shownBase = shownBase(options.baseUrl);
+    }
+    this.ownsAgent = options.dispatcher === undefined;
+    this.agent = options.dispatcher ?? pipedriveDispatcher();
     this.sleep = options.sleep ?? sleepUnlessAborted;
   }
 
@@ -56,18 +73,28 @@ export class PipedriveClient {
    */
   async getJson(path: string, query: Record<string, string>, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
     const maxRetries = this.options.maxRetries ?? 8;
+    let repeatedAfter401 = false;
     for (let attempt = 0; ; attempt++) {
+      const used = { generation: -1 };
       try {
-        return await this.attempt(path, query, endpoint, signal);
+        return await this.attempt(path, query, endpoint, used, signal);
       } catch (err) {
         const e = err as PipedriveError;
+        // A 401 the auth can fix (an OAuth access token expired or was replaced early) is repeated once, at once.
+        if (e instanceof PipedriveHttpError && e.status === 401 && !repeatedAfter401 && used.generation >= 0) {
+          repeatedAfter401 = true;
+          if (await this.auth.unauthorized(used.generation, signal)) {
+            attempt--;
+            continue;
+          }
+        }
         // 429s are waited out for as long as they last (the governor paces the retries); they use no retry.
         const rateLimited = e instanceof PipedriveHttpError && e.status === 429 && this.options.governor !== undefined;
         if (rateLimited) attempt--;
         if (!e.retriable || attempt >= maxRetries || signal?.aborted) throw err;
         const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoffMs(attempt, { initialMs: 500, maxMs: 30_000 });
         if (!rateLimited) {
-          this.options.log?.('retrying', { dependency: 'pipedrive', what: `GET ${this.origin}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
+          this.options.log?.('retrying', { dependency: 'pipedrive', what: `GET ${this.shownBase}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
           this.options.onRetry?.();
         }
         await this.sleep(wait, signal);
@@ -75,15 +102,20 @@ export class PipedriveClient {
     }
   }
 
-  private async attempt(path: string, query: Record<string, string>, endpoint: string, signal?: AbortSignal): Promise<JsonResponse> {
-    const url = `${this.baseUrl}${path}?${new URLSearchParams(query).toString()}`;
+  private async attempt(path: string, query: Record<string, string>, endpoint: string, used: { generation: number }, signal?: AbortSignal): Promise<JsonResponse> {
     await this.options.governor?.acquire(() => this.serverNowMs(), signal);
+    // After the governor's wait: an access token must still be fresh when the request leaves.
+    const creds = await this.auth.credentials(signal);
+    used.generation = creds.generation;
+    this.shownBase = shownBase(creds.baseUrl);
+    const origin = this.shownBase;
+    const url = `${creds.baseUrl}${path}?${new URLSearchParams(query).toString()}`;
     let res;
     try {
       res = await request(url, {
         method: 'GET',
         dispatcher: this.agent,
-        headers: { 'x-api-token': this.options.apiToken, accept: 'application/json' },
+        headers: { ...creds.headers, accept: 'application/json' },
         headersTimeout: this.options.timeoutMs ?? 60_000,
         bodyTimeout: this.options.timeoutMs ?? 60_000,
         signal,
@@ -91,7 +123,10 @@ export class PipedriveClient {
     } catch (err) {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers: {} });
       if (signal?.aborted) throw err;
-      throw new PipedriveHttpError(0, path, describeError(err), undefined, { origin: this.origin });
+      // Proxy errors may quote the proxy's URL, credentials included.
+      const why = redactUrlsIn(describeError(err));
+      if (/\(407\)/.test(why)) throw new PipedriveAuthError(`GET ${origin}${path}: the proxy refused its credentials (407 Proxy Authentication Required); ${PROXY_REMEDY}`);
+      throw new PipedriveHttpError(0, path, why, undefined, { origin });
     }
     const headers = flattenHeaders(res.headers);
     const serverDate = Date.parse(headers.date ?? '');
@@ -104,13 +139,21 @@ export class PipedriveClient {
       text = await res.body.text();
     } catch (err) {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers });
-      throw new PipedriveHttpError(0, path, `body cut off: ${(err as Error).message}`, undefined, { origin: this.origin });
+      throw new PipedriveHttpError(0, path, `body cut off: ${redactUrlsIn((err as Error).message)}`, undefined, { origin });
     }
     this.options.governor?.observe(headers, res.statusCode);
     this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const html = /text\/html/i.test(headers['content-type'] ?? '') || /^\s*</.test(text);
-      throw new PipedriveHttpError(res.statusCode, path, html ? htmlTitle(text) : text.slice(0, 300), retryAfterMs(res.statusCode, headers), { html, origin: this.origin });
+      // Pipedrive's 401 is JSON; an HTML one comes from something in between (a proxy answering 401 for its own credentials).
+      if (res.statusCode === 401 && html) {
+        throw new PipedriveAuthError(`GET ${origin}${path}: 401 with ${htmlTitle(text)}, not Pipedrive's JSON: a proxy or gateway in between refused the request; ${PROXY_REMEDY}`);
+      }
+      throw new PipedriveHttpError(res.statusCode, path, html ? htmlTitle(text) : text.slice(0, 300), retryAfterMs(res.statusCode, headers), {
+        html,
+        origin,
+        unauthorizedRemedy: this.auth.unauthorizedRemedy,
+      });
     }
     try {
       return { status: res.statusCode, headers, body: JSON.parse(text) };
@@ -133,9 +176,11 @@ export class PipedriveClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.ownsAgent) await this.agent.close();
   }
 }
+
+const PROXY_REMEDY = 'check the user and password in HTTPS_PROXY / HTTP_PROXY (or whatever sits between this host and Pipedrive), or NO_PROXY';
 
 /** An HTML page in an error message: its title is what a reader needs, not the markup. */
 function htmlTitle(text: string): string {

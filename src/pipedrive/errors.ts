@@ -28,13 +28,28 @@ export class PipedriveHttpError extends PipedriveError {
     readonly path: string,
     readonly bodySnippet: string,
     readonly retryAfterMs: number | undefined,
-    opts: { html?: boolean; origin?: string } = {},
+    opts: { html?: boolean; origin?: string; unauthorizedRemedy?: string } = {},
   ) {
     const edgeBlock = status === 403 && opts.html === true;
-    super(describe(status, path, bodySnippet, edgeBlock, opts.origin), edgeBlock || isRetriableStatus(status), status === 401 ? 'connector' : 'table');
+    super(describe(status, path, bodySnippet, edgeBlock, opts.origin, opts.unauthorizedRemedy), edgeBlock || isRetriableStatus(status), status === 401 ? 'connector' : 'table');
     this.edgeBlock = edgeBlock;
   }
 }
+
+/**
+ * Credentials that waiting cannot fix: a refresh token Pipedrive refused (revoked, unused for 60 days,
+ * replaced), a client id/secret it does not know, a missing or unreadable token file. The producer
+ * stops; the message says what to run or set.
+ */
+export class PipedriveAuthError extends PipedriveError {
+  override name = 'PipedriveAuthError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, false, 'connector', options);
+  }
+}
+
+/** What a 401 with an API token means, and what to do about it. */
+export const API_TOKEN_REMEDY = 'the API token is wrong or revoked; set PIPEDRIVE_API_TOKEN to a valid token (Settings → Personal preferences → API)';
 
 /** A 2xx answer whose body is not what the API documents (bad JSON, wrong envelope): retried, as proxies and cut connections cause them. */
 export class PipedriveResponseError extends PipedriveError {
@@ -65,14 +80,14 @@ function isRetriableStatus(status: number): boolean {
   return status === 0 || status === 429 || status >= 500;
 }
 
-/** `origin` is the base URL's scheme, host and port only (never credentials or a query). */
-function describe(status: number, path: string, body: string, edgeBlock: boolean, origin: string | undefined): string {
+/** `origin` is the base URL as `shownBase` shows it (never credentials or a query). */
+function describe(status: number, path: string, body: string, edgeBlock: boolean, origin: string | undefined, unauthorizedRemedy = API_TOKEN_REMEDY): string {
   const where = `GET ${origin ?? ''}${path}`;
   switch (status) {
     case 0:
       return `${where}: no answer from Pipedrive (${body})`;
     case 401:
-      return `${where}: 401 unauthorized — the API token is wrong or revoked; set PIPEDRIVE_API_TOKEN to a valid token (Settings → Personal preferences → API)`;
+      return `${where}: 401 unauthorized — ${unauthorizedRemedy}`;
     case 402:
       return `${where}: 402 payment required — the company's Pipedrive plan does not include this endpoint; upgrade the plan or leave the table out (TABLES)`;
     case 403:

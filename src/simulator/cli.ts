@@ -5,6 +5,7 @@
 import { startSimulator, type SimulatorOptions } from './server.ts';
 import { parseFaultRuleList } from './http/faults-rules.ts';
 import { PLANS, type Plan } from './http/rate-limit.ts';
+import { sandboxClient } from './oauth/state.ts';
 
 export const SIM_USAGE = `Usage: pipedrive-cdc sim [options]
 
@@ -20,12 +21,19 @@ Options:
   --burst N          enforce rate limits with N requests per 2-second window per token
   --plan P           enforce rate limits of plan lite|growth|premium|ultimate (default lite)
   --faults JSON      inject faults: a rule or a list, e.g. '{"kind":"status","status":503,"every":10}'
+  --oauth-client-id ID        the OAuth app's client id (default: derived from --seed, else random)
+  --oauth-client-secret S     its client secret (default: derived from --seed, else random)
+  --oauth-expires-in N        access-token lifetime in seconds (default 3600)
+  --oauth-auto-approve        /oauth/authorize redirects with a code at once (no consent page)
+  --api-domain URL            the api_domain of token answers (default: this server's URL)
   --help       show this help
 
 Without any of --daily-budget, --burst, --plan the x-ratelimit headers are sent but nothing is refused.
 
+OAuth (standing in for https://oauth.pipedrive.com): GET /oauth/authorize, POST /oauth/token, POST /oauth/revoke.
+
 Control endpoints (no token): GET/POST /_sim/clock, GET /_sim/requests, GET/POST /_sim/rate-limit,
-GET/POST/DELETE /_sim/faults`;
+GET/POST/DELETE /_sim/faults, GET/POST /_sim/oauth`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -35,7 +43,8 @@ const INT_FLAGS = { '--port': 'port', '--seed': 'seed', '--deals': 'deals' } as 
 const STRING_FLAGS = { '--host': 'host', '--token': 'token' } as const;
 /** Flags that go into `rateLimit` (giving any of them turns enforcement on) or `faults`. */
 const LIMIT_FLAGS = { '--daily-budget': 'dailyBudget', '--burst': 'burst' } as const;
-const NESTED_FLAGS: ReadonlySet<string> = new Set([...Object.keys(LIMIT_FLAGS), '--plan', '--faults']);
+const OAUTH_FLAGS: ReadonlySet<string> = new Set(['--oauth-client-id', '--oauth-client-secret', '--oauth-expires-in', '--api-domain']);
+const NESTED_FLAGS: ReadonlySet<string> = new Set([...Object.keys(LIMIT_FLAGS), '--plan', '--faults', ...OAUTH_FLAGS]);
 
 /** Parse `sim` arguments; `--flag value` and `--flag=value` both work. Null means --help. */
 export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
@@ -43,6 +52,10 @@ export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return null;
+    if (arg === '--oauth-auto-approve') {
+      opts.oauth = { ...opts.oauth, autoApprove: true };
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const isInt = flag in INT_FLAGS;
@@ -62,7 +75,9 @@ export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
 }
 
 function parseNestedFlag(opts: SimulatorOptions, flag: string, value: string): void {
-  if (flag === '--faults') {
+  if (OAUTH_FLAGS.has(flag)) {
+    parseOAuthFlag(opts, flag, value);
+  } else if (flag === '--faults') {
     let rules: unknown;
     try {
       rules = JSON.parse(value);
@@ -78,6 +93,22 @@ function parseNestedFlag(opts: SimulatorOptions, flag: string, value: string): v
     const key = LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS];
     opts.rateLimit = { ...opts.rateLimit, [key]: parseIntFlag(flag, value, Number.MAX_SAFE_INTEGER) };
   }
+}
+
+function parseOAuthFlag(opts: SimulatorOptions, flag: string, value: string): void {
+  const oauth = { ...opts.oauth };
+  if (flag === '--oauth-expires-in') {
+    oauth.accessTokenTtlS = parseIntFlag(flag, value, 10 * 365 * 24 * 3600);
+    if (oauth.accessTokenTtlS === 0) throw new UsageError('option --oauth-expires-in must be at least 1');
+  } else if (flag === '--api-domain') {
+    if (!/^https?:\/\/[^/]/.test(value) || !URL.canParse(value)) throw new UsageError(`option --api-domain must be an http(s) URL, got "${value}"`);
+    oauth.apiDomain = value.replace(/\/+$/, '');
+  } else {
+    const [client] = oauth.clients ?? [{ clientId: '', clientSecret: '' }];
+    const next = { ...client!, [flag === '--oauth-client-id' ? 'clientId' : 'clientSecret']: value };
+    oauth.clients = [next];
+  }
+  opts.oauth = oauth;
 }
 
 function parseIntFlag(flag: string, value: string, max: number): number {
@@ -102,10 +133,18 @@ export async function runSim(argv: string[]): Promise<number> {
     return 0;
   }
 
+  // One of id/secret given: the other comes from the seed, as it would without either.
+  const given = opts.oauth?.clients?.[0];
+  if (given && (!given.clientId || !given.clientSecret)) {
+    const sandbox = sandboxClient(opts.seed);
+    opts.oauth = { ...opts.oauth, clients: [{ clientId: given.clientId || sandbox.clientId, clientSecret: given.clientSecret || sandbox.clientSecret }] };
+  }
   const sim = await startSimulator(opts);
-  // Printing the simulator's own sandbox token is intended: the user needs it to configure a client.
+  // Printing the simulator's own sandbox token and OAuth app secret is intended: the user needs them to configure a client.
   process.stdout.write(`Pipedrive simulator listening on ${sim.baseUrl} (v2: /api/v2)\n`);
   process.stdout.write(`API token: ${sim.token}\n`);
+  const app = sim.oauth.registered[0]!;
+  process.stdout.write(`OAuth app: client id ${app.clientId}, client secret ${app.clientSecret} (PIPEDRIVE_OAUTH_URL=${sim.baseUrl})\n`);
   if (opts.deals) process.stdout.write(`Seeded ${opts.deals} deals (seed ${opts.seed ?? 1})\n`);
   if (opts.rateLimit) {
     const { dailyBudget, burst, burstWindowMs } = sim.rateLimit.config;

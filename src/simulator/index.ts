@@ -9,3 +9,4 @@ export { RateLimiter, PLANS, type Plan, type RateLimitOptions, type RateLimitSta
 export { FaultInjector, type FaultRuleState } from './http/faults.ts';
 export { FAULT_KINDS, type FaultKind, type FaultRuleInput } from './http/faults-rules.ts';
 export type { SimToken } from './http/tokens.ts';
+export { SimOAuth, sandboxClient, type SimOAuthClient, type SimOAuthOptions, type SimOAuthStats, type TokenAnswer } from './oauth/state.ts';

@@ -2,8 +2,9 @@
  * The local Pipedrive: an express app answering Pipedrive's v2 and v1 APIs from in-memory
  * stores on one controllable clock.
  *
- * Request path: /_sim admin (no token) | /api/v2, /v1, /api/v1: count → auth → body → route:
- * operation(name) → interceptors (rate limit, faults) → handler → JSON errors.
+ * Request path: /_sim admin (no token) | /oauth (the OAuth server: its own client auth) | /api/v2, /v1,
+ * /api/v1: count → auth (API token or OAuth bearer) → body → route: operation(name) → interceptors
+ * (rate limit, faults) → handler → JSON errors.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -17,10 +18,14 @@ import { operationSeam, RequestCounter, type SimInterceptor } from './http/middl
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.ts';
 import { loadTokenCosts } from './http/rate-limit-costs.ts';
 import { companyTokens, requireAnyToken, type SimToken } from './http/tokens.ts';
+import { oauthAdminRoutes } from './oauth/admin.ts';
+import { oauthRoutes } from './oauth/routes.ts';
+import { SimOAuth, type SimOAuthOptions } from './oauth/state.ts';
 import { dealRoutes } from './routes/v2/deals.ts';
 import { v2EntityRoutes } from './routes/v2/index.ts';
 import { V1_PATHS, v1Router } from './routes/v1/index.ts';
 import { deriveToken, seedDeals } from './seed.ts';
+import { ACCOUNT } from './store/account.ts';
 import { createStore, type SimStore } from './store/index.ts';
 
 export interface SimulatorOptions {
@@ -44,6 +49,8 @@ export interface SimulatorOptions {
   faults?: FaultRuleInput[];
   /** More users' API tokens ({token, userId, admin}); `token` stays the admin's (user 1). */
   tokens?: SimToken[];
+  /** The OAuth server (/oauth/*): apps, token lifetimes, rotation; default one sandbox app from the seed. */
+  oauth?: SimOAuthOptions;
 }
 
 export interface Simulator {
@@ -59,6 +66,8 @@ export interface Simulator {
   rateLimit: RateLimiter;
   /** Injected faults: `sim.faults.add(rule)`, `.clear()`, `.stats()`. */
   faults: FaultInjector;
+  /** The OAuth server: `sim.oauth.registered[0]` is the sandbox app; `.configure()`, `.stats()`, `.revokeAll()`. */
+  oauth: SimOAuth;
   app: Express;
   close(): Promise<void>;
 }
@@ -75,13 +84,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const faults = new FaultInjector(clock, opts.seed ?? 1, opts.faults);
   // Rate limit first: a faulted call has been charged, as on the real API.
   const interceptors: SimInterceptor[] = [rateLimit.interceptor(), faults.interceptor()];
-  const app = buildApp({ clock, store, tokens: companyTokens(token, opts.tokens), requestCount, interceptors, rateLimit, faults });
+  const oauth = new SimOAuth(clock, { userId: ACCOUNT.tokenUserId, admin: true }, opts.oauth, opts.seed);
+  let baseUrl = '';
+  const app = buildApp({ clock, store, tokens: companyTokens(token, opts.tokens), requestCount, interceptors, rateLimit, faults, oauth, baseUrl: () => baseUrl });
 
   const server = await listen(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  baseUrl = `http://${host}:${port}`;
   return {
-    baseUrl: `http://${host}:${port}`,
+    baseUrl,
     token,
     clock,
     store,
@@ -89,6 +101,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     interceptors,
     rateLimit,
     faults,
+    oauth,
     app,
     close: () => close(server),
   };
@@ -102,9 +115,12 @@ interface AppParts {
   interceptors: SimInterceptor[];
   rateLimit: RateLimiter;
   faults: FaultInjector;
+  oauth: SimOAuth;
+  /** The simulator's own URL once it listens: the default `api_domain` of OAuth token answers. */
+  baseUrl: () => string;
 }
 
-function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit, faults }: AppParts): Express {
+function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit, faults, oauth, baseUrl }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -113,16 +129,18 @@ function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit,
     res.setHeader('Date', clock.now().toUTCString());
     next();
   });
-  app.use('/_sim', express.json(), adminRouter(clock, requestCount, { rateLimit, faults }));
+  app.use('/_sim', express.json(), adminRouter(clock, requestCount, { rateLimit, faults }), oauthAdminRoutes(oauth));
+  // Pipedrive's OAuth server lives on its own host; here it shares the simulator's (PIPEDRIVE_OAUTH_URL = the sim URL).
+  app.use('/oauth', oauthRoutes(oauth, baseUrl));
 
   // Count first (401s and malformed bodies are requests too); parse bodies only once authenticated.
   const operation = operationSeam(interceptors);
   const v2 = express.Router();
-  v2.use(requestCount.middleware(), requireAnyToken(tokens), express.json({ limit: '5mb' }));
+  v2.use(requestCount.middleware(), requireAnyToken(tokens, oauth), express.json({ limit: '5mb' }));
   v2.use(v2EntityRoutes(store, operation)); // before deals: /deals/products is not /deals/:id
   v2.use(dealRoutes(store, operation));
   app.use('/api/v2', v2);
-  app.use(V1_PATHS, v1Router({ store, operation, requestCount, tokens }));
+  app.use(V1_PATHS, v1Router({ store, operation, requestCount, tokens, oauth }));
 
   app.use((_req, res) => {
     res.status(404).json(errorBody('Unknown method .'));

@@ -54,35 +54,56 @@ export interface LatestChanges {
 }
 
 /**
- * Versions of a history table, applied in this order: drop stored versions of a key starting at or after
- * `replaceFrom` (a re-sent or same-second version replaces), close the newest stored version starting
- * before `closeStored.before`, then insert `rows` (their `_end`/`_active` already computed).
+ * The versions and deletes of one key of a history table found in a batch, already collapsed: one version
+ * per start (the content of the last record by offset), one delete per time. `seq` orders events of the
+ * same time: the offset at which the version or delete first appeared (a repeated record keeps its place).
+ */
+export interface KeyHistory {
+  readonly key: Readonly<Record<string, SinkValue>>;
+  /** Business and meta columns of each version (the destination adds `_start`, `_end`, `_active`). */
+  readonly versions: ReadonlyArray<{ readonly start: number; readonly seq: bigint; readonly row: Readonly<Record<string, SinkValue>> }>;
+  readonly deletes: ReadonlyArray<{ readonly at: number; readonly seq: bigint }>;
+}
+
+/**
+ * Versions of a history table. The destination merges them with the versions it stores for the same keys
+ * (src/sink/history.ts), so a repeated or late version changes nothing it should not.
  */
 export interface HistoryChanges {
   readonly kind: 'history';
   readonly table: SinkTable;
-  readonly replaceFrom: ReadonlyArray<{ readonly key: Readonly<Record<string, SinkValue>>; readonly start: Date }>;
-  readonly closeStored: ReadonlyArray<{ readonly key: Readonly<Record<string, SinkValue>>; readonly before: Date; readonly end: Date; readonly deleted: boolean }>;
-  readonly rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
-}
-
-export interface PartitionOffset {
-  readonly topic: string;
-  readonly partition: number;
-  /** The next offset to apply (last applied + 1). */
-  readonly nextOffset: bigint;
+  readonly keys: readonly KeyHistory[];
 }
 
 /**
- * A database the sink materialises into. `apply` is one database transaction holding the row changes and
- * the consumed offsets: both commit or neither does, so a restart resumes exactly where the data is.
+ * The offsets row of one partition moves from `expected` (null: the destination has no row for it yet) to
+ * `next` (last applied offset + 1) — a compare-and-set, so a range is applied by one sink only.
+ */
+export interface OffsetAdvance {
+  readonly topic: string;
+  readonly partition: number;
+  readonly expected: bigint | null;
+  readonly next: bigint;
+}
+
+/** `applied: false`: the stored offset was not `expected` (another sink applied the range); nothing was written. */
+export type ApplyResult = { readonly applied: true } | { readonly applied: false; readonly stored: bigint | null };
+
+/**
+ * A database the sink materialises into. `apply` is one database transaction: first the compare-and-set of
+ * the partition's offset (so a concurrent applier of the same partition waits on that row), then the row
+ * changes; both commit or neither does, so a restart resumes exactly where the data is. Failures are
+ * DatabaseErrors (destinations/errors.ts) saying whether waiting may fix them; after a lost connection the
+ * next call connects again.
  */
 export interface Destination {
-  readonly kind: string;
+  readonly kind: 'duckdb' | 'postgres';
+  /** Names the database in messages (never with a password). */
+  readonly where: string;
   readOffsets(): Promise<Map<string, bigint>>;
   /** Creates the table, or adds the columns it lacks (schema evolution adds optional columns only). */
   ensureTable(table: SinkTable): Promise<void>;
-  apply(changes: readonly TableChanges[], offsets: readonly PartitionOffset[]): Promise<void>;
+  apply(changes: readonly TableChanges[], offset: OffsetAdvance): Promise<ApplyResult>;
   /** Row count per table, for the demo's summary. */
   countRows(): Promise<Map<string, number>>;
   close(): Promise<void>;

@@ -1,8 +1,10 @@
-import { OPEN_END, type HistoryChanges, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
+import { type HistoryChanges, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
 
 /** A record after Avro decoding: key fields, and the value (null for a tombstone). */
 export interface DecodedRecord {
   readonly table: SinkTable;
+  /** The record's Kafka offset (orders versions of the same second). */
+  readonly offset: bigint;
   readonly key: Readonly<Record<string, unknown>>;
   readonly value: Readonly<Record<string, unknown>> | null;
 }
@@ -17,8 +19,9 @@ export function reduceBatch(records: readonly DecodedRecord[], syncedAt: Date): 
   const history = new Map<string, DecodedRecord[]>();
   const latest: DecodedRecord[] = [];
   for (const rec of records) {
-    if (rec.table.kind === 'history') history.set(rec.table.name, [...(history.get(rec.table.name) ?? []), rec]);
-    else latest.push(rec);
+    if (rec.table.kind !== 'history') latest.push(rec);
+    else if (history.has(rec.table.name)) history.get(rec.table.name)!.push(rec);
+    else history.set(rec.table.name, [rec]);
   }
   return [...reduceLatest(latest, syncedAt), ...[...history.values()].map((recs) => reduceHistory(recs, syncedAt))];
 }
@@ -45,45 +48,38 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
 }
 
 /**
- * Versions of one history table (in offset order) → type-2 rows. Per key: versions starting in the same
- * second collapse to the last; each version ends 1 ms before the next starts; a delete ends the version
- * before it at the delete time (and marks it deleted); the last live version is active, ending at OPEN_END.
+ * Versions of one history table (in offset order) → per key, one version per start time (the content of
+ * the last record by offset, placed where the start first appeared) and one delete per time. Repeats and
+ * out-of-order records are resolved here and against the stored versions by src/sink/history.ts.
  */
 export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date): HistoryChanges {
   const table = records.reduce((widest, r) => (r.table.columns.length > widest.columns.length ? r.table : widest), records[0]!.table);
-  const byKey = new Map<string, { key: Record<string, SinkValue>; events: Array<{ start: number; deleted: boolean; value: Readonly<Record<string, unknown>> }> }>();
+  type Entry = { key: Record<string, SinkValue>; versions: Map<number, { start: number; seq: bigint; row: Record<string, SinkValue> }>; deletes: Map<number, bigint> };
+  const byKey = new Map<string, Entry>();
   for (const rec of records) {
     if (rec.value === null) continue; // history topics carry no tombstones; ignore any
+    const at = rec.value.__source_ts_ms;
+    if (typeof at !== 'number') throw new Error(`${table.name}: a history record without __source_ts_ms (offset ${rec.offset})`);
     const key = Object.fromEntries(table.primaryKey.map((k) => [k, toSql(table, k, rec.key[k])]));
     const id = JSON.stringify(table.primaryKey.map((k) => key[k]));
     let entry = byKey.get(id);
-    if (!entry) byKey.set(id, (entry = { key, events: [] }));
-    entry.events.push({ start: Number(rec.value.__source_ts_ms), deleted: rec.value.__op === 'd', value: rec.value });
-  }
-  const out: { replaceFrom: HistoryChanges['replaceFrom'][number][]; closeStored: HistoryChanges['closeStored'][number][]; rows: Record<string, SinkValue>[] } = { replaceFrom: [], closeStored: [], rows: [] };
-  for (const { key, events } of byKey.values()) {
-    const rows: Record<string, SinkValue>[] = [];
-    const first = events[0]!;
-    if (first.deleted) out.closeStored.push({ key, before: new Date(first.start + 1), end: new Date(first.start), deleted: true });
-    else {
-      out.replaceFrom.push({ key, start: new Date(first.start) });
-      out.closeStored.push({ key, before: new Date(first.start), end: new Date(first.start - 1), deleted: false });
+    if (!entry) byKey.set(id, (entry = { key, versions: new Map(), deletes: new Map() }));
+    if (rec.value.__op === 'd') {
+      if (!entry.deletes.has(at)) entry.deletes.set(at, rec.offset);
+      continue;
     }
-    for (const ev of events) {
-      const prev = rows.at(-1);
-      if (ev.deleted) {
-        if (prev && prev._active) Object.assign(prev, { _end: new Date(ev.start), _active: false, _deleted: true });
-        continue;
-      }
-      if (prev && (prev._start as Date).getTime() === ev.start) rows.pop(); // same second: the last version wins
-      const last = rows.at(-1);
-      // The version before ends 1 ms before this one starts — also one a delete had closed, if the key came back.
-      if (last && (last._active || (last._end as Date).getTime() >= ev.start)) Object.assign(last, { _end: new Date(ev.start - 1), _active: false });
-      rows.push({ ...toSinkRow(table, ev.value, syncedAt), _start: new Date(ev.start), _end: OPEN_END, _active: true });
-    }
-    out.rows.push(...rows);
+    const seq = entry.versions.get(at)?.seq ?? rec.offset;
+    entry.versions.set(at, { start: at, seq, row: toSinkRow(table, rec.value, syncedAt) });
   }
-  return { kind: 'history', table, ...out };
+  return {
+    kind: 'history',
+    table,
+    keys: [...byKey.values()].map((e) => ({
+      key: e.key,
+      versions: [...e.versions.values()].sort((x, y) => x.start - y.start),
+      deletes: [...e.deletes].map(([at, seq]) => ({ at, seq })).sort((x, y) => x.at - y.at),
+    })),
+  };
 }
 
 function toSinkRow(table: SinkTable, value: Readonly<Record<string, unknown>>, syncedAt: Date): Record<string, SinkValue> {

@@ -171,3 +171,18 @@ export const V2_EXTRA_FIELDS: Record<string, string> = {
   'installments additional_data.next_cursor': 'getInstallments takes cursor and limit, but its schema has no additional_data; sent as on every cursor list',
   'getProducts.items': 'the list schema describes each item as {success, data: product}; the example (and every other list) returns the products themselves, so items are validated as getProduct data',
 };
+
+/**
+ * OAuth (oauth.test.ts): the v1 spec covers the token answers (`get-tokens`, `refresh-tokens`, validated
+ * as they are) and the authorize request; the rest is modelled on Pipedrive's guides, each choice here.
+ */
+export const OAUTH_DEVIATIONS: Record<string, string> = {
+  host: 'Pipedrive serves OAuth from https://oauth.pipedrive.com; the simulator serves /oauth/* on its own host (PIPEDRIVE_OAUTH_URL = the simulator URL)',
+  revoke: 'POST /oauth/revoke is not in the spec; per Pipedrive\'s "app uninstallation" guide it conforms to RFC 7009 (basic client auth, token + token_type_hint, 200)',
+  'revoke refresh token': 'ends the whole grant, its access tokens included (RFC 7009 §2.1 SHOULD; Pipedrive: revoking marks the app uninstalled)',
+  'token errors': 'not in the spec; bodies {success: false, message, error} as in Pipedrive\'s own SDK tests, messages from the "OAuth status codes" guide; invalid client with basic auth is 401 (RFC 6749 §5.2)',
+  'refresh rotation': 'the spec returns refresh_token on refresh and the status-code guide refuses one "already exchanged": each refresh rotates it (rotateRefreshTokens: false keeps it, with the 60-day idle expiry reset on use)',
+  'authorize page': 'a minimal consent form (Allow and install / Cancel) standing in for Pipedrive\'s page; a denial redirects with error=access_denied (RFC 6749 §4.1.2.1; Pipedrive only says "the corresponding error")',
+  'API 401 for OAuth': '{success: false, error: "Invalid token: access token has expired" | "… is invalid", errorCode: 401, error_info}: the API-token 401 envelope with the OAuth messages of the status-code guide; a malformed Authorization header is 400',
+  scopes: 'reported in token answers, not enforced',
+};

@@ -230,6 +230,9 @@ export class RateLimiter {
 function tokenOf(req: Request): string {
   const header = req.get('x-api-token');
   if (header) return header;
+  // OAuth: the access token (a new one every hour starts a fresh window, which a 2-second window hardly notices).
+  const bearer = /^Bearer\s+(\S+)/i.exec(req.get('authorization') ?? '')?.[1];
+  if (bearer) return bearer;
   const q: unknown = (req.query as Record<string, unknown>)['api_token'];
   return typeof q === 'string' ? q : '';
 }

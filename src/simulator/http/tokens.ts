@@ -6,8 +6,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
+import type { SimOAuth } from '../oauth/state.ts';
 import { ACCOUNT } from '../store/account.ts';
-import { UNAUTHORIZED_BODY } from './envelope.ts';
+import { ERROR_INFO, UNAUTHORIZED_BODY } from './envelope.ts';
 
 export interface SimToken {
   token: string;
@@ -19,8 +20,12 @@ export interface SimToken {
 
 export type TokenUser = Omit<SimToken, 'token'>;
 
-/** Accepts `x-api-token` or `api_token` matching any of the tokens; sets res.locals.tokenUser. */
-export function requireAnyToken(tokens: readonly SimToken[]): RequestHandler {
+/**
+ * Accepts `x-api-token` or `api_token` matching any of the tokens, or `Authorization: Bearer` with a live
+ * OAuth access token; sets res.locals.tokenUser. A refused bearer token gets Pipedrive's OAuth 401
+ * ("Invalid token: access token has expired" / "… is invalid"), a malformed Authorization header a 400.
+ */
+export function requireAnyToken(tokens: readonly SimToken[], oauth?: SimOAuth): RequestHandler {
   const known = tokens.map((t) => ({ buf: Buffer.from(t.token), user: { userId: t.userId, admin: t.admin } }));
   const find = (given: unknown): TokenUser | undefined => {
     if (typeof given !== 'string' || given === '') return undefined;
@@ -28,7 +33,21 @@ export function requireAnyToken(tokens: readonly SimToken[]): RequestHandler {
     return known.find((k) => k.buf.length === buf.length && timingSafeEqual(k.buf, buf))?.user;
   };
   return (req, res, next) => {
-    const user = find(req.get('x-api-token')) ?? find((req.query as Record<string, unknown>)['api_token']);
+    let user = find(req.get('x-api-token')) ?? find((req.query as Record<string, unknown>)['api_token']);
+    const authorization = req.get('authorization');
+    if (!user && authorization !== undefined && oauth) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!m) {
+        res.status(400).json(oauthError('Invalid request: malformed authorization header', 400));
+        return;
+      }
+      const found = oauth.bearer(m[1]!);
+      if (typeof found === 'string') {
+        res.status(401).json(oauthError(`Invalid token: access token ${found === 'expired' ? 'has expired' : 'is invalid'}`, 401));
+        return;
+      }
+      user = found;
+    }
     if (!user) {
       res.status(401).json(UNAUTHORIZED_BODY);
       return;
@@ -36,6 +55,11 @@ export function requireAnyToken(tokens: readonly SimToken[]): RequestHandler {
     res.locals['tokenUser'] = user;
     next();
   };
+}
+
+/** The API's answer to a refused OAuth request: the API-token 401's envelope with the OAuth server's message. */
+function oauthError(error: string, status: number): Record<string, unknown> {
+  return { success: false, error, errorCode: status, error_info: ERROR_INFO };
 }
 
 export function tokenUserOf(res: Response): TokenUser {

@@ -1,8 +1,9 @@
 import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import type { Destination, PartitionOffset, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
-import { offsetKey } from '../model.ts';
-import { OFFSETS_TABLE, allColumns, applyHistorySql, chunkRows, createTableSql, quoteIdent } from './sql.ts';
 import { failpoint } from '../../failpoint.ts';
+import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
+import { offsetKey } from '../model.ts';
+import { duckDbError } from './errors.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, createTableSql, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -14,66 +15,94 @@ const duckType: Record<SqlType, string> = {
   date: 'DATE',
 };
 
-/** DuckDB, the embedded default (one file, no server). */
+/**
+ * DuckDB, the embedded default (one file, no server). DuckDB lets one process write a file: a second sink
+ * on the same file fails at open with a message saying so (destinations/errors.ts).
+ */
 export async function openDuckDb(path: string): Promise<Destination> {
-  const instance = await DuckDBInstance.create(path);
-  const conn = await instance.connect();
-  await conn.run(
-    `CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (topic VARCHAR, "partition" INTEGER, next_offset BIGINT, PRIMARY KEY (topic, "partition"))`,
+  const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw duckDbError(err, path, what);
+    }
+  };
+  const instance = await guard('opening the file', () => DuckDBInstance.create(path));
+  const conn = await guard('connecting', () => instance.connect());
+  await guard('creating the offsets table', () =>
+    conn.run(`CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (topic VARCHAR, "partition" INTEGER, next_offset BIGINT, PRIMARY KEY (topic, "partition"))`),
   );
   const known = new Map<string, Set<string>>();
 
   return {
     kind: 'duckdb',
-    async readOffsets() {
-      const r = await conn.runAndReadAll(`SELECT topic, "partition", next_offset FROM ${OFFSETS_TABLE}`);
-      const out = new Map<string, bigint>();
-      for (const row of r.getRowObjectsJS()) out.set(offsetKey(String(row.topic), Number(row.partition)), BigInt(row.next_offset as bigint));
-      return out;
-    },
+    where: path,
+    readOffsets: () =>
+      guard('reading the stored offsets', async () => {
+        const r = await conn.runAndReadAll(`SELECT topic, "partition", next_offset FROM ${OFFSETS_TABLE}`);
+        const out = new Map<string, bigint>();
+        for (const row of r.getRowObjectsJS()) out.set(offsetKey(String(row.topic), Number(row.partition)), BigInt(row.next_offset as bigint));
+        return out;
+      }),
 
-    async ensureTable(table: SinkTable) {
-      const have = known.get(table.name);
-      if (have && allColumns(table).every((c) => have.has(c.name))) return;
-      await conn.run(createTableSql(table, (t) => duckType[t]));
-      const r = await conn.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [table.name]);
-      const cols = new Set(r.getRowObjectsJS().map((x) => String(x.column_name)));
-      for (const c of allColumns(table)) {
-        if (!cols.has(c.name)) {
-          await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(c.name)} ${duckType[c.type]}`);
-          cols.add(c.name);
+    ensureTable: (table: SinkTable) =>
+      guard(`creating table ${table.name}`, async () => {
+        const have = known.get(table.name);
+        if (have && allColumns(table).every((c) => have.has(c.name))) return;
+        await conn.run(createTableSql(table, (t) => duckType[t]));
+        const r = await conn.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [table.name]);
+        const cols = new Set(r.getRowObjectsJS().map((x) => String(x.column_name)));
+        for (const c of allColumns(table)) {
+          if (!cols.has(c.name)) {
+            await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(c.name)} ${duckType[c.type]}`);
+            cols.add(c.name);
+          }
         }
-      }
-      known.set(table.name, cols);
-    },
+        known.set(table.name, cols);
+      }),
 
-    async apply(changes: readonly TableChanges[], offsets: readonly PartitionOffset[]) {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        for (const ch of changes) await applyTable(conn, ch);
-        for (const o of offsets) {
-          await conn.run(`INSERT OR REPLACE INTO ${OFFSETS_TABLE} VALUES ($1, $2, $3)`, [o.topic, o.partition, o.nextOffset]);
+    apply: (changes: readonly TableChanges[], offset: OffsetAdvance) =>
+      guard(`applying ${offset.topic}/${offset.partition} up to offset ${offset.next - 1n}`, async (): Promise<ApplyResult> => {
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          // The compare-and-set first, as in PostgreSQL (one writing process per file makes it a guard against
+          // this process's own stale view, e.g. after a rebalance).
+          const cas =
+            offset.expected === null
+              ? await conn.run(`INSERT INTO ${OFFSETS_TABLE} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [offset.topic, offset.partition, offset.next])
+              : await conn.run(`UPDATE ${OFFSETS_TABLE} SET next_offset = $3 WHERE topic = $1 AND "partition" = $2 AND next_offset = $4`, [
+                  offset.topic,
+                  offset.partition,
+                  offset.next,
+                  offset.expected,
+                ]);
+          if (cas.rowsChanged !== 1) {
+            const r = await conn.runAndReadAll(`SELECT next_offset FROM ${OFFSETS_TABLE} WHERE topic = $1 AND "partition" = $2`, [offset.topic, offset.partition]);
+            await conn.run('ROLLBACK');
+            const row = r.getRowObjectsJS()[0];
+            return { applied: false, stored: row ? BigInt(row.next_offset as bigint) : null };
+          }
+          for (const ch of changes) await applyTable(conn, ch);
+          failpoint('sink.before-db-commit');
+          await conn.run('COMMIT');
+          return { applied: true };
+        } catch (err) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
         }
-        failpoint('sink.before-db-commit');
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    },
+      }),
 
-    async countRows() {
-      const out = new Map<string, number>();
-      const r = await conn.runAndReadAll(
-        `SELECT table_name FROM information_schema.tables WHERE table_name <> '${OFFSETS_TABLE}' ORDER BY table_name`,
-      );
-      for (const row of r.getRowObjectsJS()) {
-        const name = String(row.table_name);
-        const c = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${quoteIdent(name)}`);
-        out.set(name, Number(c.getRowObjectsJS()[0]?.n ?? 0));
-      }
-      return out;
-    },
+    countRows: () =>
+      guard('counting rows', async () => {
+        const out = new Map<string, number>();
+        const r = await conn.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_name <> '${OFFSETS_TABLE}' ORDER BY table_name`);
+        for (const row of r.getRowObjectsJS()) {
+          const name = String(row.table_name);
+          const c = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${quoteIdent(name)}`);
+          out.set(name, Number(c.getRowObjectsJS()[0]?.n ?? 0));
+        }
+        return out;
+      }),
 
     async close() {
       conn.closeSync();
@@ -82,33 +111,37 @@ export async function openDuckDb(path: string): Promise<Destination> {
   };
 }
 
-/**
- * Stages the batch through an Appender (no SQL parameters per value), then replaces the batch's keys in one
- * DELETE … USING and one INSERT … SELECT — the pattern that measured fastest on DuckDB (docs/ARCHITECTURE.md).
- */
 async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<void> {
   const t = quoteIdent(ch.table.name);
-  const pk = ch.table.primaryKey;
-  const cols = allColumns(ch.table);
   if (ch.kind === 'history') {
-    await applyHistorySql(t, ch.table, ch, (i, type) => `CAST($${i} AS ${duckType[type]})`, (sql, params) => conn.run(sql, params as never).then(() => undefined));
-    if (ch.rows.length > 0) {
-      const stage = await stageRows(conn, ch.table, ch.rows);
-      await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
-    }
+    await applyHistory(t, ch, {
+      param: (i, type) => `CAST($${i} AS ${duckType[type]})`,
+      query: async (sql, params) => (await conn.runAndReadAll(sql, params as never)).getRowObjectsJS() as Array<Record<string, unknown>>,
+      run: async (sql, params) => void (await conn.run(sql, params as never)),
+      upsertRows: (rows) => replaceRows(conn, ch.table, rows),
+    });
     return;
   }
-  if (ch.upserts.length > 0) {
-    const stage = await stageRows(conn, ch.table, ch.upserts);
-    const match = pk.map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-    await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
-    await conn.run(`INSERT INTO ${t} (${cols.map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
-  }
+  if (ch.upserts.length > 0) await replaceRows(conn, ch.table, ch.upserts);
+  const pk = ch.table.primaryKey;
   for (const rows of chunkRows(ch.tombstones, pk.length)) {
     const params: unknown[] = [];
     const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
     await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
+}
+
+/**
+ * Stages the rows through an Appender (no SQL parameter per value), then replaces their keys in one
+ * DELETE … USING and one INSERT … SELECT — the pattern that measured fastest on DuckDB (docs/ARCHITECTURE.md).
+ * Rows must be unique by the table's key (the reducers guarantee it).
+ */
+async function replaceRows(conn: DuckDBConnection, table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void> {
+  const t = quoteIdent(table.name);
+  const stage = await stageRows(conn, table, rows);
+  const match = tableKey(table).map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
+  await conn.run(`INSERT INTO ${t} (${allColumns(table).map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
 }
 
 /** Appends rows to a fresh temp table shaped like the target (no SQL parameter per value); returns its name. */

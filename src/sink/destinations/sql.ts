@@ -1,4 +1,5 @@
-import { HISTORY_COLUMNS, META_COLUMNS, type SinkColumn, type SinkTable, type SqlType } from '../model.ts';
+import { earliestTime, planKeyHistory, type ChainUpdate, type StoredVersion } from '../history.ts';
+import { HISTORY_COLUMNS, META_COLUMNS, type HistoryChanges, type SinkColumn, type SinkTable, type SinkValue, type SqlType } from '../model.ts';
 
 /** SQL shared by the destinations (both speak a PostgreSQL-like dialect). */
 export const OFFSETS_TABLE = '_pipedrive_cdc_offsets';
@@ -41,46 +42,74 @@ export function chunkRows<T>(rows: readonly T[], width: number): T[][] {
   return out;
 }
 
+/** What the history merge needs from a dialect: typed placeholders, a query, a statement, a row upsert. */
+export interface HistoryDialect {
+  /** A placeholder for parameter `i` (1-based) of `type`. */
+  param(i: number, type: SqlType): string;
+  query(sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>>;
+  run(sql: string, params: unknown[]): Promise<void>;
+  /** Inserts complete rows, replacing stored rows of the same (key, `_start`). */
+  upsertRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void>;
+}
+
 /**
- * The history statements both dialects share (see HistoryChanges). `param(i, type)` renders a typed
- * placeholder; `run` executes with parameters.
+ * Applies a batch's history: reads the stored versions it can affect (per key, from the last one started
+ * before the batch's earliest time on), merges (src/sink/history.ts), then writes the changed chain columns of stored
+ * versions and the batch's versions. Runs inside the apply transaction, after the offsets compare-and-set,
+ * so no other sink changes these keys meanwhile (a key lives in one partition).
  */
-export async function applyHistorySql(
-  qualified: string,
-  table: SinkTable,
-  ch: { replaceFrom: ReadonlyArray<{ key: Readonly<Record<string, unknown>>; start: Date }>; closeStored: ReadonlyArray<{ key: Readonly<Record<string, unknown>>; before: Date; end: Date; deleted: boolean }> },
-  param: (i: number, type: SqlType) => string,
-  run: (sql: string, params: unknown[]) => Promise<void>,
-): Promise<void> {
-  const keyCols = table.primaryKey.map((k) => table.columns.find((c) => c.name === k) ?? { name: k, type: 'text' as const });
-  const keyMatch = (a: string, b: string) => keyCols.map((c) => `${a}.${quoteIdent(c.name)} = ${b}.${quoteIdent(c.name)}`).join(' AND ');
+export async function applyHistory(qualified: string, ch: HistoryChanges, d: HistoryDialect): Promise<void> {
+  if (ch.keys.length === 0) return;
+  const keyCols = ch.table.primaryKey.map((k) => ch.table.columns.find((c) => c.name === k) ?? { name: k, type: 'text' as const });
   const names = keyCols.map((c) => quoteIdent(c.name));
-  for (const rows of chunkRows(ch.replaceFrom, keyCols.length + 1)) {
+  const keyMatch = (a: string, b: string) => keyCols.map((c) => `${a}.${quoteIdent(c.name)} = ${b}.${quoteIdent(c.name)}`).join(' AND ');
+  const idOf = (row: Readonly<Record<string, unknown>>) => keyCols.map((c) => String(row[c.name])).join('\u0000');
+
+  const stored = new Map<string, StoredVersion[]>();
+  for (const keys of chunkRows(ch.keys, keyCols.length + 1)) {
     const params: unknown[] = [];
-    const tuples = rows.map((r) => {
-      const ps = keyCols.map((c) => (params.push(r.key[c.name] ?? null), param(params.length, c.type)));
-      params.push(r.start.toISOString());
-      return `(${[...ps, param(params.length, 'timestamp')].join(',')})`;
+    const tuples = keys.map((k) => {
+      const ps = keyCols.map((c) => (params.push(k.key[c.name] ?? null), d.param(params.length, c.type)));
+      params.push(new Date(earliestTime(k)).toISOString());
+      return `(${[...ps, d.param(params.length, 'timestamp')].join(',')})`;
     });
-    await run(`DELETE FROM ${qualified} AS h USING (VALUES ${tuples.join(',')}) AS s(${[...names, 'start_'].join(',')}) WHERE ${keyMatch('h', 's')} AND h._start >= s.start_`, params);
+    const rows = await d.query(
+      `SELECT ${names.map((n) => `h.${n}`).join(', ')}, h._start, h._end, h._active, h._deleted FROM ${qualified} AS h ` +
+        `JOIN (VALUES ${tuples.join(',')}) AS s(${[...names, 'from_'].join(',')}) ON ${keyMatch('h', 's')} ` +
+        `WHERE h._start >= COALESCE((SELECT max(h2._start) FROM ${qualified} AS h2 WHERE ${keyMatch('h2', 's')} AND h2._start < s.from_), s.from_)`,
+      params,
+    );
+    for (const r of rows) {
+      const id = idOf(r);
+      const list = stored.get(id) ?? [];
+      list.push({ start: (r._start as Date).getTime(), end: (r._end as Date).getTime(), active: r._active === true, deleted: r._deleted === true });
+      stored.set(id, list);
+    }
   }
-  for (const rows of chunkRows(ch.closeStored, keyCols.length + 3)) {
+
+  const rows: Array<Record<string, SinkValue>> = [];
+  const updates: Array<ChainUpdate & { key: Readonly<Record<string, SinkValue>> }> = [];
+  for (const k of ch.keys) {
+    const plan = planKeyHistory(stored.get(idOf(k.key)) ?? [], k);
+    rows.push(...plan.rows);
+    for (const u of plan.updates) updates.push({ ...u, key: k.key });
+  }
+  for (const chunk of chunkRows(updates, keyCols.length + 4)) {
     const params: unknown[] = [];
-    const tuples = rows.map((r) => {
-      const ps = keyCols.map((c) => (params.push(r.key[c.name] ?? null), param(params.length, c.type)));
-      params.push(r.before.toISOString());
-      ps.push(param(params.length, 'timestamp'));
-      params.push(r.end.toISOString());
-      ps.push(param(params.length, 'timestamp'));
-      params.push(r.deleted);
-      ps.push(param(params.length, 'boolean'));
+    const tuples = chunk.map((u) => {
+      const ps = keyCols.map((c) => (params.push(u.key[c.name] ?? null), d.param(params.length, c.type)));
+      for (const [v, type] of [[new Date(u.start).toISOString(), 'timestamp'], [new Date(u.end).toISOString(), 'timestamp'], [u.active, 'boolean'], [u.deleted, 'boolean']] as const) {
+        params.push(v);
+        ps.push(d.param(params.length, type));
+      }
       return `(${ps.join(',')})`;
     });
-    await run(
-      `UPDATE ${qualified} AS h SET _end = s.end_, _active = false, _deleted = s.deleted_ ` +
-        `FROM (VALUES ${tuples.join(',')}) AS s(${[...names, 'before_', 'end_', 'deleted_'].join(',')}) ` +
-        `WHERE ${keyMatch('h', 's')} AND h._start = (SELECT max(h2._start) FROM ${qualified} AS h2 WHERE ${keyMatch('h2', 's')} AND h2._start < s.before_)`,
+    await d.run(
+      `UPDATE ${qualified} AS h SET _end = s.end_, _active = s.active_, _deleted = s.deleted_ ` +
+        `FROM (VALUES ${tuples.join(',')}) AS s(${[...names, 'start_', 'end_', 'active_', 'deleted_'].join(',')}) ` +
+        `WHERE ${keyMatch('h', 's')} AND h._start = s.start_`,
       params,
     );
   }
+  if (rows.length > 0) await d.upsertRows(rows);
 }

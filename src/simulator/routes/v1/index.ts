@@ -5,6 +5,7 @@
  */
 import express, { type RequestHandler, type Router } from 'express';
 import type { RequestCounter } from '../../http/middleware.ts';
+import type { SimOAuth } from '../../oauth/state.ts';
 import { requireAnyToken, type SimToken } from '../../http/tokens.ts';
 import type { SimStore } from '../../store/index.ts';
 import { activityTypeRoutes } from './activity-types.ts';
@@ -28,6 +29,7 @@ export interface V1Parts {
   operation: (name: string) => RequestHandler;
   requestCount: RequestCounter;
   tokens: readonly SimToken[];
+  oauth?: SimOAuth;
 }
 
 const MODULES = [recentsRoutes, noteRoutes, userRoutes, activityTypeRoutes, fileRoutes, filterRoutes, leadRoutes, goalRoutes,
@@ -36,9 +38,9 @@ const MODULES = [recentsRoutes, noteRoutes, userRoutes, activityTypeRoutes, file
 /** Every v1 operationId the router serves (filled as routers are built; for coverage checks). */
 export const V1_OPERATIONS = new Set<string>();
 
-export function v1Router({ store, operation, requestCount, tokens }: V1Parts): Router {
+export function v1Router({ store, operation, requestCount, tokens, oauth }: V1Parts): Router {
   const v1 = express.Router();
-  v1.use(requestCount.middleware(), requireAnyToken(tokens), express.json({ limit: '5mb' }), express.urlencoded({ extended: false }));
+  v1.use(requestCount.middleware(), requireAnyToken(tokens, oauth), express.json({ limit: '5mb' }), express.urlencoded({ extended: false }));
   const named = (name: string): RequestHandler => {
     V1_OPERATIONS.add(name);
     return operation(name);

@@ -1,0 +1,151 @@
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/observe/log.ts';
+import { createMetrics } from '../../src/observe/metrics.ts';
+import { DatabaseError } from '../../src/sink/destinations/errors.ts';
+import type { InBatch, Watermarks } from '../../src/sink/kafka.ts';
+import type { ApplyResult, Destination, OffsetAdvance, TableChanges } from '../../src/sink/model.ts';
+import type { SinkSchemas, WriterSchema } from '../../src/sink/schemas.ts';
+import { DestinationTask, SinkError } from '../../src/sink/task.ts';
+
+/** The sink task against an in-memory destination and registry: where partitions start, the compare-and-set, retries. */
+const keySchema = { type: 'record', name: 'Key', fields: [{ name: 'id', type: 'long' }] };
+const valueSchema = {
+  type: 'record',
+  name: 'Value',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'title', type: ['null', 'string'], default: null },
+    { name: '__op', type: { type: 'enum', name: 'Op', symbols: ['r', 'c', 'u', 'd'] } },
+    { name: '__deleted', type: 'boolean' },
+    { name: '__source_ts_ms', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: '__synced_ms', type: { type: 'long', logicalType: 'timestamp-millis' } },
+  ],
+};
+const writers = new Map<number, WriterSchema>([
+  [1, { id: 1, schema: keySchema, type: avro.Type.forSchema(keySchema as avro.Schema) }],
+  [2, { id: 2, schema: valueSchema, type: avro.Type.forSchema(valueSchema as avro.Schema) }],
+]);
+const wire = (id: number, value: unknown) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), writers.get(id)!.type.toBuffer(value)]);
+const record = (offset: number, id: number, title = `t${offset}`) => ({
+  offset: BigInt(offset),
+  key: wire(1, { id }),
+  value: wire(2, { id, title, __op: 'u', __deleted: false, __source_ts_ms: 1000 + offset, __synced_ms: 1000 }),
+});
+const batch = (partition: number, ...records: InBatch['records'][number][]): InBatch => ({ topic: 'p.deal', partition, records });
+
+class MemoryDestination implements Destination {
+  readonly kind = 'postgres' as const;
+  readonly where = 'memory';
+  readonly offsets = new Map<string, bigint>();
+  readonly applied: Array<{ offset: OffsetAdvance; rows: number }> = [];
+  failNext = 0;
+  async readOffsets() {
+    return new Map(this.offsets);
+  }
+  async ensureTable() {}
+  async apply(changes: readonly TableChanges[], offset: OffsetAdvance): Promise<ApplyResult> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new DatabaseError(true, 'PostgreSQL memory: connect ECONNREFUSED');
+    }
+    const k = `${offset.topic}:${offset.partition}`;
+    const stored = this.offsets.get(k) ?? null;
+    if (stored !== offset.expected) return { applied: false, stored };
+    this.offsets.set(k, offset.next);
+    this.applied.push({ offset, rows: changes.reduce((n, c) => n + (c.kind === 'latest' ? c.upserts.length : 0), 0) });
+    return { applied: true };
+  }
+  async countRows() {
+    return new Map<string, number>();
+  }
+  async close() {}
+}
+
+function setup(marks: Watermarks[] = [0, 1].map((partition) => ({ topic: 'p.deal', partition, low: 0n, high: 100n }))) {
+  const destination = new MemoryDestination();
+  const schemas = {
+    writerOf: async (b: Buffer) => writers.get(b.readInt32BE(1))!,
+    latest: async () => writers.get(2)!,
+  } as unknown as SinkSchemas;
+  const logged: Array<[string, Record<string, unknown>]> = [];
+  const log: Logger = (event, fields = {}) => void logged.push([event, fields]);
+  const metrics = createMetrics('sink');
+  const stop = new AbortController();
+  const task = new DestinationTask({ destination, schemas, kafka: { watermarks: async () => marks }, prefix: 'p.', metrics, log, stopped: stop.signal });
+  return { task, destination, logged, metrics, stop };
+}
+const parts = [0, 1].map((partition) => ({ topic: 'p.deal', partition }));
+const never = new AbortController().signal;
+
+describe('the sink task', () => {
+  it('opens partitions at the stored next offset, or at the log start when there is none', async () => {
+    const { task, destination } = setup([
+      { topic: 'p.deal', partition: 0, low: 0n, high: 100n },
+      { topic: 'p.deal', partition: 1, low: 7n, high: 100n },
+    ]);
+    destination.offsets.set('p.deal:0', 42n);
+    expect(await task.open(parts, never)).toEqual(new Map([['p.deal:0', 42n], ['p.deal:1', 7n]]));
+  });
+
+  it('a stored offset below the log start or beyond the log end stops the sink, saying what to do', async () => {
+    const a = setup([{ topic: 'p.deal', partition: 0, low: 50n, high: 100n }]);
+    a.destination.offsets.set('p.deal:0', 10n);
+    await expect(a.task.open([parts[0]!], never)).rejects.toThrow(/stopped at offset 10, but Kafka now starts the partition at 50.*delete the row/);
+    const b = setup([{ topic: 'p.deal', partition: 0, low: 0n, high: 100n }]);
+    b.destination.offsets.set('p.deal:0', 500n);
+    await expect(b.task.open([parts[0]!], never)).rejects.toBeInstanceOf(SinkError);
+  });
+
+  it('moves the offset from the stored one (compare-and-set) and skips records below it', async () => {
+    const { task, destination, logged } = setup();
+    destination.offsets.set('p.deal:0', 2n);
+    await task.open(parts, never);
+    expect(await task.put(batch(0, record(1, 1), record(2, 2), record(3, 1)), never)).toEqual({ kind: 'done' });
+    expect(destination.applied).toEqual([{ offset: { topic: 'p.deal', partition: 0, expected: 2n, next: 4n }, rows: 2 }]);
+    expect(logged.find(([e]) => e === 'batch-applied')?.[1]).toMatchObject({ firstOffset: '2', lastOffset: '3', records: 2 });
+    expect(await task.put(batch(1, record(0, 5)), never)).toEqual({ kind: 'done' });
+    expect(destination.applied[1]!.offset).toEqual({ topic: 'p.deal', partition: 1, expected: null, next: 1n });
+  });
+
+  it('when another sink moved the offset first: nothing applied, continue from the stored offset', async () => {
+    const { task, destination, metrics, logged } = setup();
+    await task.open(parts, never);
+    destination.offsets.set('p.deal:0', 20n); // another instance applied 0..19 meanwhile
+    expect(await task.put(batch(0, record(0, 1), record(1, 2)), never)).toEqual({ kind: 'rewind', offset: 20n });
+    expect(destination.applied).toEqual([]);
+    expect((await metrics.sinkOffsetConflicts.get()).values[0]!.value).toBe(1);
+    expect(logged.some(([e, f]) => e === 'offset-conflict' && f.stored === '20')).toBe(true);
+    expect(await task.put(batch(0, record(20, 1)), never)).toEqual({ kind: 'done' });
+    expect(destination.applied[0]!.offset).toMatchObject({ expected: 20n, next: 21n });
+  });
+
+  it('a lost database is waited out (logged, counted) and the batch applied once it is back', async () => {
+    const { task, destination, logged, metrics } = setup();
+    await task.open(parts, never);
+    destination.failNext = 2;
+    expect(await task.put(batch(0, record(0, 1)), never)).toEqual({ kind: 'done' });
+    expect(destination.applied).toHaveLength(1);
+    expect(logged.filter(([e]) => e === 'retrying').map(([, f]) => f.dependency)).toEqual(['database', 'database']);
+    expect(logged.some(([e, f]) => e === 'recovered' && f.attempts === 3)).toBe(true);
+    expect((await metrics.retries.get()).values.find((v) => v.labels.dependency === 'database')?.value).toBe(2);
+  });
+
+  it('a batch held by retries is given up when its partition is revoked (or the sink stops)', async () => {
+    const { task, destination } = setup();
+    await task.open(parts, never);
+    destination.failNext = 1_000;
+    const revoked = new AbortController();
+    const put = task.put(batch(0, record(0, 1)), revoked.signal);
+    setTimeout(() => revoked.abort(), 50);
+    expect(await put).toEqual({ kind: 'abandoned' });
+    expect(destination.applied).toEqual([]);
+  });
+
+  it('a record it cannot decode stops the sink, naming the record', async () => {
+    const { task } = setup();
+    await task.open(parts, never);
+    const broken = { offset: 0n, key: wire(1, { id: 1 }), value: Buffer.from([0, 0, 0, 0, 2, 0xff]) };
+    await expect(task.put(batch(0, broken), never)).rejects.toThrow(/p\.deal\/0@0 cannot be decoded with its writer schema 2/);
+  });
+});
