@@ -20,24 +20,24 @@ export interface Endpoints {
 
 /**
  * Changes deals through the API as a user would, one step every `everyMs` until stop(): updates (a third
- * of them changed again within the same second), creates and deletes (never of `neverDelete`). Ids are
- * tracked locally, so a step is one or two requests. stop() rethrows a failed request: the workload must
- * not fail silently.
+ * of them changed again within the same second), creates and deletes — never of the deals in `leaveAlone`,
+ * which the test changes itself. Ids are tracked locally, so a step is one or two requests. stop()
+ * rethrows a failed request: the workload must not fail silently.
  */
-export function startDealChanges(sim: Simulator, seed: number, everyMs: number, opts: { neverDelete?: ReadonlySet<number> } = {}): { stop(): Promise<number> } {
+export function startDealChanges(sim: Simulator, seed: number, everyMs: number, opts: { leaveAlone?: ReadonlySet<number> } = {}): { stop(): Promise<number> } {
   const rnd = mulberry32(seed);
   const call = (method: string, path: string, body?: unknown) => api(sim.baseUrl, sim.token, method, path, body);
   let live: number[] | undefined;
   let steps = 0;
   let stopped = false;
   const step = async () => {
-    live ??= (await listAllDeals(sim.baseUrl, sim.token)).filter((d) => d.is_deleted !== true).map((d) => Number(d.id));
+    live ??= (await listAllDeals(sim.baseUrl, sim.token)).filter((d) => d.is_deleted !== true && !opts.leaveAlone?.has(Number(d.id))).map((d) => Number(d.id));
     const id = live[Math.floor(rnd() * live.length)]!;
     const r = rnd();
     if (r < 0.15) {
       const created = await call('POST', '/api/v2/deals', { title: `Outage deal ${steps}`, value: Math.round(rnd() * 10_000) });
       live.push(Number(created.id));
-    } else if (r < 0.25 && live.length > 50 && !opts.neverDelete?.has(id)) {
+    } else if (r < 0.25 && live.length > 50) {
       await call('DELETE', `/api/v2/deals/${id}`);
       live.splice(live.indexOf(id), 1);
     } else {
@@ -178,6 +178,16 @@ export async function waitCaughtUp(o: { sim: Simulator; topic: string; endpoints
     await whileAlive(500, o.runs, 'while the sink catches up');
   }
   return records;
+}
+
+/** Where the topic's tombstones are, read raw (no registry needed, so also while it is down). */
+export async function tombstoneOffsets(topic: string, endpoints: Endpoints): Promise<Array<{ partition: number; offset: bigint }>> {
+  return (await readTopic(topic, { endpoints, decode: false })).filter((r) => r.value === null).map(({ partition, offset }) => ({ partition, offset }));
+}
+
+/** True when the sink logged a batch of `topic` applied through `offset` of `partition`. */
+export function sinkApplied(sink: CliRun, topic: string, at: { partition: number; offset: bigint }): boolean {
+  return sink.lines.map(parseJsonLine).some((l) => l?.event === 'batch-applied' && l.topic === topic && Number(l.partition) === at.partition && BigInt(String(l.lastOffset)) >= at.offset);
 }
 
 /** Versions published twice: the same content (all but __op and __synced_ms) under one key. */
