@@ -131,6 +131,19 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
       const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
+      /**
+       * New custom fields: register the table's new schemas, and commit the column names just frozen right
+       * away — a table with nothing to publish (a re-import that found no change) would otherwise never
+       * store them, and a field renamed before its next batch would get its column from the new name.
+       */
+      const schemaChanged = async (t: TableRuntime) => {
+        await prepare(t);
+        const names = t.withNames(t.lastCommitted);
+        if (JSON.stringify(names.customColumns ?? {}) === JSON.stringify(t.lastCommitted.customColumns ?? {})) return;
+        const batch: ChangeBatch = { table: t.base.name, events: [], offset: names };
+        await publish(t, batch);
+        t.committed(batch);
+      };
       // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
       const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
       await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
@@ -154,7 +167,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const scheduler = new TableScheduler({
         tables,
         publish,
-        schemaChanged: prepare,
+        schemaChanged,
         budgetLow: () => governor.budgetLow(),
         serverNowMs: () => client.serverNowMs(),
         log,

@@ -161,6 +161,7 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
   let cursorMs = prev.cursorMs;
   let emitted: Record<string, string> = { ...prev.emittedAtCursor };
   const within: Record<string, string> = { ...prev.withinWindow };
+  const index = ctx.indexes.get(spec.name);
   const events: ChangeEvent[] = [];
   for (const raw of items) {
     const row = parseRow(spec, raw);
@@ -169,6 +170,8 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
     const ts = typeof stamp === 'number' ? stamp : 0;
     const id = keyString(spec, row);
     const hash = contentHash(row);
+    // The key's last published version, read again (overlaps, a full import's rows, the lateness window).
+    if (index?.hashOf(id) === hash) continue;
     if (cursorMs !== null && ts < cursorMs) {
       if (ts < cursorMs - lateness) continue; // older than the window: already published, or too late to tell
       const [seenTs, seenHash] = splitWindowed(within[id]);

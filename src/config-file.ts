@@ -1,0 +1,267 @@
+/**
+ * The configuration file (`--config FILE`, YAML or JSON): one or more connectors — each a Pipedrive
+ * company with its own credentials, topic prefix, tables and schedule — and the settings they share
+ * (Kafka, the schema registry, the metrics port, the sink). Its shape is declared once as a zod schema, so
+ * an error names the path of the bad key (`connectors[1].tables`) and what is allowed.
+ *
+ * Each setting of the file is the file form of an environment variable (`pollIntervalMs` is
+ * POLL_INTERVAL_MS): the file becomes one environment per connector, the process environment is laid over
+ * it (so variables still work and override), and the one loader in config.ts types and checks the
+ * result — a value the loader refuses is reported with the file path it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, loadProducerConfig, loadSinkConfig, type ProducerConfig, type SinkConfig } from './config.ts';
+
+type Env = Record<string, string | undefined>;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const names = z.array(z.string().min(1)).min(1);
+
+/** Per connector: file key → environment variable (the values a list or a scalar). */
+const CONNECTOR_KEYS = {
+  topicPrefix: 'TOPIC_PREFIX',
+  tables: 'TABLES',
+  excludeTables: 'EXCLUDE_TABLES',
+  pollIntervalMs: 'POLL_INTERVAL_MS',
+  topicPartitions: 'TOPIC_PARTITIONS',
+  topicReplicationFactor: 'TOPIC_REPLICATION_FACTOR',
+  topicMinInsyncReplicas: 'TOPIC_MIN_INSYNC_REPLICAS',
+  historyRebuild: 'HISTORY_REBUILD',
+  dailyBudgetProbeMs: 'DAILY_BUDGET_PROBE_MS',
+  failedTableRetryMs: 'FAILED_TABLE_RETRY_MS',
+  latenessWindowMs: 'LATENESS_WINDOW_MS',
+  deleteGuardMaxShare: 'DELETE_GUARD_MAX_SHARE',
+  deleteGuardConfirm: 'DELETE_GUARD_CONFIRM',
+} as const;
+
+const PIPEDRIVE_KEYS = {
+  baseUrl: 'PIPEDRIVE_BASE_URL',
+  apiToken: 'PIPEDRIVE_API_TOKEN',
+  apiTokenFile: 'PIPEDRIVE_API_TOKEN_FILE',
+  allowInsecureHttp: 'PIPEDRIVE_ALLOW_INSECURE_HTTP',
+  httpsProxy: 'HTTPS_PROXY',
+  httpProxy: 'HTTP_PROXY',
+  noProxy: 'NO_PROXY',
+} as const;
+
+const OAUTH_KEYS = {
+  clientId: 'PIPEDRIVE_OAUTH_CLIENT_ID',
+  clientSecret: 'PIPEDRIVE_OAUTH_CLIENT_SECRET',
+  clientSecretFile: 'PIPEDRIVE_OAUTH_CLIENT_SECRET_FILE',
+  tokenFile: 'PIPEDRIVE_OAUTH_TOKEN_FILE',
+  url: 'PIPEDRIVE_OAUTH_URL',
+  redirectUri: 'PIPEDRIVE_OAUTH_REDIRECT_URI',
+} as const;
+
+/** Shared by every connector and the sink. */
+const GLOBAL_KEYS = {
+  'kafka.brokers': 'KAFKA_BROKERS',
+  'schemaRegistry.url': 'SCHEMA_REGISTRY_URL',
+  metricsPort: 'METRICS_PORT',
+} as const;
+
+const SINK_KEYS = {
+  connector: 'CONNECTOR_NAME',
+  destination: 'SINK_DESTINATION',
+  duckdbPath: 'DUCKDB_PATH',
+  databaseUrl: 'DATABASE_URL',
+  databaseUrlFile: 'DATABASE_URL_FILE',
+  databaseSchema: 'DATABASE_SCHEMA',
+  groupId: 'SINK_GROUP_ID',
+  sessionTimeoutMs: 'SINK_SESSION_TIMEOUT_MS',
+  metricsPort: 'SINK_METRICS_PORT',
+} as const;
+
+/** An object shape with each of `keys` optional, of type `value`. */
+function shape<K extends string, T extends z.ZodType>(keys: Readonly<Record<K, string>>, value: T): { [P in K]: z.ZodOptional<T> } {
+  return Object.fromEntries(Object.keys(keys).map((k) => [k, value.optional()])) as { [P in K]: z.ZodOptional<T> };
+}
+
+const connectorSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and - only'),
+    pipedrive: z
+      .object({ ...shape(PIPEDRIVE_KEYS, scalar), oauth: z.object(shape(OAUTH_KEYS, scalar)).strict().optional() })
+      .strict(),
+    ...shape(CONNECTOR_KEYS, z.union([scalar, names])),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    kafka: z.object({ brokers: z.union([z.string(), names]) }).strict().optional(),
+    schemaRegistry: z.object({ url: z.string() }).strict().optional(),
+    metricsPort: z.number().int().optional(),
+    connectors: z.array(connectorSchema).min(1, 'at least one connector'),
+    sink: z.object(shape(SINK_KEYS, scalar)).strict().optional(),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Map<string, number>();
+    file.connectors.forEach((c, i) => {
+      const prefix = String(c.topicPrefix ?? c.name);
+      for (const [what, v] of [['name', c.name], ['topicPrefix', prefix]] as const) {
+        const key = `${what}:${v}`;
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['connectors', i, what], message: `"${v}" is already used by connectors[${seen.get(key)}]: each connector needs its own ${what}` });
+        seen.set(key, i);
+      }
+    });
+  });
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** The environment of one connector (or of the sink), and where each variable came from in the file. */
+export interface FileEnv {
+  readonly env: Env;
+  /** Environment variable → its path in the file, for messages. */
+  readonly paths: ReadonlyMap<string, string>;
+}
+
+/** The producers to run: one per connector of the file (`--config`), or one from the environment alone. */
+export function loadProducerConfigs(path: string | undefined, env: Env = process.env): ProducerConfig[] {
+  if (path === undefined) return [loadProducerConfig(env)];
+  return connectorEnvs(readConfigFile(path), env).map((fileEnv) => {
+    try {
+      return loadProducerConfig(fileEnv.env);
+    } catch (err) {
+      throw inFile(err, fileEnv, path);
+    }
+  });
+}
+
+/** The sink's configuration: the file's (`--config`) with the environment over it, or the environment alone. */
+export function loadSinkConfigFrom(path: string | undefined, env: Env = process.env): SinkConfig {
+  if (path === undefined) return loadSinkConfig(env);
+  const fileEnv = sinkEnv(readConfigFile(path), env);
+  try {
+    return loadSinkConfig(fileEnv.env);
+  } catch (err) {
+    throw inFile(err, fileEnv, path);
+  }
+}
+
+/** Reads and validates a configuration file; every problem is a ConfigError naming the file and the key path. */
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let raw: unknown;
+  try {
+    raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${pathText(i.path)}: ${issueText(i, i.path)}`);
+    throw new ConfigError(`${path}: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** One environment per connector: the file's shared and connector settings, the process environment over them. */
+export function connectorEnvs(file: ConfigFile, processEnv: Env): FileEnv[] {
+  return file.connectors.map((c, i) => {
+    const env: Env = {};
+    const paths = new Map<string, string>();
+    const put = (envKey: string, value: unknown, path: string) => {
+      if (value === undefined) return;
+      env[envKey] = Array.isArray(value) ? value.join(',') : String(value);
+      paths.set(envKey, path);
+    };
+    putGlobals(file, put);
+    put('CONNECTOR_NAME', c.name, `connectors[${i}].name`);
+    put('TOPIC_PREFIX', c.topicPrefix ?? c.name, `connectors[${i}].${c.topicPrefix === undefined ? 'name' : 'topicPrefix'}`);
+    for (const [k, envKey] of Object.entries(CONNECTOR_KEYS)) if (k !== 'topicPrefix') put(envKey, (c as Record<string, unknown>)[k], `connectors[${i}].${k}`);
+    for (const [k, envKey] of Object.entries(PIPEDRIVE_KEYS)) put(envKey, (c.pipedrive as Record<string, unknown>)[k], `connectors[${i}].pipedrive.${k}`);
+    for (const [k, envKey] of Object.entries(OAUTH_KEYS)) put(envKey, (c.pipedrive.oauth as Record<string, unknown> | undefined)?.[k], `connectors[${i}].pipedrive.oauth.${k}`);
+    return overlay(env, paths, processEnv, file.connectors.length);
+  });
+}
+
+/** The sink's environment: the shared settings and the file's `sink` section, the process environment over them. */
+export function sinkEnv(file: ConfigFile, processEnv: Env): FileEnv {
+  const env: Env = {};
+  const paths = new Map<string, string>();
+  const put = (envKey: string, value: unknown, path: string) => {
+    if (value === undefined) return;
+    env[envKey] = Array.isArray(value) ? value.join(',') : String(value);
+    paths.set(envKey, path);
+  };
+  putGlobals(file, put);
+  // The sink reads one connector's topics: the one named, else the only one.
+  const named = file.sink?.connector;
+  const connector = named === undefined ? (file.connectors.length === 1 ? file.connectors[0] : undefined) : file.connectors.find((c) => c.name === named);
+  if (!connector && (named !== undefined || processEnv.TOPIC_PREFIX === undefined)) {
+    throw new ConfigError(named === undefined ? 'sink.connector: required when the file holds several connectors (the sink reads one connector\'s topics)' : `sink.connector: no connector is named "${String(named)}"`);
+  }
+  if (connector) {
+    put('CONNECTOR_NAME', connector.name, 'sink.connector');
+    put('TOPIC_PREFIX', connector.topicPrefix ?? connector.name, 'sink.connector');
+  }
+  for (const [k, envKey] of Object.entries(SINK_KEYS)) if (k !== 'connector') put(envKey, (file.sink as Record<string, unknown> | undefined)?.[k], `sink.${k}`);
+  return overlay(env, paths, processEnv, 1);
+}
+
+function putGlobals(file: ConfigFile, put: (envKey: string, value: unknown, path: string) => void): void {
+  put(GLOBAL_KEYS['kafka.brokers'], file.kafka?.brokers, 'kafka.brokers');
+  put(GLOBAL_KEYS['schemaRegistry.url'], file.schemaRegistry?.url, 'schemaRegistry.url');
+  put(GLOBAL_KEYS.metricsPort, file.metricsPort, 'metricsPort');
+}
+
+/** The process environment over the file's; a connector's identity cannot be overridden for several at once. */
+function overlay(env: Env, paths: Map<string, string>, processEnv: Env, connectors: number): FileEnv {
+  const out: Env = { ...env };
+  for (const [k, v] of Object.entries(processEnv)) {
+    if (v === undefined || v === '') continue;
+    if (connectors > 1 && ['CONNECTOR_NAME', 'TOPIC_PREFIX', 'PIPEDRIVE_API_TOKEN', 'PIPEDRIVE_API_TOKEN_FILE'].includes(k)) {
+      throw new ConfigError(`${k}: set in the environment, but the configuration file holds ${connectors} connectors; set it per connector in the file`);
+    }
+    out[k] = v;
+    paths.delete(k);
+  }
+  return { env: out, paths };
+}
+
+/** A ConfigError from the environment loader, re-worded to name the file path the value came from. */
+export function inFile(err: unknown, fileEnv: FileEnv, file: string): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  const key = /^([A-Z][A-Z0-9_]*)(?=[ :])/.exec(err.message)?.[1];
+  const path = key === undefined ? undefined : fileEnv.paths.get(key.replace(/_FILE$/, '')) ?? fileEnv.paths.get(key);
+  return path ? new ConfigError(`${file}: ${path}${err.message.slice(key!.length)}`) : err;
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '') || '(the file)';
+}
+
+function issueText(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): string {
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(path);
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
+  }
+  return issue.message;
+}
+
+/** The keys the schema allows for the object at `path` (array indexes skipped). */
+function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+  let node: z.ZodType = configFileSchema;
+  for (const p of path) {
+    while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+    if (typeof p === 'number') {
+      if (!(node instanceof z.ZodArray)) return undefined;
+      node = node.element as z.ZodType;
+      continue;
+    }
+    if (!(node instanceof z.ZodObject)) return undefined;
+    node = (node.shape as Record<string, z.ZodType>)[String(p)]!;
+    if (!node) return undefined;
+  }
+  while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+  return node instanceof z.ZodObject ? Object.keys(node.shape as object) : undefined;
+}

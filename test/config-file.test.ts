@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/config.ts';
+import { loadProducerConfigs, loadSinkConfigFrom } from '../src/config-file.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pcdc-config-'));
+let n = 0;
+function file(text: string, ext = 'yaml'): string {
+  const path = join(dir, `config-${n++}.${ext}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+const TWO = `
+kafka:
+  brokers: [k1:9092, k2:9092]
+schemaRegistry:
+  url: http://registry:8081
+connectors:
+  - name: acme
+    pipedrive:
+      baseUrl: https://acme.pipedrive.com
+      apiToken: acme-secret-token
+    tables: [deal, person]
+    pollIntervalMs: 60000
+  - name: globex
+    topicPrefix: gx
+    pipedrive:
+      baseUrl: https://globex.pipedrive.com
+      apiToken: globex-secret-token
+    excludeTables: [mail_message, mail_thread]
+sink:
+  connector: globex
+  destination: postgres
+  databaseUrl: postgres://sink:pw@db:5432/cdc
+`;
+
+describe('configuration file', () => {
+  it('one config per connector: shared Kafka and registry, own credentials, prefix, tables and schedule', () => {
+    const [acme, globex] = loadProducerConfigs(file(TWO), {});
+    expect(acme).toMatchObject({ connectorName: 'acme', topicPrefix: 'acme', tables: ['deal', 'person'], pollIntervalMs: 60_000, kafkaBrokers: ['k1:9092', 'k2:9092'] });
+    expect(acme!.pipedrive.auth).toMatchObject({ kind: 'api-token', baseUrl: 'https://acme.pipedrive.com', apiToken: 'acme-secret-token' });
+    expect(globex).toMatchObject({ connectorName: 'globex', topicPrefix: 'gx', pollIntervalMs: 30_000, schemaRegistryUrl: 'http://registry:8081' });
+    expect(globex!.tables).not.toContain('mail_message');
+    expect(globex!.tables).toContain('deal');
+    expect(loadSinkConfigFrom(file(TWO), {})).toMatchObject({ destination: 'postgres', topicPrefix: 'gx', connectorName: 'globex', databaseUrl: 'postgres://sink:pw@db:5432/cdc' });
+  });
+
+  it('JSON works too, and environment variables override the file', () => {
+    const json = file(JSON.stringify({ kafka: { brokers: 'k:9092' }, schemaRegistry: { url: 'http://r:8081' }, connectors: [{ name: 'solo', pipedrive: { apiToken: 't' }, pollIntervalMs: 1000 }] }), 'json');
+    const [solo] = loadProducerConfigs(json, { POLL_INTERVAL_MS: '2000', KAFKA_BROKERS: 'other:9092' });
+    expect(solo).toMatchObject({ pollIntervalMs: 2000, kafkaBrokers: ['other:9092'], connectorName: 'solo' });
+  });
+
+  it.each([
+    ['connectors: []', /connectors: at least one connector/],
+    ['connectors:\n  - name: a\n    pipedrive: { apiToken: t }\n    tabels: [deal]', /connectors\[0\]: unknown key "tabels"; allowed: name, pipedrive, topicPrefix, tables, /],
+    ['connectors:\n  - name: a\n    pipedrive: { apiToken: t, token: x }', /connectors\[0\]\.pipedrive: unknown key "token"; allowed: baseUrl, apiToken, /],
+    ['connectors:\n  - name: a b\n    pipedrive: { apiToken: t }', /connectors\[0\]\.name: letters, digits/],
+    ['connectors:\n  - name: a\n    pipedrive: { apiToken: t }\n  - name: a\n    pipedrive: { apiToken: u }', /connectors\[1\]\.name: "a" is already used by connectors\[0\]/],
+    ['kafka: { brokers: k:9092 }\nschemaRegistry: { url: http://r }\nconnectors:\n  - name: a\n    pipedrive: { apiToken: t }\n    tables: [deal, unicorn]', /connectors\[0\]\.tables: unknown table "unicorn"/],
+    ['kafka: { brokers: k:9092 }\nschemaRegistry: { url: http://r }\nconnectors:\n  - name: a\n    pipedrive: { apiToken: t }\n    pollIntervalMs: 99999999999', /connectors\[0\]\.pollIntervalMs: "99999999999" must be a number of milliseconds/],
+    ['connectors: [ {', /not valid YAML/],
+  ])('%s → an error naming the path and what is allowed', (text, message) => {
+    const path = file(text);
+    expect(() => loadProducerConfigs(path, {})).toThrow(ConfigError);
+    expect(() => loadProducerConfigs(path, {})).toThrow(message);
+  });
+
+  it('an environment variable cannot stand for several connectors at once', () => {
+    expect(() => loadProducerConfigs(file(TWO), { PIPEDRIVE_API_TOKEN: 'x' })).toThrow(/PIPEDRIVE_API_TOKEN: set in the environment, but the configuration file holds 2 connectors/);
+  });
+
+  it('a missing file says so', () => {
+    expect(() => loadProducerConfigs(join(dir, 'nope.yaml'), {})).toThrow(/--config: cannot read .*nope\.yaml \(ENOENT\)/);
+  });
+});
