@@ -1,16 +1,21 @@
 // A single combined (broker+controller) KRaft Kafka node from the Maven Central jars: format the
-// storage with StorageTool, then run kafka.Kafka. Same commands for the 3.9 and 4.x lines.
+// storage with StorageTool, then run kafka.Kafka. Same commands for the 3.9 and 4.x lines. kill() and
+// restart() crash it and bring it back on the same ports, cluster id and data dir (see launch.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureKafka, kafkaVersion } from './install.ts';
-import { launch, prepareRun, type LocalService } from './launch.ts';
-import { freePort, runOk, waitReady } from './proc.ts';
+import { launchReady, prepareRun, type ControllableService } from './launch.ts';
+import { runOk, stablePort, waitReady } from './proc.ts';
 
-export interface LocalKafka extends LocalService {
+export interface LocalKafka extends ControllableService {
   brokers: string[];
   version: string;
+  /** The KRaft cluster id it was formatted with; a restart keeps it (it lives in the data dir's meta.properties). */
+  clusterId: string;
+  /** log.dirs: topics, __consumer_offsets, __transaction_state and the metadata log. */
+  dataDir: string;
   /** True when this start had to download the jars. */
   cold: boolean;
 }
@@ -47,6 +52,10 @@ num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=1048577
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
+# After a crash the controller refuses the restarted broker's registration until the dead incarnation's
+# session expires (default 9 s, heartbeats every 2 s); one local node needs no such slack.
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
 `;
 }
 
@@ -91,7 +100,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<LocalKaf
   const runDir = await prepareRun(`kafka-${version}`, opts.log);
   const dataDir = join(runDir, 'data');
   mkdirSync(dataDir);
-  const [brokerPort, controllerPort] = [await freePort(), await freePort()];
+  // Below the ephemeral range, so that while a test has the broker killed no client socket takes its port.
+  const [brokerPort, controllerPort] = [await stablePort(), await stablePort()];
   const props = join(runDir, 'server.properties');
   writeFileSync(props, kafkaServerProperties({ brokerPort, controllerPort, dataDir }));
   const cp = ['-cp', install.classpath];
@@ -100,22 +110,21 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<LocalKaf
   let clusterId: string;
   do clusterId = randomBytes(16).toString('base64url');
   while (clusterId.startsWith('-'));
+  // Formatted once: a restart runs kafka.Kafka on the formatted dir, as a crashed broker's supervisor would.
   await runOk(install.java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', ...install.logArgs, ...cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
-  const svc = launch({
+  const brokers = [`127.0.0.1:${brokerPort}`];
+  const svc = await launchReady({
     service: 'kafka',
     runDir,
     cmd: install.java,
     args: [...JVM_OPTS, ...install.logArgs, ...cp, 'kafka.Kafka', props],
     marker: props,
     dirs: [dataDir],
+    ready: async (pid, logFile) => {
+      await waitReady(`Kafka ${version}`, () => kafkaAnswers(brokers), { timeoutMs: opts.readyTimeoutMs ?? 120_000, pid, logFile, intervalMs: 250 });
+      await warmUpKafka(brokers);
+    },
   });
-  const brokers = [`127.0.0.1:${brokerPort}`];
-  try {
-    await waitReady(`Kafka ${version}`, () => kafkaAnswers(brokers), { timeoutMs: opts.readyTimeoutMs ?? 120_000, pid: svc.pid, logFile: svc.logFile, intervalMs: 500 });
-    await warmUpKafka(brokers);
-  } catch (e) {
-    await svc.stop();
-    throw e;
-  }
-  return { ...svc, brokers, version, cold: install.cold };
+  // Object.assign onto svc (not a spread) keeps its pid/state getters live across restarts.
+  return Object.assign(svc, { brokers, version, clusterId, dataDir, cold: install.cold });
 }

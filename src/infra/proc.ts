@@ -43,6 +43,56 @@ export async function runOk(cmd: string, args: string[], opts: { cwd?: string; e
   return r.output;
 }
 
+/** The kernel's ephemeral port range (where connect() picks local ports), [32768, 60999] if unreadable. */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    /* not Linux, or /proc not mounted */
+  }
+  return [32768, 60999];
+}
+
+/** Ports handed out by stablePort() in this process, so two services started at once never draw the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A free 127.0.0.1 port BELOW the ephemeral range, for a service that is killed and must come back on the
+ * same port. A port from the ephemeral range (freePort) can be taken, while the service is down, by any
+ * outgoing connection's local end (a client retrying against this very port, say), and the restart would
+ * then fail with "address in use". Ports below the range are only ever taken by explicit listeners.
+ */
+export async function stablePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralPortRange();
+  const lo = 20_000;
+  const hi = ephemeralLow - 1;
+  if (hi - lo < 1000) {
+    throw new Error(
+      `stablePort: the ephemeral port range starts at ${ephemeralLow}, leaving no room for restartable services in ${lo}..${hi}; ` +
+        'raise the start of net.ipv4.ip_local_port_range (sysctl) to 32768 or more',
+    );
+  }
+  for (let i = 0; i < 100; i++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`stablePort: no free port found in ${lo}..${hi} after 100 tries; is something holding most of them?`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolvePromise(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePromise(true)));
+  });
+}
+
 /** A port the OS reports free on 127.0.0.1 right now (dynamic, so a demo and a test run can coexist). */
 export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
@@ -108,6 +158,8 @@ export async function stopPid(pid: number, opts: { signal?: NodeJS.Signals; time
   if (!isAlive(pid)) return;
   try {
     process.kill(pid, signal);
+    // A paused (SIGSTOPped) service would hold the signal until the SIGKILL below: let it handle it now.
+    if (signal !== 'SIGCONT') process.kill(pid, 'SIGCONT');
   } catch {
     return;
   }
@@ -122,6 +174,29 @@ export async function stopPid(pid: number, opts: { signal?: NodeJS.Signals; time
     return;
   }
   for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
+}
+
+/**
+ * SIGKILL, as a crash would: no shutdown hooks, no flush. `group` kills the whole process group (a
+ * detached spawn leads its own group, so helpers it forked die with it). Resolves once it is gone.
+ */
+export async function killPid(pid: number, opts: { group?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  try {
+    process.kill(opts.group ? -pid : pid, 'SIGKILL');
+  } catch {
+    if (opts.group) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} still alive ${opts.timeoutMs ?? 10_000} ms after SIGKILL (stuck in the kernel? see /proc/${pid}/stack)`);
+    await sleep(20);
+  }
 }
 
 /** Last `lines` lines of a log file, for error messages. */

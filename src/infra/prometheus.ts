@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrometheus } from './install.ts';
-import { launch, prepareRun, type LocalService } from './launch.ts';
+import { launchReady, prepareRun, type LocalService } from './launch.ts';
 import { freePort, httpOk, waitReady } from './proc.ts';
 
 export interface LocalPrometheus extends LocalService {
@@ -42,7 +42,8 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Loc
   const data = join(runDir, 'data');
   mkdirSync(data);
   const port = await freePort();
-  const svc = launch({
+  const url = `http://127.0.0.1:${port}`;
+  const svc = await launchReady({
     service: 'prometheus',
     runDir,
     cmd: bin,
@@ -56,13 +57,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Loc
     ],
     marker: config,
     dirs: [data],
+    ready: (pid, logFile) => waitReady('Prometheus', () => httpOk(`${url}/-/ready`), { timeoutMs: opts.readyTimeoutMs ?? 30_000, pid, logFile, intervalMs: 100 }),
   });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitReady('Prometheus', () => httpOk(`${url}/-/ready`), { timeoutMs: opts.readyTimeoutMs ?? 30_000, pid: svc.pid, logFile: svc.logFile, intervalMs: 100 });
-  } catch (e) {
-    await svc.stop();
-    throw e;
-  }
-  return { ...svc, url, cold };
+  return Object.assign(svc, { url, cold });
 }

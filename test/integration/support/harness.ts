@@ -31,8 +31,11 @@ export interface ConsumedRecord {
  * Reads a whole topic with a plain kafkajs consumer and decodes keys and values through the registry
  * client, independently of the product's code. Null values stay null (tombstones).
  */
-export async function readTopic(topic: string, opts: { readUncommitted?: boolean; decode?: boolean } = {}): Promise<ConsumedRecord[]> {
-  const { brokers, registryUrl } = services();
+export async function readTopic(
+  topic: string,
+  opts: { readUncommitted?: boolean; decode?: boolean; /** another broker and registry than the shared ones (outage tests) */ endpoints?: { brokers: string[]; registryUrl: string } } = {},
+): Promise<ConsumedRecord[]> {
+  const { brokers, registryUrl } = opts.endpoints ?? services();
   const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
