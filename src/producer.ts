@@ -94,7 +94,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
   }, 1000);
 
-  const session = async (progress: { committed: number }): Promise<SchedulerResult> => {
+  const session = async (resumed: () => void): Promise<SchedulerResult> => {
     const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
     // Child, history and change-log tables come with their table.
     const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
@@ -153,7 +153,6 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         try {
           const n = await publisher.publish(full);
           metrics.transactions.inc({ result: 'committed' });
-          progress.committed++;
           log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
         } catch (err) {
           metrics.transactions.inc({ result: 'aborted' });
@@ -184,6 +183,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           onRetry: () => onRetry('pipedrive'),
         },
       });
+      resumed();
       return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
     } finally {
       await kafka.close();
@@ -192,19 +192,25 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
 
   /** Sessions until stopped, caught up, or stopped by an error waiting cannot fix. */
   const supervise = async (): Promise<SchedulerResult> => {
-    for (let failures = 0; !abort.signal.aborted; ) {
-      const progress = { committed: 0 };
+    const what = 'the producer session (reconnecting, then resuming from the state topic)';
+    let failures = 0;
+    let lastDependency: Dependency = 'kafka';
+    // Called once a session has resumed every table: the outage that ended the previous one is over.
+    const resumed = () => {
+      if (failures > 0) log('recovered', { dependency: lastDependency, what, attempts: failures + 1 });
+      failures = 0;
+    };
+    while (!abort.signal.aborted) {
       try {
-        return await session(progress);
+        return await session(resumed);
       } catch (err) {
         if (abort.signal.aborted || err instanceof Aborted) break;
         if (!isRetriable(err)) throw err;
-        // A session that got something done starts the backoff over.
-        failures = progress.committed > 0 ? 1 : failures + 1;
+        failures++;
         const delayMs = backoffMs(failures - 1);
-        const dependency = dependencyOf(err);
-        log('retrying', { dependency, what: 'the producer session (reconnecting, then resuming from the state topic)', attempt: failures, delayMs, error: describeError(err) });
-        onRetry(dependency);
+        lastDependency = dependencyOf(err);
+        log('retrying', { dependency: lastDependency, what, attempt: failures, delayMs, error: describeError(err) });
+        onRetry(lastDependency);
         await sleepUnlessAborted(delayMs, abort.signal).catch(() => undefined);
       }
     }

@@ -141,8 +141,9 @@ export class Registry {
         dispatcher: this.agent,
         headers: { accept: 'application/vnd.schemaregistry.v1+json', ...(body !== undefined ? { 'content-type': 'application/vnd.schemaregistry.v1+json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.opts.timeoutMs ?? 30_000,
-        bodyTimeout: this.opts.timeoutMs ?? 30_000,
+        // A registry that accepts connections and never answers is an outage too: waited out, and logged.
+        headersTimeout: this.opts.timeoutMs ?? 10_000,
+        bodyTimeout: this.opts.timeoutMs ?? 10_000,
         signal: this.opts.signal,
       });
     } catch (err) {
