@@ -88,13 +88,23 @@ export interface CliRun {
   waitForLine(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/**
+ * The command line from the sources (`npm run dev`): tests need no build. test/integration/package.test.ts
+ * runs the built package instead.
+ */
+export const DEV_CLI = [process.execPath, '--import', 'tsx', resolve(repo, 'src/cli.ts')] as const;
+
 /** Runs `pipedrive-cdc <args>` as its own process (so a test can kill it like a crash would). */
 export function runCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [resolve(repo, 'bin/pipedrive-cdc.mjs'), ...args], {
+  return watchCli(spawn(DEV_CLI[0], [...DEV_CLI.slice(1), ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
+}
+
+/** Collects a spawned CLI's stdout and stderr lines; `waitForLine` finds JSON log lines among them. */
+export function watchCli(child: ChildProcess): CliRun {
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let buf = '';
