@@ -26,10 +26,15 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 
-/** An environment without the test runner's: no NODE_OPTIONS (it could load tsx), no NODE_PATH. */
+/**
+ * An environment without the test runner's: no NODE_OPTIONS (it could load tsx), no NODE_PATH, no npm
+ * project settings. Kept: what reaching the registry may need (proxy, extra CA certificates).
+ */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'TZ'];
-  return { ...Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])), ...extra };
+  const keep = (k: string) =>
+    ['PATH', 'HOME', 'LANG', 'TMPDIR', 'TZ', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'].includes(k) ||
+    /^(https?_proxy|no_proxy|npm_config_(cafile|ca|registry|proxy|https_proxy|noproxy|strict_ssl))$/i.test(k);
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && keep(k)) as Array<[string, string]>), ...extra };
 }
 
 async function npm(args: string[], cwd: string): Promise<string> {
@@ -37,6 +42,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
     cwd,
     env: cleanEnv(),
     maxBuffer: 64 * 1024 * 1024,
+    timeout: 180_000, // a registry that does not answer fails the test with npm's output, not a hook timeout
   });
   return stdout;
 }
