@@ -116,6 +116,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       await syncPhase(producerMetrics, sinkMetrics, syncTables, sim.store.deals.table.size, stopPhases.signal);
       await sinkPhase(sink, sinkMetrics, stopPhases.signal);
     })();
+    syncing.catch(() => undefined); // after Ctrl-C its outcome no longer matters (before it, the race below throws it)
     if (await Promise.race([syncing.then(() => false), interrupted.then(() => true)])) {
       say('\n  stopping…');
       return 0;
