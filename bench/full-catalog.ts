@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { catalog } from '../src/catalog/index.ts';
 import type { ListSpec, TableSpec } from '../src/catalog/types.ts';
@@ -17,6 +16,7 @@ import { startServices } from '../src/infra/services.ts';
 import { PipedriveClient } from '../src/pipedrive/client.ts';
 import { listAll } from '../src/pipedrive/lists.ts';
 import { startSimulator } from '../src/simulator/server.ts';
+import { DEV_CLI } from '../test/integration/support/harness.ts';
 
 const deals = Number(process.argv[2] ?? 100_000);
 const MAIL = ['mail_message', 'mail_thread'];
@@ -27,7 +27,7 @@ const seededIn = (Date.now() - t0) / 1000;
 const prefix = `full${Date.now()}`;
 try {
   const started = Date.now();
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../bin/pipedrive-cdc.mjs'), 'run', '--once'], {
+  const child = spawn(DEV_CLI[0], [...DEV_CLI.slice(1), 'run', '--once'], {
     env: {
       ...process.env,
       PIPEDRIVE_BASE_URL: sim.baseUrl,

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadProducerConfig, loadSinkConfig } from './config.ts';
 import { jsonLogger } from './observe/log.ts';

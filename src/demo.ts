@@ -10,6 +10,7 @@ import { startMetricsServer } from './observe/server.ts';
 import { startProducer } from './producer.ts';
 import { startSink } from './sink/sink.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
+import { ProgressLine, Rate, count, duration, eta } from './demo-progress.ts';
 
 const USAGE = `pipedrive-cdc demo [options]
 
@@ -26,6 +27,8 @@ Options:
   --help`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** A non-terminal (CI, a pipe) gets a progress line this often; a terminal sees it change in place. */
+const PLAIN_EVERY_MS = 5000;
 
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -82,13 +85,17 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`  Kafka             ${services.kafkaBrokers.join(',')}`);
     say(`  schema registry   ${services.schemaRegistryUrl}`);
 
+    // A Kafka of this run starts empty. A Kafka named by KAFKA_BROKERS may hold an earlier demo's topics and
+    // offsets (the producer would resume from them, against a new local Pipedrive): topics of this run's own.
+    const fresh = services.mode.kafka === 'external' ? `-${Date.now().toString(36)}` : '';
+    if (fresh) say(`  topics            pipedrive${fresh}.*  (Kafka is shared: this run's own topics and offsets)`);
     const env = {
       PIPEDRIVE_BASE_URL: sim.baseUrl,
       PIPEDRIVE_API_TOKEN: sim.token,
       KAFKA_BROKERS: services.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
-      TOPIC_PREFIX: 'pipedrive',
-      CONNECTOR_NAME: 'pipedrive-cdc-demo',
+      TOPIC_PREFIX: `pipedrive${fresh}`,
+      CONNECTOR_NAME: `pipedrive-cdc-demo${fresh}`,
       POLL_INTERVAL_MS: '2000',
       // The whole catalog; versions of deals from before the first sync come from each deal's changelog.
       HISTORY_REBUILD: 'changes',
@@ -100,13 +107,21 @@ export async function runDemo(argv: string[]): Promise<number> {
     const sink = await startSink(loadSinkConfig(env), { metrics: sinkMetrics, log: silentLogger });
     cleanups.push(sink.stop);
 
-    say('  syncing…');
-    const progress = setInterval(() => void showProgress(producerMetrics, sinkMetrics), 1000);
-    cleanups.push(async () => clearInterval(progress));
-    await waitForSync(sim, sink, producerMetrics, loadProducerConfig(env).tables.filter((t) => !['child', 'history', 'changelog'].includes(tableByName(t).sync.kind)).length);
-    clearInterval(progress);
-    await showProgress(producerMetrics, sinkMetrics);
-    await summary(sink, producerServer.url, sinkServer.url, services.prometheusUrl, duckdbPath);
+    // Tables with a pass of their own (children, history and change logs are published with their parent).
+    const syncTables = loadProducerConfig(env).tables.filter((t) => !['child', 'history', 'changelog'].includes(tableByName(t).sync.kind));
+    // Ctrl-C during the sync stops the demo too (the phases end at their next tick).
+    const stopPhases = new AbortController();
+    cleanups.push(async () => stopPhases.abort());
+    const syncing = (async () => {
+      await syncPhase(producerMetrics, sinkMetrics, syncTables, sim.store.deals.table.size, stopPhases.signal);
+      await sinkPhase(sink, sinkMetrics, stopPhases.signal);
+    })();
+    syncing.catch(() => undefined); // after Ctrl-C its outcome no longer matters (before it, the race below throws it)
+    if (await Promise.race([syncing.then(() => false), interrupted.then(() => true)])) {
+      say('\n  stopping…');
+      return 0;
+    }
+    await summary(sink, env.TOPIC_PREFIX, producerServer.url, sinkServer.url, services.prometheusUrl, duckdbPath);
     if (values['exit-after-sync']) return 0;
 
     say('\n  Changing deals in the local Pipedrive every 5 s; watch them flow through. Ctrl-C stops everything.');
@@ -136,31 +151,86 @@ async function total(metric: { get(): Promise<{ values: Array<{ value: number; l
   return values.filter((v) => !filter || filter(v.labels)).reduce((n, v) => n + v.value, 0);
 }
 
-async function showProgress(p: Metrics, s: Metrics): Promise<void> {
+/** What has gone through so far, from the producer's and the sink's metrics. */
+async function flowed(p: Metrics, s: Metrics): Promise<string> {
   const produced = await total(p.recordsProduced);
   const applied = await total(s.sinkRows, (l) => l.op !== 't');
-  const lag = await total(s.sinkLag);
-  say(`    produced ${produced} change records → applied ${applied} rows in DuckDB (lag ${lag})`);
+  return `${count(produced)} change records in Kafka, ${count(applied)} rows applied in DuckDB`;
 }
 
-/** Synced when every table has finished its first pass (freshness is set per table then) and the sink caught up. */
-async function waitForSync(sim: Simulator, sink: Awaited<ReturnType<typeof startSink>>, p: Metrics, tables: number): Promise<void> {
-  for (;;) {
-    const passed = (await p.lastPollSuccess.get()).values.length;
-    if (passed >= tables && (await total(p.recordsProduced)) >= sim.store.deals.table.size) {
-      await sink.caughtUp(300_000);
-      return;
+const TICK_MS = 1000;
+const tick = () => new Promise((r) => setTimeout(r, TICK_MS));
+
+/**
+ * Phase 1: the producer's first full pass. Done when every table has finished one (its last-successful-poll
+ * gauge is set then) and every deal of the local Pipedrive is in Kafka. All numbers are the producer's
+ * metrics. The ETA has a basis only while deals, the largest table, come in: their recent rate against
+ * the deals the local Pipedrive holds. After that the tables still reading (per-deal walks: mail, products)
+ * are named instead, with the API calls they make per second.
+ */
+async function syncPhase(p: Metrics, s: Metrics, tables: string[], deals: number, stop: AbortSignal): Promise<void> {
+  const line = new ProgressLine(process.stdout, PLAIN_EVERY_MS);
+  const records = new Rate();
+  const dealRecords = new Rate();
+  const calls = new Rate();
+  const started = Date.now();
+  while (!stop.aborted) {
+    const passed = new Set((await p.lastPollSuccess.get()).values.map((v) => String(v.labels.table)));
+    const done = tables.filter((t) => passed.has(t));
+    const produced = await total(p.recordsProduced);
+    const dealsIn = await total(p.recordsProduced, (l) => l.table === 'deal');
+    const now = Date.now();
+    records.add(now, produced);
+    dealRecords.add(now, dealsIn);
+    calls.add(now, await total(p.apiRequests));
+    const head = `  1/2 producer  ${done.length}/${tables.length} tables · ${count(produced)} records`;
+    if (done.length === tables.length && dealsIn >= deals) {
+      const applied = await total(s.sinkRows, (l) => l.op !== 't');
+      return line.done(`${head} in ${duration((now - started) / 1000)} (sink: ${count(applied)} rows so far)`);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    const perSecond = (r: Rate, unit: string) => `${r.perSecond() === undefined ? '…' : count(r.perSecond()!)} ${unit}/s`;
+    if (dealsIn < deals) {
+      line.update(`${head} · ${perSecond(records, 'records')} · deals ${count(dealsIn)}/${count(deals)} · ETA ${eta(deals - dealsIn, dealRecords.perSecond())}`);
+    } else {
+      const left = tables.filter((t) => !passed.has(t));
+      line.update(`${head} · ${perSecond(calls, 'API calls')} · reading ${left.slice(0, 3).join(', ')}${left.length > 3 ? ` +${left.length - 3}` : ''}`);
+    }
+    await tick();
   }
 }
 
-async function summary(sink: Awaited<ReturnType<typeof startSink>>, producerUrl: string, sinkUrl: string, prometheusUrl: string | undefined, duckdbPath: string) {
+/** Phase 2: the sink applying what the producer wrote; ETA = the sink's lag (records) at its recent rate. */
+async function sinkPhase(sink: Awaited<ReturnType<typeof startSink>>, s: Metrics, stop: AbortSignal): Promise<void> {
+  const line = new ProgressLine(process.stdout, PLAIN_EVERY_MS);
+  const rows = new Rate();
+  let caughtUp = false;
+  const waiting = sink.caughtUp(300_000).then(() => {
+    caughtUp = true;
+  });
+  waiting.catch(() => undefined);
+  const started = Date.now();
+  while (!stop.aborted) {
+    const applied = await total(s.sinkRows, (l) => l.op !== 't');
+    const lag = await total(s.sinkLag);
+    const now = Date.now();
+    rows.add(now, applied);
+    const rate = rows.perSecond();
+    if (caughtUp) return line.done(`  2/2 sink      ${count(applied)} rows applied in DuckDB, caught up in ${duration((now - started) / 1000)}`);
+    line.update(`  2/2 sink      ${count(applied)} rows applied · ${count(lag)} records behind · ${rate === undefined ? '…' : count(rate)} rows/s · ETA ${eta(lag, rate)}`);
+    await Promise.race([waiting, tick()]);
+  }
+}
+
+async function summary(sink: Awaited<ReturnType<typeof startSink>>, topicPrefix: string, producerUrl: string, sinkUrl: string, prometheusUrl: string | undefined, duckdbPath: string) {
   say('\n  ✔ synced');
   say(`  DuckDB ${duckdbPath}`);
-  for (const [table, n] of await sink.destination.countRows()) say(`    ${table.padEnd(24)} ${String(n).padStart(7)} rows`);
+  // The tables the sink materialises from the topics; the destination's own (offsets, staging) are not the user's.
+  const mine = new Set(sink.topics.map((t) => t.slice(topicPrefix.length + 1)));
+  for (const [table, n] of await sink.destination.countRows()) {
+    if (mine.has(table)) say(`    ${table.padEnd(24)} ${count(n).padStart(9)} rows`);
+  }
   say(`  Kafka topics: ${sink.topics.length} (${sink.topics.slice(0, 4).join(', ')}, …)`);
-  say(`    pipedrive._state (offsets, compacted)`);
+  say(`    ${topicPrefix}._state (offsets, compacted)`);
   say('  Metrics');
   say(`    producer ${producerUrl}/metrics`);
   say(`    sink     ${sinkUrl}/metrics`);
@@ -182,6 +252,6 @@ async function changeSomeDeals(sim: Simulator, p: Metrics, s: Metrics): Promise<
   await call('PATCH', `/api/v2/deals/${pick()}`, { value: Math.round(Math.random() * 100_000) });
   await call('PATCH', `/api/v2/deals/${pick()}`, { status: 'won' });
   if (changeRound % 3 === 0) await call('DELETE', `/api/v2/deals/${pick()}`);
-  say(`  round ${changeRound}: created 1, updated 2${changeRound % 3 === 0 ? ', deleted 1' : ''} deal(s) in the local Pipedrive`);
-  await showProgress(p, s);
+  // The numbers lag the round by up to a poll interval: they show what the producer and sink have done so far.
+  say(`  round ${changeRound}: created 1, updated 2${changeRound % 3 === 0 ? ', deleted 1' : ''} deal(s) · so far ${await flowed(p, s)}`);
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -91,13 +93,30 @@ export interface CliRun {
   waitForLine(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/**
+ * The command line from the sources (`npm run dev`): tests need no build. test/integration/package.test.ts
+ * runs the built package instead.
+ */
+export const DEV_CLI = [process.execPath, '--import', tsxLoader(), resolve(repo, 'src/cli.ts')] as const;
+
+/** tsx's `--import` entry as a file URL, so the CLI runs from any working directory. */
+function tsxLoader(): string {
+  const dir = resolve(repo, 'node_modules/tsx');
+  const { exports } = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')) as { exports: { '.': string } };
+  return pathToFileURL(resolve(dir, exports['.'])).href;
+}
+
 /** Runs `pipedrive-cdc <args>` as its own process (so a test can kill it like a crash would). */
 export function runCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [resolve(repo, 'bin/pipedrive-cdc.mjs'), ...args], {
+  return watchCli(spawn(DEV_CLI[0], [...DEV_CLI.slice(1), ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
+}
+
+/** Collects a spawned CLI's stdout and stderr lines; `waitForLine` finds JSON log lines among them. */
+export function watchCli(child: ChildProcess): CliRun {
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let buf = '';
