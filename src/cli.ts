@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, describeConfig, loadProducerConfig, loadSinkConfig } from './config.ts';
+import { ConfigError, describeConfig } from './config.ts';
+import { loadProducerConfigs, loadSinkConfigFrom } from './config-file.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
 import { ListenError, startMetricsServer } from './observe/server.ts';
@@ -12,9 +13,10 @@ Usage: pipedrive-cdc <command> [options]
 Commands:
   demo     run everything on embedded defaults: local Pipedrive, Kafka, registry, producer, DuckDB sink, metrics
   auth     authorize the producer as your Pipedrive app (OAuth 2.0) and store its tokens
-  run      the producer: poll Pipedrive, publish changes to Kafka      (config: environment, see README)
-  sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment, see README)
+  run      the producer: poll Pipedrive, publish changes to Kafka      (config: environment or --config FILE)
+  sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment or --config FILE)
   sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
+  config   config check [--config FILE]: validate the configuration without connecting to anything
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
 
@@ -35,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'sink':
       return runSinkCommand(rest);
+    case 'config': {
+      const { runConfigCommand } = await import('./config-command.ts');
+      return runConfigCommand(rest);
+    }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
       return runSim(rest);
@@ -50,10 +56,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runProducerCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(
-      'pipedrive-cdc run [--once]\n  --once  stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
+      'pipedrive-cdc run [--once] [--config FILE]\n  --once         stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
+        '  --config FILE  connectors and shared settings from a YAML or JSON file (see README); the environment overrides it\n' +
         'Environment: PIPEDRIVE_API_TOKEN(_FILE), PIPEDRIVE_BASE_URL — or PIPEDRIVE_OAUTH_CLIENT_ID, PIPEDRIVE_OAUTH_CLIENT_SECRET(_FILE),\n' +
         '  PIPEDRIVE_OAUTH_TOKEN_FILE, PIPEDRIVE_OAUTH_URL (see `auth --help`); HTTPS_PROXY, HTTP_PROXY, NO_PROXY, PIPEDRIVE_ALLOW_INSECURE_HTTP;\n' +
         '  KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME,\n' +
@@ -63,41 +70,62 @@ async function runProducerCommand(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const config = loadProducerConfig();
+  const configs = loadProducerConfigs(values.config);
+  const several = configs.length > 1;
   const log = jsonLogger('producer');
-  log('starting', { config: describeConfig(config) });
   const metrics = createMetrics('producer');
-  const server = await startMetricsServer(metrics, config.metricsPort);
+  const server = await startMetricsServer(metrics, configs[0]!.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
-  const run = startProducer(config, { metrics, log, untilCaughtUp: values.once === true });
-  const stop = () => void run.stop();
+  // One producer per connector (Pipedrive company): its own client, rate-limit budget, topics and state.
+  const runs = configs.map((config) => {
+    const connectorLog = several ? jsonLogger('producer', { connector: config.connectorName }) : log;
+    connectorLog('starting', { config: describeConfig(config) });
+    const run = startProducer(config, { metrics, log: connectorLog, untilCaughtUp: values.once === true });
+    // One connector stopping on an error of its own does not stop the others.
+    const outcome = run.done.then(
+      ({ failed }) => ({ name: config.connectorName, failed, error: undefined as Error | undefined }),
+      (error: Error) => {
+        if (several) connectorLog('connector-failed', { error: error.message });
+        return { name: config.connectorName, failed: new Map<string, Error>(), error };
+      },
+    );
+    return { run, outcome };
+  });
+  const stop = () => void Promise.all(runs.map((r) => r.run.stop()));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let code = 0;
   try {
-    const { failed } = await run.done;
-    if (failed.size > 0) {
-      for (const [table, error] of failed) log('table-failed', { table, error: error.message });
-      process.stderr.write(`pipedrive-cdc: ${failed.size} table(s) could not be synced: ${[...failed.keys()].join(', ')} (see the table-failed lines); the others caught up\n`);
-      return 1;
+    for (const { name, failed, error } of await Promise.all(runs.map((r) => r.outcome))) {
+      const who = several ? `connector ${name}: ` : '';
+      if (error) {
+        if (!several) throw error;
+        process.stderr.write(`pipedrive-cdc: ${who}${error.message}\n`);
+        code = 1;
+      }
+      if (failed.size > 0) {
+        process.stderr.write(`pipedrive-cdc: ${who}${failed.size} table(s) could not be synced: ${[...failed.keys()].join(', ')} (see the table-failed lines); the others caught up\n`);
+        code = 1;
+      }
     }
   } finally {
     await server.close();
   }
   log('stopped');
-  return 0;
+  return code;
 }
 
 async function runSinkCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(
-      'pipedrive-cdc sink\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
+      'pipedrive-cdc sink [--config FILE]\n  --config FILE  shared settings and the sink section of a YAML or JSON file (see README); the environment overrides it\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
         '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS, SINK_METRICS_PORT\n',
     );
     return 0;
   }
-  const config = loadSinkConfig();
+  const config = loadSinkConfigFrom(values.config);
   const log = jsonLogger('sink');
   log('starting', { config: describeConfig(config) });
   const metrics = createMetrics('sink');

@@ -57,7 +57,11 @@ const NO_FAILURES: SchedulerResult = { failed: new Map() };
 export function startProducer(config: ProducerConfig, opts: ProducerRunOptions): ProducerRun {
   const { metrics, log } = opts;
   const abort = new AbortController();
-  const onRetry = (dependency: Dependency) => metrics.retries.inc({ dependency });
+  const connector = config.connectorName;
+  const onRetry = (dependency: Dependency) => metrics.retries.inc({ connector, dependency });
+  // A labelled counter has no series until it is first counted: start the token count at 0, so rates and
+  // increases over it are 0 rather than empty for an API that does not report token costs.
+  metrics.apiTokensSpent.inc({ connector }, 0);
   const governor = new RateGovernor({
     dailyProbeMs: config.dailyBudgetProbeMs,
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
@@ -72,12 +76,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     log,
     onRetry: () => onRetry('pipedrive'),
     onResponse: ({ endpoint, status, tokenCost, headers }) => {
-      metrics.apiRequests.inc({ endpoint, status: String(status) });
-      if (tokenCost > 0) metrics.apiTokensSpent.inc(tokenCost);
+      metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
+      if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
       const remaining = Number(headers['x-ratelimit-remaining']);
-      if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set(remaining);
+      if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set({ connector }, remaining);
       const daily = Number(headers['x-daily-ratelimit-token-remaining']);
-      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set(daily);
+      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
     },
   });
   const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
@@ -85,13 +89,13 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     maxShare: config.deleteGuardMaxShare,
     confirmed: new Set(config.deleteGuardConfirm),
     log,
-    onRefused: (table, refused) => metrics.deletesRefused.set({ table }, refused ? 1 : 0),
+    onRefused: (table, refused) => metrics.deletesRefused.set({ connector, table }, refused ? 1 : 0),
   });
 
   /** When the last pass over each table that reached its end started: everything older is in Kafka. */
   const caughtUpAt = new Map<string, number>();
   const freshnessTimer = setInterval(() => {
-    for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ table }, (Date.now() - at) / 1000);
+    for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
 
   const session = async (resumed: () => void): Promise<SchedulerResult> => {
@@ -152,15 +156,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
         try {
           const n = await publisher.publish(full);
-          metrics.transactions.inc({ result: 'committed' });
+          metrics.transactions.inc({ connector, result: 'committed' });
           log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
         } catch (err) {
-          metrics.transactions.inc({ result: 'aborted' });
+          metrics.transactions.inc({ connector, result: 'aborted' });
           throw err;
         }
         for (const ev of full.events) {
           indexes.get(ev.table)?.apply(ev);
-          metrics.recordsProduced.inc({ table: ev.table, op: ev.op });
+          metrics.recordsProduced.inc({ connector, table: ev.table, op: ev.op });
         }
       };
       const scheduler = new TableScheduler({
@@ -174,12 +178,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         failedTableRetryMs: config.failedTableRetryMs,
         customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
         hooks: {
-          onPoll: (table, seconds) => metrics.pollDuration.observe({ table }, seconds),
+          onPoll: (table, seconds) => metrics.pollDuration.observe({ connector, table }, seconds),
           onCaughtUp: (table, passStartedMs) => {
-            metrics.lastPollSuccess.set({ table }, Date.now() / 1000);
+            metrics.lastPollSuccess.set({ connector, table }, Date.now() / 1000);
             caughtUpAt.set(table, passStartedMs);
           },
-          onFailing: (table, failing) => metrics.tableFailing.set({ table }, failing ? 1 : 0),
+          onFailing: (table, failing) => metrics.tableFailing.set({ connector, table }, failing ? 1 : 0),
           onRetry: () => onRetry('pipedrive'),
         },
       });

@@ -4,9 +4,10 @@
  */
 export type Logger = (event: string, fields?: Record<string, unknown>) => void;
 
-export function jsonLogger(component: string): Logger {
+/** A logger writing JSON lines; `base` fields (e.g. the connector of a process running several) go on every line. */
+export function jsonLogger(component: string, base: Record<string, unknown> = {}): Logger {
   return (event, fields = {}) => {
-    const line = JSON.stringify({ ts: new Date().toISOString(), component, event, ...fields });
+    const line = JSON.stringify({ ts: new Date().toISOString(), component, ...base, event, ...fields });
     if (event.endsWith('error') || event.endsWith('failed')) process.stderr.write(`${line}\n`);
     else process.stdout.write(`${line}\n`);
   };

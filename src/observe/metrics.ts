@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /**
  * Every metric the product exports, declared once: names, help and labels are the contract the Grafana
- * dashboards query. Never put a token or secret in a label.
+ * dashboards query. Never put a token or secret in a label. Producer families carry the `connector`
+ * label (one process can run several connectors, one per Pipedrive company).
  */
 export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
   const registry = new Registry();
@@ -15,71 +16,74 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
     retries: new Counter({
       name: 'pipedrive_cdc_retries_total',
       help: 'Transient failures waited out and retried, by the dependency that failed (pipedrive, kafka, registry, database)',
-      labelNames: ['dependency'] as const,
+      labelNames: ['connector', 'dependency'] as const,
       registers: [registry],
     }),
     recordsProduced: new Counter({
       name: 'pipedrive_cdc_records_total',
       help: 'Change records committed to Kafka, by table and op (r, c, u, d); tombstones not counted',
-      labelNames: ['table', 'op'] as const,
+      labelNames: ['connector', 'table', 'op'] as const,
       registers: producer,
     }),
     apiRequests: new Counter({
       name: 'pipedrive_cdc_api_requests_total',
       help: 'Pipedrive API answers by endpoint and HTTP status (0 = no answer)',
-      labelNames: ['endpoint', 'status'] as const,
+      labelNames: ['connector', 'endpoint', 'status'] as const,
       registers: producer,
     }),
     apiTokensSpent: new Counter({
       name: 'pipedrive_cdc_api_tokens_spent_total',
       help: 'Pipedrive rate-limit tokens spent (x-token-cost where the API reports it)',
+      labelNames: ['connector'] as const,
       registers: producer,
     }),
     apiRateLimitRemaining: new Gauge({
       name: 'pipedrive_cdc_api_burst_remaining',
       help: 'x-ratelimit-remaining of the last answer: requests left in the 2-second burst window',
+      labelNames: ['connector'] as const,
       registers: producer,
     }),
     apiDailyTokensRemaining: new Gauge({
       name: 'pipedrive_cdc_api_daily_tokens_remaining',
       help: "x-daily-ratelimit-token-remaining of the last answer: the company's API tokens left today",
+      labelNames: ['connector'] as const,
       registers: producer,
     }),
     sourceFreshness: new Gauge({
       name: 'pipedrive_cdc_source_freshness_seconds',
       help: 'Seconds since the start of the last poll pass that reached the end of the table: every change older than this is in Kafka',
-      labelNames: ['table'] as const,
+      labelNames: ['connector', 'table'] as const,
       registers: producer,
     }),
     lastPollSuccess: new Gauge({
       name: 'pipedrive_cdc_last_successful_poll_timestamp_seconds',
       help: 'Unix time of the last poll pass that reached the end of the table',
-      labelNames: ['table'] as const,
+      labelNames: ['connector', 'table'] as const,
       registers: producer,
     }),
     tableFailing: new Gauge({
       name: 'pipedrive_cdc_table_failing',
       help: '1 while a table is not synced because of an error (waiting out a Pipedrive outage, or failed: see the table-failed log line), else 0',
-      labelNames: ['table'] as const,
+      labelNames: ['connector', 'table'] as const,
       registers: producer,
     }),
     deletesRefused: new Gauge({
       name: 'pipedrive_cdc_deletes_refused',
       help: '1 while the delete guard holds back a pass that would delete more than DELETE_GUARD_MAX_SHARE of the table (see the mass-delete-refused log line), else 0',
-      labelNames: ['table'] as const,
+      labelNames: ['connector', 'table'] as const,
       registers: producer,
     }),
     pollDuration: new Histogram({
       name: 'pipedrive_cdc_poll_duration_seconds',
       help: 'Duration of one poll (one API page and its transaction)',
-      labelNames: ['table'] as const,
+      labelNames: ['connector', 'table'] as const,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: producer,
     }),
     transactions: new Counter({
       name: 'pipedrive_cdc_transactions_total',
       help: 'Kafka transactions by result (committed, aborted)',
-      labelNames: ['result'] as const,
+      labelNames: ['connector', 'result'] as const,
       registers: producer,
     }),
     sinkLag: new Gauge({

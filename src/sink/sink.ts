@@ -85,11 +85,9 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
 
     // Tables enabled later get new topics: join them by re-subscribing (positions come from the destination).
     // A failed look (Kafka away) is tried again at the next tick.
-    let refreshing = false;
-    const topicTimer = setInterval(() => {
-      if (refreshing) return;
-      refreshing = true;
-      void (async () => {
+    let refreshing: Promise<void> | undefined;
+    const refreshTopics = () =>
+      (refreshing ??= (async () => {
         const now = await kafka.listTopics();
         if (now.some((t) => !topics.includes(t))) {
           log('sink-topics-changed', { added: now.filter((t) => !topics.includes(t)) });
@@ -97,13 +95,14 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
           await kafka.stopConsuming();
           await kafka.run(topics, task, onPosition, onFatal);
         }
-      })()
-        .catch((err: unknown) => {
-          if (!isRetriable(err)) return onFatal(err instanceof Error ? err : new Error(String(err)));
-          log('retrying', { dependency: 'kafka', what: 'looking for new topics', error: describeError(err), delayMs: opts.topicRefreshMs ?? 10_000 });
-          onRetry('kafka');
-        })
-        .finally(() => (refreshing = false));
+      })().finally(() => (refreshing = undefined)));
+    const topicTimer = setInterval(() => {
+      if (refreshing) return;
+      refreshTopics().catch((err: unknown) => {
+        if (!isRetriable(err)) return onFatal(err instanceof Error ? err : new Error(String(err)));
+        log('retrying', { dependency: 'kafka', what: 'looking for new topics', error: describeError(err), delayMs: opts.topicRefreshMs ?? 10_000 });
+        onRetry('kafka');
+      });
     }, opts.topicRefreshMs ?? 10_000);
     cleanup.push(async () => clearInterval(topicTimer));
 
@@ -122,6 +121,8 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
       topics,
       failed,
       async caughtUp(timeoutMs = 60_000) {
+        // Caught up with every topic there is now, including ones the producer created since the last look.
+        await refreshTopics();
         const targets = await ends();
         const deadline = Date.now() + timeoutMs;
         for (;;) {

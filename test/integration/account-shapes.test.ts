@@ -56,7 +56,7 @@ describe('real account shapes', () => {
       const metricsUrl = String((await run.waitForLine((l) => l.event === 'metrics')).url);
       await run.waitForLine((l) => l.event === 'batch-committed' && l.table === 'person');
       const metrics = await (await fetch(metricsUrl)).text();
-      expect(metrics).toMatch(/pipedrive_cdc_table_failing\{table="installment"\} 1/);
+      expect(metrics).toMatch(new RegExp(`pipedrive_cdc_table_failing\\{connector="${prefix}",table="installment"\\} 1`));
       expect(run.child.exitCode, 'still running').toBeNull();
     } finally {
       run.child.kill('SIGTERM');
