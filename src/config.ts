@@ -230,9 +230,9 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
   if (destination !== 'duckdb' && destination !== 'postgres') {
     throw new ConfigError(`SINK_DESTINATION: "${destination}" is not a destination; use duckdb or postgres`);
   }
-  const databaseUrl = env.DATABASE_URL || undefined;
+  const databaseUrl = secret(env, 'DATABASE_URL');
   if (destination === 'postgres' && !databaseUrl) {
-    throw new ConfigError('DATABASE_URL: required when SINK_DESTINATION=postgres (postgres://user:password@host:5432/db)');
+    throw new ConfigError('DATABASE_URL: required when SINK_DESTINATION=postgres (postgres://user:password@host:5432/db), or DATABASE_URL_FILE naming a file that holds it');
   }
   return {
     ...c,

@@ -69,6 +69,13 @@ describe('configuration file', () => {
     expect(() => loadProducerConfigs(path, {})).toThrow(message);
   });
 
+  it('secrets from files: the database URL of the sink section', () => {
+    const secretFile = join(dir, 'database-url');
+    writeFileSync(secretFile, 'postgres://sink:from-file@db:5432/cdc\n');
+    const path = file(`kafka: { brokers: [k:9092] }\nschemaRegistry: { url: "http://r:8081" }\nconnectors:\n  - name: a\n    pipedrive: { apiToken: t }\nsink:\n  destination: postgres\n  databaseUrlFile: ${secretFile}\n`);
+    expect(loadSinkConfigFrom(path, {}).databaseUrl).toBe('postgres://sink:from-file@db:5432/cdc');
+  });
+
   it('an environment variable cannot stand for several connectors at once', () => {
     expect(() => loadProducerConfigs(file(TWO), { PIPEDRIVE_API_TOKEN: 'x' })).toThrow(/PIPEDRIVE_API_TOKEN: set in the environment, but the configuration file holds 2 connectors/);
   });
