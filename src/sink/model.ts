@@ -51,6 +51,11 @@ export interface LatestChanges {
   readonly upserts: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
   /** Keys whose tombstone arrived without a row in this batch: mark them deleted, keep the row. */
   readonly tombstones: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
+  /**
+   * Deletes that carry only their key (found by absence: an id scan, a re-import): the stored row is
+   * marked deleted with the delete's `_op`, `_source_ts` and `_synced` and keeps its last known values.
+   */
+  readonly keyOnlyDeletes: ReadonlyArray<Readonly<Record<string, SinkValue>>>;
 }
 
 /**

@@ -27,10 +27,11 @@ export function reduceBatch(records: readonly DecodedRecord[], syncedAt: Date): 
 }
 
 function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableChanges[] {
-  const byTable = new Map<string, { table: SinkTable; rows: Map<string, Record<string, SinkValue>>; tombstones: Map<string, Record<string, SinkValue>> }>();
+  type Changes = { table: SinkTable; rows: Map<string, Record<string, SinkValue>>; tombstones: Map<string, Record<string, SinkValue>>; keyOnly: Map<string, Record<string, SinkValue>> };
+  const byTable = new Map<string, Changes>();
   for (const rec of records) {
     let t = byTable.get(rec.table.name);
-    if (!t) byTable.set(rec.table.name, (t = { table: rec.table, rows: new Map(), tombstones: new Map() }));
+    if (!t) byTable.set(rec.table.name, (t = { table: rec.table, rows: new Map(), tombstones: new Map(), keyOnly: new Map() }));
     // Schemas only gain columns: the newest record's table is the widest, and older rows fill it with nulls.
     if (rec.table.columns.length > t.table.columns.length) t.table = rec.table;
     const keyRow = Object.fromEntries(rec.table.primaryKey.map((k) => [k, toSql(rec.table, k, rec.key[k])]));
@@ -38,13 +39,27 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     if (rec.value === null) {
       const row = t.rows.get(id);
       if (row) row._deleted = true;
-      else t.tombstones.set(id, keyRow);
+      else if (!t.keyOnly.has(id)) t.tombstones.set(id, keyRow);
+      continue;
+    }
+    if (isKeyOnlyDelete(rec.table, rec.value)) {
+      // A delete found by absence knows no values: keep the last known ones (in this batch, or stored).
+      const meta = { _op: 'd', _deleted: true, _source_ts: typeof rec.value.__source_ts_ms === 'number' ? new Date(rec.value.__source_ts_ms) : null, _synced: syncedAt };
+      const row = t.rows.get(id);
+      if (row) Object.assign(row, meta);
+      else t.keyOnly.set(id, { ...keyRow, ...meta });
       continue;
     }
     t.tombstones.delete(id);
+    t.keyOnly.delete(id);
     t.rows.set(id, toSinkRow(rec.table, rec.value, syncedAt));
   }
-  return [...byTable.values()].map((t) => ({ kind: 'latest' as const, table: t.table, upserts: [...t.rows.values()], tombstones: [...t.tombstones.values()] }));
+  return [...byTable.values()].map((t) => ({ kind: 'latest' as const, table: t.table, upserts: [...t.rows.values()], tombstones: [...t.tombstones.values()], keyOnlyDeletes: [...t.keyOnly.values()] }));
+}
+
+/** A delete record whose columns beyond the key are all null: found by absence, its values unknown. */
+function isKeyOnlyDelete(table: SinkTable, value: Readonly<Record<string, unknown>>): boolean {
+  return value.__op === 'd' && table.columns.every((c) => table.primaryKey.includes(c.name) || value[c.name] === null || value[c.name] === undefined);
 }
 
 /**

@@ -3,7 +3,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { duckDbError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, createTableSql, quoteIdent, tableKey } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -129,6 +129,7 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
     const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
     await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
+  await markDeleted(t, ch.table, ch.keyOnlyDeletes, (i, type) => `CAST($${i} AS ${duckType[type]})`, async (sql, params) => void (await conn.run(sql, params as never)));
 }
 
 /**

@@ -4,7 +4,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, createTableSql, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -167,6 +167,7 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges): P
       names.map((k) => bind(key[k] ?? null)),
     );
   }
+  await markDeleted(table, ch.table, ch.keyOnlyDeletes, (i, type) => `$${i}::${pgType[type]}`, async (sql, params) => void (await client.query(sql, params)));
 }
 
 /** Rows unique by the table's key (the reducers guarantee it: ON CONFLICT may touch a row once per statement). */

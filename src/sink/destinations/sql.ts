@@ -34,6 +34,42 @@ export function valuesPlaceholders(rows: number, width: number): string {
   return out.join(',');
 }
 
+/**
+ * Marks stored rows deleted (keeping their values) from key-only deletes: one UPDATE … FROM (VALUES …) per
+ * chunk, in the dialect both destinations share. `param(i, type)` renders a typed placeholder.
+ */
+export async function markDeleted(
+  qualified: string,
+  table: SinkTable,
+  deletes: ReadonlyArray<Readonly<Record<string, SinkValue>>>,
+  param: (i: number, type: SqlType) => string,
+  run: (sql: string, params: unknown[]) => Promise<void>,
+): Promise<void> {
+  const keyCols = table.primaryKey.map((k) => table.columns.find((c) => c.name === k) ?? { name: k, type: 'text' as const });
+  const names = keyCols.map((c) => quoteIdent(c.name));
+  for (const rows of chunkRows(deletes, keyCols.length + 3)) {
+    const params: unknown[] = [];
+    const tuples = rows.map((r) => {
+      const ps = keyCols.map((c) => (params.push(bindValue(r[c.name] ?? null)), param(params.length, c.type)));
+      for (const [v, type] of [[r._op ?? 'd', 'text'], [r._source_ts ?? null, 'timestamp'], [r._synced ?? null, 'timestamp']] as const) {
+        params.push(bindValue(v as SinkValue));
+        ps.push(param(params.length, type));
+      }
+      return `(${ps.join(',')})`;
+    });
+    await run(
+      `UPDATE ${qualified} AS h SET _deleted = true, _op = s.op_, _source_ts = s.ts_, _synced = s.synced_ ` +
+        `FROM (VALUES ${tuples.join(',')}) AS s(${[...names, 'op_', 'ts_', 'synced_'].join(',')}) ` +
+        `WHERE ${keyCols.map((c) => `h.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ')}`,
+      params,
+    );
+  }
+}
+
+function bindValue(v: SinkValue): unknown {
+  return v instanceof Date ? v.toISOString() : v;
+}
+
 /** Rows per statement: keeps the parameter count well under the drivers' limits (PostgreSQL: 65535). */
 export function chunkRows<T>(rows: readonly T[], width: number): T[][] {
   const per = Math.max(1, Math.floor(30_000 / Math.max(1, width)));
