@@ -44,6 +44,9 @@ export class Registry {
   private readonly agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000 });
   private readonly ids = new Map<string, number>();
   private readonly schemasById = new Map<number, AvroSchema>();
+  private readonly types = new Map<number, avro.Type>();
+  /** Reused by every encoder: a record is written here, then copied out once at its exact size. */
+  private scratch = Buffer.allocUnsafe(64 * 1024);
   private readonly compatibilityKnown = new Set<string>();
   readonly url: string;
 
@@ -114,11 +117,40 @@ export class Registry {
     return schema;
   }
 
+  /**
+   * A synchronous encoder for a schema this client registered or read: the Confluent wire format (magic
+   * byte, schema id, Avro body) written into one buffer — the producer's hot path, so no promise, no
+   * intermediate buffers. A payload that does not fit the schema is an error naming the offending fields.
+   */
+  writerFor(schemaId: number): (payload: unknown) => Buffer {
+    const type = this.types.get(schemaId);
+    if (!type) throw new Error(`schema registry: schema id ${schemaId} was not registered or read by this client`);
+    return (payload) => {
+      for (;;) {
+        const scratch = this.scratch;
+        scratch[0] = 0;
+        scratch.writeInt32BE(schemaId, 1);
+        let end: number;
+        try {
+          end = type.encode(payload, scratch, 5);
+        } catch (err) {
+          const paths: string[] = [];
+          type.isValid(payload, { errorHook: (path) => paths.push(path.join('.')) });
+          throw new Error(`schema id ${schemaId}: the record does not fit its schema (${paths.join(', ') || (err as Error).message})`, { cause: err });
+        }
+        if (end >= 0) return Buffer.from(scratch.subarray(0, end));
+        this.scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+      }
+    };
+  }
+
   /** Remembers a schema and gives the codec its Avro type, so encoding and decoding need no request. */
   private learn(id: number, schema: AvroSchema): void {
     if (this.schemasById.has(id)) return;
     this.schemasById.set(id, schema);
-    this.codec.cache.setSchema(id, SchemaType.AVRO, avro.Type.forSchema(schema as avro.Schema) as never);
+    const type = avro.Type.forSchema(schema as avro.Schema);
+    this.types.set(id, type);
+    this.codec.cache.setSchema(id, SchemaType.AVRO, type as never);
   }
 
   /** One registry call, retried while the registry is unreachable or answers 5xx; `absentOn` statuses give undefined. */
