@@ -1,3 +1,5 @@
+import { authAdvice } from './auth-advice.ts';
+
 /**
  * What a Kafka failure means for us. kafkajs marks its own errors `retriable`, but after its internal
  * retries it wraps even a connection error in a non-retriable KafkaJSNumberOfRetriesExceeded, and it does
@@ -64,9 +66,8 @@ export function classifyKafkaError(err: unknown): KafkaFailureKind {
   return 'transient';
 }
 
-const ADVICE: Record<Exclude<KafkaFailureKind, 'transient'>, string> = {
+const ADVICE: Record<Exclude<KafkaFailureKind, 'transient' | 'auth'>, string> = {
   fenced: 'another producer with the same CONNECTOR_NAME (transactional id) started and took over; this instance stops so the two never write together',
-  auth: 'the brokers refused the connection or the credentials/permissions; check the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_* settings and the ACLs',
   'too-large': "a record batch is larger than the topic's max.message.bytes",
   config: 'the brokers refused a setting',
 };
@@ -76,7 +77,8 @@ export function asKafkaError(err: unknown, what: string): KafkaError {
   if (err instanceof KafkaError) return err;
   const kind = classifyKafkaError(err);
   const detail = err instanceof Error ? err.message : String(err);
-  const message = kind === 'transient' ? `Kafka: ${what} failed: ${detail}` : `Kafka: ${what} failed: ${detail} — ${ADVICE[kind]}`;
+  const advice = kind === 'transient' ? undefined : kind === 'auth' ? authAdvice(err) : ADVICE[kind];
+  const message = advice === undefined ? `Kafka: ${what} failed: ${detail}` : `Kafka: ${what} failed: ${detail} — ${advice}`;
   return new KafkaError(kind, message, { cause: err });
 }
 
