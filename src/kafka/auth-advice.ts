@@ -39,7 +39,7 @@ const ADVICE: ReadonlyArray<[test: (c: Clue) => boolean, advice: string]> = [
   ],
   [
     (c) => /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(str(c.code)),
-    "TLS: the broker refused the client certificate in KAFKA_SSL_CERT_FILE; it must be signed by a CA in the broker's truststore and not have expired",
+    "TLS: the broker refused the client certificate: it requires one (mTLS) signed by a CA in its truststore; set KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE to such a certificate and its key",
   ],
   [
     (c) => /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(str(c.code)) || /wrong version number/i.test(str(c.message)),

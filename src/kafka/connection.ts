@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaLogCreator } from '../observe/log.ts';
-import { PLAINTEXT, kafkajsSecurity, type KafkaSecurity } from './security.ts';
+import { PLAINTEXT, kafkajsSecurity, usesTls, type KafkaSecurity } from './security.ts';
+import { checkTls } from './tls-check.ts';
 
 /** Where the brokers are and how to reach them; shared by the producer, the sink and every reader. */
 export interface KafkaConnection {
@@ -26,4 +27,14 @@ export function createKafka(conn: KafkaConnection, clientId: string, component: 
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(component),
   });
+}
+
+/**
+ * Before a component's first connect: with TLS, one handshake with the first broker, so an untrusted
+ * certificate or a refused client certificate stops the process at once instead of after kafkajs'
+ * retries (tls-check.ts). Nothing for PLAINTEXT.
+ */
+export async function checkConnection(conn: KafkaConnection): Promise<void> {
+  const security = conn.security ?? PLAINTEXT;
+  if (usesTls(security.protocol) && conn.brokers[0]) await checkTls(conn.brokers[0], security);
 }

@@ -76,10 +76,21 @@ const ADVICE: Record<Exclude<KafkaFailureKind, 'transient' | 'auth'>, string> = 
 export function asKafkaError(err: unknown, what: string): KafkaError {
   if (err instanceof KafkaError) return err;
   const kind = classifyKafkaError(err);
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = oneLine(err instanceof Error ? err.message : String(err));
   const advice = kind === 'transient' ? undefined : kind === 'auth' ? authAdvice(err) : ADVICE[kind];
   const message = advice === undefined ? `Kafka: ${what} failed: ${detail}` : `Kafka: ${what} failed: ${detail} — ${advice}`;
   return new KafkaError(kind, message, { cause: err });
+}
+
+/**
+ * A message on one line; OpenSSL's `80BC…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad
+ * certificate:../deps/…:1601:SSL alert number 42\n` shortened to its reason (`sslv3 alert bad certificate`).
+ */
+function oneLine(message: string): string {
+  return message
+    .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+)(?::[^:\s]+:\d+)?(?::SSL alert number \d+)?/g, '$1')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /** Runs a Kafka call, translating its failure. */

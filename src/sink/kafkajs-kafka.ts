@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { createKafka, type KafkaConnection } from '../kafka/connection.ts';
+import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { asKafkaError, kafkaCall } from '../kafka/errors.ts';
 import type { Logger } from '../observe/log.ts';
 import { Aborted, describeError, withRetries, type Dependency } from '../retry.ts';
@@ -18,6 +18,7 @@ export interface SinkKafkaOptions extends KafkaConnection {
 }
 
 export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafka> {
+  await checkConnection(opts);
   const kafka = createKafka(opts, opts.clientId, 'sink');
   const admin = kafka.admin();
   await kafkaCall('connecting the admin client', () => admin.connect()).catch(async (err: unknown) => {
