@@ -114,7 +114,7 @@ export const configFileSchema = z
   .object({
     kafka: z
       .object({
-        brokers: z.union([z.string(), names]),
+        brokers: z.union([z.string(), names]).optional(),
         securityProtocol: z.string().optional(),
         sasl: z.object(shape(keysUnder('kafka.sasl'), z.string())).strict().optional(),
         ssl: z.object(shape(keysUnder('kafka.ssl'), z.string())).strict().optional(),

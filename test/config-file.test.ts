@@ -105,6 +105,7 @@ connectors:
     ['kafka: { brokers: k:9093, sasl: { mechanism: PLAIN, user: x } }', /kafka\.sasl: unknown key "user"; allowed: mechanism, username, usernameFile, password, passwordFile/],
     ['kafka: { brokers: k:9093, securityProtocol: SASL_SSL, sasl: { mechanism: PLAIN, username: x } }', /\.yaml: kafka\.sasl\.password: required with KAFKA_SECURITY_PROTOCOL=SASL_SSL/],
     ['schemaRegistry: { url: https://r, username: u, passwordFile: /nonexistent/pw }', /\.yaml: schemaRegistry\.passwordFile: cannot read \/nonexistent\/pw \(ENOENT\)/],
+    ['kafka: { securityProtocol: SSL }', /\.yaml: kafka\.brokers: required, e\.g\. KAFKA_BROKERS=localhost:9092/],
     ['schemaRegistry: { url: https://r, cafile: /x }', /schemaRegistry: unknown key "cafile"; allowed: url, username, usernameFile, password, passwordFile, caFile/],
   ])('%s → an error naming the file path', (head, message) => {
     const path = file(`${head.startsWith('kafka') ? '' : 'kafka: { brokers: k:9092 }\n'}${head}\n${head.startsWith('schema') ? '' : 'schemaRegistry: { url: http://r }\n'}connectors:\n  - name: a\n    pipedrive: { apiToken: t }\n`);
