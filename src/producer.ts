@@ -84,7 +84,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
     },
   });
-  const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
+  const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
   const guard = deleteGuard({
     maxShare: config.deleteGuardMaxShare,
     confirmed: new Set(config.deleteGuardConfirm),
@@ -102,7 +102,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
     // Child, history and change-log tables come with their table.
     const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
-    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
+    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
       const publisher = new Publisher(kafka, registry, {
         topicPrefix: config.topicPrefix,
