@@ -19,7 +19,6 @@ import { OAuthAuth } from './pipedrive/oauth.ts';
 import { OAuthServer } from './pipedrive/oauth-server.ts';
 import { TokenStore } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
-import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
@@ -114,15 +113,20 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
       const indexes = new Map<string, KeyIndex>();
       const indexed = [...specs, ...companions].filter(needsKeyIndex);
-      const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
-      for (const spec of indexed) {
-        const index = new KeyIndex(spec);
-        for (const { key, live, headers } of keys.get(publisher.topicOf(spec.name)) ?? []) {
-          const ts = headers[SOURCE_TS_HEADER];
-          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
-        }
-        indexes.set(spec.name, index);
-      }
+      const byTopic = new Map(
+        indexed.map((spec) => {
+          const index = new KeyIndex(spec);
+          indexes.set(spec.name, index);
+          return [publisher.topicOf(spec.name), { index, read: publisher.keyReader(spec) }] as const;
+        }),
+      );
+      // Keys are applied as they are read (a key's last record comes last), so only the compact index is held.
+      await kafka.readKeys([...byTopic.keys()], (topic, { key, live, headers }) => {
+        const t = byTopic.get(topic);
+        if (!t) return;
+        const ts = headers[SOURCE_TS_HEADER];
+        t.index.load(t.read(key), live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
+      });
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
         log('table-resumed', {

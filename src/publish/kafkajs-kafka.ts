@@ -84,14 +84,12 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
       return result;
     },
 
-    async readKeys(topics: readonly string[]) {
-      const last = new Map<string, Map<string, TopicKey>>(topics.map((t) => [t, new Map()]));
+    async readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void) {
       await kafkaCall(`reading the keys of ${topics.join(', ')}`, () =>
         readTopicsToEnd(kafka, admin, topics, (r) => {
-          if (r.key) last.get(r.topic)?.set(r.key.toString('base64'), { key: r.key, live: r.value !== null, headers: r.headers });
+          if (r.key) onKey(r.topic, { key: r.key, live: r.value !== null, headers: r.headers });
         }, reader),
       );
-      return new Map([...last].map(([topic, keys]) => [topic, [...keys.values()]]));
     },
 
     async writeTransaction(records: readonly OutRecord[]) {

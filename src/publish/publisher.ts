@@ -1,8 +1,9 @@
 import type { TableSpec } from '../catalog/types.ts';
+import type { Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from '../capture/change.ts';
 import { keySchema, valueSchema } from './avro-schema.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
-import type { Registry } from '../registry/client.ts';
+import { framedReader, type Registry } from '../registry/client.ts';
 import { stateKey, stateValue } from './state.ts';
 
 export interface PublisherOptions {
@@ -66,6 +67,11 @@ export class Publisher {
 
   topicOf(table: string): string {
     return `${this.opts.topicPrefix}.${table}`;
+  }
+
+  /** Decodes the keys of a table's topic synchronously (their schema is fixed by the table's primary key). */
+  keyReader(spec: TableSpec): (wire: Buffer) => Row {
+    return framedReader(keySchema(this.opts.topicPrefix, spec), `the keys of ${this.topicOf(spec.name)}`) as (wire: Buffer) => Row;
   }
 
   /** Creates topics and registers the key/value schemas of the given tables (TopicNameStrategy subjects). */
