@@ -121,11 +121,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         }),
       );
       // Keys are applied as they are read (a key's last record comes last), so only the compact index is held.
-      await kafka.readKeys([...byTopic.keys()], (topic, { key, live, headers }) => {
+      await kafka.readKeys([...byTopic.keys()], (topic, { key, live, header }) => {
         const t = byTopic.get(topic);
         if (!t) return;
-        const ts = headers[SOURCE_TS_HEADER];
-        t.index.load(t.read(key), live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
+        const ts = header(SOURCE_TS_HEADER);
+        t.index.load(t.read(key), live, ts === undefined ? undefined : Number(ts), header(HASH_HEADER));
       });
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;

@@ -8,7 +8,16 @@ export interface ReadRecord {
   readonly key: Buffer | null;
   /** null = tombstone. */
   readonly value: Buffer | null;
-  readonly headers: Readonly<Record<string, string>>;
+  /** A header's value as text (read on demand: decoding every header of millions of records costs). */
+  header(name: string): string | undefined;
+}
+
+type RawHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined;
+
+function headerOf(raw: RawHeaders, name: string): string | undefined {
+  const v = raw?.[name];
+  if (v === undefined) return undefined;
+  return String(Array.isArray(v) ? v[0] : v);
 }
 
 const READ_TIMEOUT_MS = 120_000;
@@ -38,7 +47,8 @@ export async function readTopicsToEnd(
   const wanted = [...new Set([...pending.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))];
   const groupId = `${opts.clientId}.read-to-end.${randomBytes(6).toString('hex')}`;
   const started = Date.now();
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200, retry: { retries: 5 } });
+  // Large fetches: a restart reads millions of small key records, and each fetch is a round trip.
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, retry: { retries: 5 } });
   let records = 0;
   try {
     await kafkaCall('connecting a topic reader', () => consumer.connect());
@@ -78,9 +88,8 @@ export async function readTopicsToEnd(
           eachBatch: async ({ batch }) => {
             for (const m of batch.messages) {
               records++;
-              const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-              onRecord({ topic: batch.topic, key: m.key, value: m.value, headers });
+              const raw = m.headers as RawHeaders;
+              onRecord({ topic: batch.topic, key: m.key, value: m.value, header: (name) => headerOf(raw, name) });
             }
           },
         })

@@ -31,8 +31,8 @@ export interface TopicKey {
   readonly key: Buffer;
   /** False when the key's last record is a tombstone. */
   readonly live: boolean;
-  /** Headers of that last record. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** A header of that last record, as text. */
+  header(name: string): string | undefined;
 }
 
 /**

@@ -87,7 +87,7 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     async readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void) {
       await kafkaCall(`reading the keys of ${topics.join(', ')}`, () =>
         readTopicsToEnd(kafka, admin, topics, (r) => {
-          if (r.key) onKey(r.topic, { key: r.key, live: r.value !== null, headers: r.headers });
+          if (r.key) onKey(r.topic, { key: r.key, live: r.value !== null, header: r.header });
         }, reader),
       );
     },
