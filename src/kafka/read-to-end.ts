@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../observe/log.ts';
 import { KafkaError, kafkaCall } from './errors.ts';
@@ -21,13 +21,65 @@ function headerOf(raw: RawHeaders, name: string): string | undefined {
 }
 
 const READ_TIMEOUT_MS = 120_000;
+const READ_COMMITTED = 1;
+const FETCH_PARTITION_BYTES = 16 * 1024 * 1024;
+const FETCH_BYTES = 64 * 1024 * 1024;
+
+/*
+ * kafkajs consumes only as a member of a consumer group; reading a log to its end needs no group (Kafka
+ * Connect's KafkaBasedLog assigns partitions and polls until its position reaches the end offsets). So
+ * this reader speaks Fetch itself, through kafkajs' cluster and broker objects — not in kafkajs' public
+ * types, but kafkajs has had no release since 2023 (2.2.4), so they do not move — and lets kafkajs' own
+ * Batch drop aborted records and transaction markers. No group means no join: nothing waits for the
+ * broker's group.initial.rebalance.delay.ms (3 s by default, on every start), no member lingers.
+ */
+interface KafkajsMessage {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: RawHeaders;
+}
+interface KafkajsPartitionData {
+  readonly partition: number;
+  readonly lastStableOffset: string;
+  readonly highWatermark: string;
+}
+interface KafkajsBatch {
+  readonly messages: readonly KafkajsMessage[];
+  readonly messagesWithinOffset: readonly KafkajsMessage[];
+}
+interface KafkajsBroker {
+  fetch(request: {
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; fetchOffset: string; maxBytes: number }> }>;
+  }): Promise<{ responses: Array<{ topicName: string; partitions: KafkajsPartitionData[] }> }>;
+}
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(node: { nodeId: string }): Promise<KafkajsBroker>;
+}
+
+const require = createRequire(import.meta.url);
+const Batch = require('kafkajs/src/consumer/batch') as new (topic: string, fetchedOffset: string, data: KafkajsPartitionData) => KafkajsBatch;
+
+function clusterOf(kafka: Kafka): KafkajsCluster {
+  const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!create) throw new Error('kafkajs internals changed: no cluster factory on the Kafka client (this reader needs kafkajs 2.2.x)');
+  return (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[create]!({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
+}
 
 /**
- * Reads topics from the beginning up to the end offsets taken when the read starts, read_committed, the
- * way Kafka Connect's KafkaBasedLog reads its offsets topic. kafkajs cannot consume without a consumer
- * group, so each read uses a group of its own (never shared, never committed to) and deletes it after:
- * no lingering member of an earlier read or process can hold partitions or delay the join. Transaction
- * markers occupy offsets without being delivered, so progress is tracked by batch ends, not by records.
+ * Reads topics from their log start up to the end offsets taken when the read starts, read_committed,
+ * without a consumer group (see above). Transaction markers and aborted records occupy offsets without
+ * being delivered. A read that makes no progress for the timeout fails, naming where it stopped; a
+ * fetch error (a leader moved, a broker restarting) refreshes the metadata and fetches again.
  */
 export async function readTopicsToEnd(
   kafka: Kafka,
@@ -37,72 +89,107 @@ export async function readTopicsToEnd(
   opts: { clientId: string; log: Logger; timeoutMs?: number },
 ): Promise<{ records: number }> {
   const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
-  const pending = new Map<string, bigint>(); // "topic:partition" → last offset to reach
+  const position = new Map<string, bigint>(); // "topic:partition" → next offset to fetch
+  const end = new Map<string, bigint>(); // "topic:partition" → first offset not to read
   for (const topic of topics.filter((t) => existing.has(t))) {
     for (const p of await kafkaCall(`reading the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic))) {
-      if (BigInt(p.high) > BigInt(p.low)) pending.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+      if (BigInt(p.high) > BigInt(p.low)) {
+        position.set(`${topic}:${p.partition}`, BigInt(p.low));
+        end.set(`${topic}:${p.partition}`, BigInt(p.high));
+      }
     }
   }
-  if (pending.size === 0) return { records: 0 };
-  const wanted = [...new Set([...pending.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))];
-  const groupId = `${opts.clientId}.read-to-end.${randomBytes(6).toString('hex')}`;
+  if (end.size === 0) return { records: 0 };
+  const wanted = [...new Set([...end.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))];
   const started = Date.now();
-  // Large fetches: a restart reads millions of small key records, and each fetch is a round trip.
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, retry: { retries: 5 } });
+  const timeoutMs = opts.timeoutMs ?? READ_TIMEOUT_MS;
+  const cluster = clusterOf(kafka);
   let records = 0;
+  let progressAt = Date.now();
+  let failures = 0;
   try {
-    await kafkaCall('connecting a topic reader', () => consumer.connect());
-    await kafkaCall(`subscribing to ${wanted.join(', ')}`, () => consumer.subscribe({ topics: wanted, fromBeginning: true }));
-    await new Promise<void>((resolve, reject) => {
-      const reached = new Map<string, string>();
-      const timeoutMs = opts.timeoutMs ?? READ_TIMEOUT_MS;
-      // Never wait silently: a read that makes no progress for the timeout fails, naming where it stopped
-      // (a large topic may take long; only a stall is an error).
-      const stalled = () => {
-        const where = [...pending].map(([tp, end]) => `${tp} at ${reached.get(tp) ?? 'start'} of ${end}`).join(', ');
-        reject(new KafkaError('transient', `Kafka: reading ${wanted.join(', ')} to the end made no progress for ${timeoutMs} ms (${where})`));
-      };
-      let timer = setTimeout(stalled, timeoutMs);
-      const check = (topic: string, partition: number, lastOffset: string) => {
-        const tp = `${topic}:${partition}`;
-        reached.set(tp, lastOffset);
-        clearTimeout(timer);
-        timer = setTimeout(stalled, timeoutMs);
-        const target = pending.get(tp);
-        if (target !== undefined && BigInt(lastOffset) >= target) pending.delete(tp);
-        if (pending.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => check(e.payload.topic, e.payload.partition, e.payload.lastOffset));
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) {
-          clearTimeout(timer);
-          reject(e.payload.error);
-        }
-      });
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) {
-              records++;
-              const raw = m.headers as RawHeaders;
-              onRecord({ topic: batch.topic, key: m.key, value: m.value, header: (name) => headerOf(raw, name) });
-            }
-          },
-        })
-        .catch((err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
+    await kafkaCall('connecting a topic reader', async () => {
+      await cluster.connect();
+      await cluster.addMultipleTargetTopics(wanted);
     });
+    while (end.size > 0) {
+      if (Date.now() - progressAt > timeoutMs) {
+        const where = [...end].map(([tp, e]) => `${tp} at ${position.get(tp)} of ${e}`).join(', ');
+        throw new KafkaError('transient', `Kafka: reading ${wanted.join(', ')} to the end made no progress for ${timeoutMs} ms (${where})`);
+      }
+      let progressed = false;
+      try {
+        // One fetch per leader, all its pending partitions at once.
+        const byLeader = new Map<string, Array<{ topic: string; partition: number }>>();
+        for (const topic of wanted) {
+          const parts = [...end.keys()].filter((k) => k.slice(0, k.lastIndexOf(':')) === topic).map((k) => Number(k.slice(k.lastIndexOf(':') + 1)));
+          if (parts.length === 0) continue;
+          for (const [leader, ps] of Object.entries(cluster.findLeaderForPartitions(topic, parts))) {
+            const list = byLeader.get(leader) ?? [];
+            list.push(...ps.map((partition) => ({ topic, partition })));
+            byLeader.set(leader, list);
+          }
+        }
+        await Promise.all(
+          [...byLeader].map(async ([nodeId, parts]) => {
+            const broker = await cluster.findBroker({ nodeId });
+            const topicsOf = [...new Set(parts.map((p) => p.topic))];
+            const response = await broker.fetch({
+              isolationLevel: READ_COMMITTED,
+              maxWaitTime: 100,
+              minBytes: 1,
+              maxBytes: FETCH_BYTES,
+              topics: topicsOf.map((topic) => ({
+                topic,
+                partitions: parts.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition, fetchOffset: String(position.get(`${topic}:${p.partition}`)), maxBytes: FETCH_PARTITION_BYTES })),
+              })),
+            });
+            for (const { topicName, partitions } of response.responses) {
+              for (const data of partitions) {
+                const tp = `${topicName}:${data.partition}`;
+                const at = position.get(tp);
+                const stop = end.get(tp);
+                if (at === undefined || stop === undefined) continue;
+                const batch = new Batch(topicName, String(at), data);
+                for (const m of batch.messages) {
+                  if (BigInt(m.offset) >= stop) break;
+                  records++;
+                  const raw = m.headers;
+                  onRecord({ topic: topicName, key: m.key, value: m.value, header: (name) => headerOf(raw, name) });
+                }
+                const seen = batch.messagesWithinOffset;
+                let next = seen.length > 0 ? BigInt(seen[seen.length - 1]!.offset) + 1n : at;
+                // Nothing returned although committed data lies beyond: the range was compacted away.
+                if (seen.length === 0 && BigInt(data.lastStableOffset) > at) next = BigInt(data.lastStableOffset);
+                if (next > at) {
+                  position.set(tp, next);
+                  progressed = true;
+                }
+                if (next >= stop) {
+                  end.delete(tp);
+                  position.delete(tp);
+                }
+              }
+            }
+          }),
+        );
+      } catch (err) {
+        // A leader moved or a broker restarts: fresh metadata, then fetch again (until the stall timeout).
+        failures++;
+        const delayMs = Math.min(5_000, 250 * 2 ** Math.min(failures, 5));
+        opts.log('topic-read-retrying', { topics: wanted, attempt: failures, delayMs, error: err instanceof Error ? err.message : String(err) });
+        await cluster.refreshMetadata().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, delayMs));
+        continue;
+      }
+      failures = 0;
+      // An open transaction below the end (its producer not yet fenced or timed out) holds the read back.
+      if (progressed) progressAt = Date.now();
+      else await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    // The group held no offsets; deleting it leaves nothing behind (an undeleted one expires by itself).
-    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await cluster.disconnect().catch(() => undefined);
   }
-  opts.log('topics-read', { topics: wanted, group: groupId, records, ms: Date.now() - started });
+  opts.log('topics-read', { topics: wanted, records, ms: Date.now() - started });
   return { records };
 }

@@ -42,7 +42,21 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
     /** Every custom field with its name when the producer first read the field catalogs after it existed. */
     const sightings = new FieldSightings();
     let work: ReturnType<typeof workload> | undefined;
-    const produce = async () => {
+    // Where the time went, for a failure near the test's timeout: a stall shows as one long phase, an
+    // overloaded machine as many slow ones.
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const at = Date.now();
+      if (at - t0 > 270_000) throw new Error(`near the 300 s timeout before ${name}; phases (s): ${timeline.join(' ')}`);
+      try {
+        return await fn();
+      } finally {
+        timeline.push(`${name}:${((Date.now() - at) / 1000).toFixed(1)}`);
+      }
+    };
+    const produce = () => phase('produce', produceOnce);
+    const produceOnce = async () => {
       // A sync that keeps finding changes never catches up: fail with the tables it kept publishing.
       const recent: string[] = [];
       const log = (e: string, f?: Record<string, unknown>) => {
@@ -85,9 +99,11 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       sim.clock.advance(25 * HOUR); // let every daily table re-import once more
       await produce();
 
-      const sink = await startSink(loadSinkConfig({ ...env, SINK_DESTINATION: 'duckdb' }), { metrics: createMetrics('sink'), log: silentLogger });
-      await sink.caughtUp(120_000);
-      await sink.stop();
+      await phase('sink', async () => {
+        const sink = await startSink(loadSinkConfig({ ...env, SINK_DESTINATION: 'duckdb' }), { metrics: createMetrics('sink'), log: silentLogger });
+        await sink.caughtUp(120_000);
+        await sink.stop();
+      });
       const db = await readDuck(duckPath);
 
       // Latest-state tables: live rows equal the source, column for column; deleted rows are marked.
