@@ -56,6 +56,8 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       }
     };
     const produce = () => phase('produce', produceOnce);
+    // A phase that itself runs into the timeout: its predecessors are printed before vitest stops the test.
+    const lastWords = setTimeout(() => console.error(`differential seed ${seed}: phases so far (s): ${timeline.join(' ')}`), 295_000);
     const produceOnce = async () => {
       // A sync that keeps finding changes never catches up: fail with the tables it kept publishing.
       const recent: string[] = [];
@@ -160,6 +162,7 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       checkTypeTwo(db.get('lead_history')?.rows ?? [], ['id']);
       checkTypeTwo(db.get('lead_label_history')?.rows ?? [], ['id']);
     } finally {
+      clearTimeout(lastWords);
       await sim.close();
     }
   });
