@@ -22,8 +22,11 @@ function headerOf(raw: RawHeaders, name: string): string | undefined {
 
 const READ_TIMEOUT_MS = 120_000;
 const READ_COMMITTED = 1;
-const FETCH_PARTITION_BYTES = 16 * 1024 * 1024;
-const FETCH_BYTES = 64 * 1024 * 1024;
+// Each fetch is decoded into message objects at once: large enough to amortise the round trip, small enough to
+// keep a restart's memory flat (a million keys: 2 MB a partition read in 21 s with 253 MiB peak RSS, 16 MB in 26 s
+// with 328 MiB).
+const FETCH_PARTITION_BYTES = 2 * 1024 * 1024;
+const FETCH_BYTES = 8 * 1024 * 1024;
 
 /*
  * kafkajs consumes only as a member of a consumer group; reading a log to its end needs no group (Kafka
