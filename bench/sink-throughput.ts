@@ -17,7 +17,8 @@
  * Product and raw alternate, REPS times each; the medians, their ratio and the median of the ratios of each
  * product run to the raw run right after it are printed, with the load (the machine may be shared).
  *   node --import tsx bench/sink-throughput.ts          (DEALS=200000 REPS=3 DBS=duckdb,postgres PARTS=product,raw)
- * Profiling: `node --cpu-prof --cpu-prof-dir=prof --import tsx bench/sink-throughput.ts` with PARTS=product REPS=1.
+ * Profiling the sink alone: a run with KEEP=1 (and e.g. REPS=0) leaves its topics; then
+ *   PREFIX=<its prefix> PARTS=product REPS=1 node --cpu-prof --cpu-prof-dir=prof --import tsx bench/sink-throughput.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -49,7 +50,9 @@ const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? '';
 if (brokers.length === 0 || !registryUrl) throw new Error('KAFKA_BROKERS and SCHEMA_REGISTRY_URL are required (and DATABASE_URL for PostgreSQL)');
 
 const history = historyOf(deal)!;
-const prefix = `sinkbench${Date.now()}`;
+/** PREFIX=… reuses the topics a run with KEEP=1 left (e.g. to profile the sink alone); KEEP=1 leaves them. */
+const prefix = process.env.PREFIX || `sinkbench${Date.now()}`;
+const reuse = Boolean(process.env.PREFIX);
 const BASE_MS = Date.parse('2024-01-01T00:00:00Z');
 
 /** A deterministic deal (the Avro value minus the metadata fields) from its id. */
@@ -369,8 +372,10 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 console.log(`${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · ${(totalmem() / 2 ** 30).toFixed(1)} GiB · Node ${process.version} · load ${load()}`);
 console.log(`${DEALS} deals → ${2 * DEALS} records (deal + deal_history), ${PARTITIONS} partitions a topic; ${REPS} repetitions; ${DBS.join(', ')}`);
-const produced = await produce();
-console.log(`produced in ${produced.seconds.toFixed(1)} s (${(produced.bytes / 2 ** 20).toFixed(0)} MiB of keys and values)`);
+if (!reuse) {
+  const produced = await produce();
+  console.log(`produced ${prefix}.* in ${produced.seconds.toFixed(1)} s (${(produced.bytes / 2 ** 20).toFixed(0)} MiB of keys and values)`);
+}
 const rows = PARTS.has('raw') ? rawRows() : undefined;
 const summary: string[] = [];
 try {
@@ -401,7 +406,7 @@ try {
     );
   }
 } finally {
-  await deleteTopics();
+  if (!process.env.KEEP) await deleteTopics();
 }
 console.log(summary.join('\n'));
 console.log(`load at the end ${load()}`);

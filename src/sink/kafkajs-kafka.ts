@@ -57,6 +57,18 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
   };
 }
 
+/**
+ * Fetch sizes: up to 2 MiB a partition and 16 MiB a fetch (kafkajs' defaults are 1 and 10 MiB), so a fetch
+ * brings about 10,000 records of a partition, and the database's transactions are large; the response's size
+ * bounds what the sink holds decoded at once.
+ */
+export const FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 16 * 1024 * 1024, maxWaitTimeInMs: 500 } as const;
+/**
+ * Batches of one fetch handed to the task at once (one per partition; kafkajs never runs two of a partition
+ * together): the task applies those of different partitions in shared transactions while it decodes the next.
+ */
+export const PARTITIONS_CONSUMED_CONCURRENTLY = 32;
+
 /** Group errors meaning this member no longer owns its partitions: a batch held for retries is given up. */
 const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
@@ -109,7 +121,7 @@ export class Consumption {
   private async startConsumer(): Promise<void> {
     if (this.stopping.signal.aborted) throw new Aborted();
     const { groupId, sessionTimeoutMs } = this.opts;
-    const c = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 500, sessionTimeout: sessionTimeoutMs, heartbeatInterval: this.heartbeatMs() });
+    const c = this.kafka.consumer({ groupId, readUncommitted: false, ...FETCH, sessionTimeout: sessionTimeoutMs, heartbeatInterval: this.heartbeatMs() });
     this.consumer = c;
     // Until the first join, a crash fails this start (and its caller retries); after it, onCrash handles it.
     let joined = false;
@@ -129,7 +141,7 @@ export class Consumption {
     try {
       await c.connect();
       await c.subscribe({ topics: [...this.topics], fromBeginning: true });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(c, payload) });
+      await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY, eachBatch: (payload) => this.eachBatch(c, payload) });
       await firstJoin; // run() returns after the first join, or after a crash it reported instead
       if (this.stopping.signal.aborted) throw new Aborted(); // stopped meanwhile: this consumer must not outlive stop()
     } catch (err) {

@@ -39,6 +39,10 @@ class MemoryDestination implements Destination {
   readonly where = 'memory';
   readonly offsets = new Map<string, bigint>();
   readonly applied: Array<{ offset: OffsetAdvance; rows: number }> = [];
+  /** The partitions of each applyAll call (each one database transaction). */
+  readonly transactions: string[][] = [];
+  /** How long each applyAll takes (so batches queue behind it). */
+  delayMs = 0;
   failNext = 0;
   async readOffsets() {
     return new Map(this.offsets);
@@ -56,13 +60,20 @@ class MemoryDestination implements Destination {
     this.applied.push({ offset, rows: changes.reduce((n, c) => n + (c.kind === 'latest' ? c.upserts.length : 0), 0) });
     return { applied: true };
   }
+  async applyAll(items: ReadonlyArray<{ changes: readonly TableChanges[]; offset: OffsetAdvance }>): Promise<ApplyResult[]> {
+    this.transactions.push(items.map((i) => `${i.offset.topic}:${i.offset.partition}`));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    const out: ApplyResult[] = [];
+    for (const i of items) out.push(await this.apply(i.changes, i.offset));
+    return out;
+  }
   async countRows() {
     return new Map<string, number>();
   }
   async close() {}
 }
 
-function setup(marks: Watermarks[] = [0, 1].map((partition) => ({ topic: 'p.deal', partition, low: 0n, high: 100n }))) {
+function setup(marks: Watermarks[] = [0, 1, 2].map((partition) => ({ topic: 'p.deal', partition, low: 0n, high: 100n }))) {
   const destination = new MemoryDestination();
   const schemas = {
     writerOf: async (b: Buffer) => writers.get(b.readInt32BE(1))!,
@@ -76,6 +87,7 @@ function setup(marks: Watermarks[] = [0, 1].map((partition) => ({ topic: 'p.deal
   return { task, destination, logged, metrics, stop };
 }
 const parts = [0, 1].map((partition) => ({ topic: 'p.deal', partition }));
+const parts3 = [0, 1, 2].map((partition) => ({ topic: 'p.deal', partition }));
 const never = new AbortController().signal;
 
 describe('the sink task', () => {
@@ -140,6 +152,49 @@ describe('the sink task', () => {
     setTimeout(() => revoked.abort(), 50);
     expect(await put).toEqual({ kind: 'abandoned' });
     expect(destination.applied).toEqual([]);
+  });
+
+  it('batches of several partitions queued together are applied in one transaction, each with its own compare-and-set', async () => {
+    const { task, destination, logged } = setup();
+    await task.open(parts3, never);
+    expect(await task.put(batch(0, record(0, 1)), never)).toEqual({ kind: 'done' }); // (the schemas are known from here on)
+    destination.delayMs = 30;
+    destination.offsets.set('p.deal:2', 5n); // another sink applied p.deal/2 up to 4 meanwhile
+    const first = task.put(batch(0, record(1, 1)), never);
+    await new Promise((r) => setTimeout(r, 10));
+    const results = await Promise.all([first, task.put(batch(1, record(0, 2), record(1, 3)), never), task.put(batch(2, record(0, 4)), never)]);
+    // The first batch found the applier free; the two that came while it worked share the next transaction.
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:1', 'p.deal:2']]);
+    expect(results).toEqual([{ kind: 'done' }, { kind: 'done' }, { kind: 'rewind', offset: 5n }]);
+    expect(destination.applied.map((a) => a.offset)).toEqual([
+      { topic: 'p.deal', partition: 0, expected: null, next: 1n },
+      { topic: 'p.deal', partition: 0, expected: 1n, next: 2n },
+      { topic: 'p.deal', partition: 1, expected: null, next: 2n },
+    ]);
+    const tx = logged.filter(([e]) => e === 'batch-applied').map(([, f]) => [f.partition, f.transaction]);
+    expect(tx).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 3],
+    ]);
+  });
+
+  it('a batch waiting for its turn is given up when its partition is revoked; the others apply', async () => {
+    const { task, destination } = setup();
+    await task.open(parts3, never);
+    expect(await task.put(batch(0, record(0, 1)), never)).toEqual({ kind: 'done' });
+    destination.delayMs = 50;
+    const revoked = new AbortController();
+    const first = task.put(batch(0, record(1, 1)), never);
+    await new Promise((r) => setTimeout(r, 10));
+    const waiting = task.put(batch(1, record(0, 2)), revoked.signal);
+    const other = task.put(batch(2, record(0, 3)), never);
+    setTimeout(() => revoked.abort(), 10); // while the first batch's transaction still runs
+    expect(await waiting).toEqual({ kind: 'abandoned' });
+    expect(await first).toEqual({ kind: 'done' });
+    expect(await other).toEqual({ kind: 'done' });
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:2']]);
+    expect(destination.offsets.has('p.deal:1')).toBe(false);
   });
 
   it('a record it cannot decode stops the sink, naming the record', async () => {
