@@ -19,7 +19,6 @@ import { OAuthAuth } from './pipedrive/oauth.ts';
 import { OAuthServer } from './pipedrive/oauth-server.ts';
 import { TokenStore } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
-import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
@@ -84,7 +83,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
     },
   });
-  const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
+  const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
   const guard = deleteGuard({
     maxShare: config.deleteGuardMaxShare,
     confirmed: new Set(config.deleteGuardConfirm),
@@ -102,7 +101,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
     // Child, history and change-log tables come with their table.
     const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
-    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
+    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
       const publisher = new Publisher(kafka, registry, {
         topicPrefix: config.topicPrefix,
@@ -114,15 +113,20 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
       const indexes = new Map<string, KeyIndex>();
       const indexed = [...specs, ...companions].filter(needsKeyIndex);
-      const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
-      for (const spec of indexed) {
-        const index = new KeyIndex(spec);
-        for (const { key, live, headers } of keys.get(publisher.topicOf(spec.name)) ?? []) {
-          const ts = headers[SOURCE_TS_HEADER];
-          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
-        }
-        indexes.set(spec.name, index);
-      }
+      const byTopic = new Map(
+        indexed.map((spec) => {
+          const index = new KeyIndex(spec);
+          indexes.set(spec.name, index);
+          return [publisher.topicOf(spec.name), { index, read: publisher.keyReader(spec) }] as const;
+        }),
+      );
+      // Keys are applied as they are read (a key's last record comes last), so only the compact index is held.
+      await kafka.readKeys([...byTopic.keys()], (topic, { key, live, headers }) => {
+        const t = byTopic.get(topic);
+        if (!t) return;
+        const ts = headers[SOURCE_TS_HEADER];
+        t.index.load(t.read(key), live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
+      });
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
         log('table-resumed', {
@@ -136,12 +140,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
       const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
       /**
-       * New custom fields: register the table's new schemas, and commit the column names just frozen right
-       * away — a table with nothing to publish (a re-import that found no change) would otherwise never
-       * store them, and a field renamed before its next batch would get its column from the new name.
+       * A pass ended: custom column names frozen during it are committed if no batch carried them — a
+       * table with nothing to publish (a re-import that found no change) would otherwise never store them,
+       * and a field renamed before its next batch would get its column from the new name.
        */
-      const schemaChanged = async (t: TableRuntime) => {
-        await prepare(t);
+      const passEnded = async (t: TableRuntime) => {
         const names = t.withNames(t.lastCommitted);
         if (JSON.stringify(names.customColumns ?? {}) === JSON.stringify(t.lastCommitted.customColumns ?? {})) return;
         const batch: ChangeBatch = { table: t.base.name, events: [], offset: names };
@@ -170,7 +173,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const scheduler = new TableScheduler({
         tables,
         publish,
-        schemaChanged,
+        schemaChanged: prepare,
+        passEnded,
         budgetLow: () => governor.budgetLow(),
         serverNowMs: () => client.serverNowMs(),
         log,

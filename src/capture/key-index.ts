@@ -16,44 +16,106 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
   return child.columns.filter((c) => c.path?.startsWith('$parent.')).map((c) => ({ column: c.name, parentField: c.path!.slice('$parent.'.length) }));
 }
 
+const LIVE = 1;
+const HAS_TS = 2;
+const HAS_HASH = 4;
+/** Content hashes are 12 base64url characters (72 bits): kept as two 36-bit halves, exact in a double. */
+const HASH_CHARS = 12;
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64URL.length; i++) B64_VALUE[B64URL.charCodeAt(i)] = i;
+
+function half(hash: string, from: number): number {
+  let v = 0;
+  for (let i = from; i < from + HASH_CHARS / 2; i++) v = v * 64 + B64_VALUE[hash.charCodeAt(i)]!;
+  return v;
+}
+
+function halfText(v: number): string {
+  let s = '';
+  for (let i = 0; i < HASH_CHARS / 2; i++) {
+    s = B64URL[v % 64]! + s;
+    v = Math.floor(v / 64);
+  }
+  return s;
+}
+
+function packable(hash: string): boolean {
+  if (hash.length !== HASH_CHARS) return false;
+  for (let i = 0; i < HASH_CHARS; i++) if ((B64_VALUE[hash.charCodeAt(i)] ?? -1) < 0) return false;
+  return true;
+}
+
 /**
  * The keys currently live in a table's topic, as published and committed. Needed where deletes are found by
  * absence: id scans (known ids no longer listed) and child tables (children no longer in the parent's
  * array); and, for tables whose history is rebuilt from a changelog, the source time of each key's last
- * published version (deleted keys too: they may come back), so no version is rebuilt twice; and for
- * re-imported tables the content hash of each key's last row, the base of the next import's diff. Rebuilt
- * from the compacted topic at start (time and hash from each record's headers), then kept current from
- * committed events.
+ * published version (deleted keys too: they may come back), so no version is rebuilt twice; and the
+ * content hash of each live key's last row (a row equal to it is not published again). Rebuilt from the
+ * compacted topic at start (time and hash from each record's headers), then kept current from committed
+ * events.
+ *
+ * Sized for millions of keys: one map from the key (a number for single integer keys, else its string)
+ * to a slot, and the slot's flags, time and hash in typed arrays — about 40 bytes a key instead of the
+ * several hundred a row object, a string hash and three maps took. A slot is never freed (a deleted key
+ * keeps its time); the arrays grow by doubling.
  */
 export class KeyIndex {
-  private readonly live = new Map<string, Row>();
-  private readonly byParent = new Map<string, Set<string>>();
-  private readonly publishedTs = new Map<string, number>();
-  /** Content hash of each live key's last published row (re-imports skip rows that did not change). */
-  private readonly hashes = new Map<string, string>();
+  private readonly slots = new Map<string | number, number>();
+  private flags = new Uint8Array(1024);
+  private times = new Float64Array(1024);
+  private hashHi = new Float64Array(1024);
+  private hashLo = new Float64Array(1024);
+  /** Hashes not in our 12-character form (none are written today): kept as they are. */
+  private readonly odd = new Map<number, string>();
+  private used = 0;
+  private liveCount = 0;
+  private readonly byParent = new Map<string, Set<string | number>>();
   private readonly link: Array<{ column: string; parentField: string }>;
+  /** Single-column integer keys are held as numbers: no string per key. */
+  private readonly numeric: boolean;
+  private readonly keyColumn: string | undefined;
 
   constructor(readonly spec: TableSpec) {
     this.link = parentLink(spec);
+    this.keyColumn = spec.primaryKey.length === 1 ? spec.primaryKey[0] : undefined;
+    this.numeric = this.keyColumn !== undefined && spec.columns.find((c) => c.name === this.keyColumn)?.type === 'long';
   }
 
   /** A committed change: deletes drop the key, anything else adds it. */
   apply(event: Pick<ChangeEvent, 'key' | 'row' | 'op'> & { readonly sourceTsMs?: number; readonly hash?: string }): void {
-    const k = keyString(this.spec, event.key);
-    if (event.sourceTsMs !== undefined) this.publishedTs.set(k, event.sourceTsMs);
-    if (event.hash !== undefined && event.op !== 'd') this.hashes.set(k, event.hash);
-    else this.hashes.delete(k);
+    const id = this.idOfRow(event.key);
+    let slot = this.slots.get(id);
+    if (slot === undefined) {
+      slot = this.newSlot();
+      this.slots.set(id, slot);
+    }
+    let f = this.flags[slot]!;
+    if (event.sourceTsMs !== undefined) {
+      this.times[slot] = event.sourceTsMs;
+      f |= HAS_TS;
+    }
+    if (event.hash !== undefined && event.op !== 'd') {
+      f |= HAS_HASH;
+      if (packable(event.hash)) {
+        this.hashHi[slot] = half(event.hash, 0);
+        this.hashLo[slot] = half(event.hash, HASH_CHARS / 2);
+        this.odd.delete(slot);
+      } else this.odd.set(slot, event.hash);
+    } else f &= ~HAS_HASH;
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
-      this.live.delete(k);
-      if (parent !== undefined) this.byParent.get(parent)?.delete(k);
+      if (f & LIVE) this.liveCount--;
+      this.flags[slot] = f & ~LIVE;
+      if (parent !== undefined) this.byParent.get(parent)?.delete(id);
       return;
     }
-    this.live.set(k, event.key);
+    if (!(f & LIVE)) this.liveCount++;
+    this.flags[slot] = f | LIVE;
     if (parent !== undefined) {
       let set = this.byParent.get(parent);
       if (!set) this.byParent.set(parent, (set = new Set()));
-      set.add(k);
+      set.add(id);
     }
   }
 
@@ -67,36 +129,86 @@ export class KeyIndex {
 
   /** Remembers a live key's content hash learnt elsewhere (an offset written before hashes were headers). */
   rememberHash(key: string, hash: string): void {
-    if (this.live.has(key) && !this.hashes.has(key)) this.hashes.set(key, hash);
+    const slot = this.slotOf(key);
+    if (slot === undefined || !(this.flags[slot]! & LIVE) || this.flags[slot]! & HAS_HASH) return;
+    this.flags[slot]! |= HAS_HASH;
+    if (packable(hash)) {
+      this.hashHi[slot] = half(hash, 0);
+      this.hashLo[slot] = half(hash, HASH_CHARS / 2);
+    } else this.odd.set(slot, hash);
   }
 
   /** Content hash of the key's last published row, if live and known. */
   hashOf(key: string): string | undefined {
-    return this.hashes.get(key);
+    const slot = this.slotOf(key);
+    if (slot === undefined || (this.flags[slot]! & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
+    return this.odd.get(slot) ?? halfText(this.hashHi[slot]!) + halfText(this.hashLo[slot]!);
   }
 
   /** Source time of the key's last published version (live or deleted), if known. */
   publishedAt(key: string): number | undefined {
-    return this.publishedTs.get(key);
+    const slot = this.slotOf(key);
+    return slot !== undefined && this.flags[slot]! & HAS_TS ? this.times[slot] : undefined;
   }
 
   has(key: string): boolean {
-    return this.live.has(key);
+    const slot = this.slotOf(key);
+    return slot !== undefined && (this.flags[slot]! & LIVE) !== 0;
   }
 
   /** Live keys (as rows), for id scans. */
   keys(): Map<string, Row> {
-    return new Map(this.live);
+    const out = new Map<string, Row>();
+    for (const [id, slot] of this.slots) if (this.flags[slot]! & LIVE) out.set(String(id), this.rowOf(id));
+    return out;
   }
 
   /** Live child keys of one parent row (by the parent's fields). */
   childrenOf(parentRow: Readonly<Record<string, unknown>>): Row[] {
     const pk = JSON.stringify(this.link.map((l) => parentRow[l.parentField] ?? null));
-    return [...(this.byParent.get(pk) ?? [])].map((k) => this.live.get(k)!).filter(Boolean);
+    return [...(this.byParent.get(pk) ?? [])].map((id) => this.rowOf(id));
   }
 
   get size(): number {
-    return this.live.size;
+    return this.liveCount;
+  }
+
+  /** The map key of a key string (as keyString gives it). */
+  private slotOf(key: string): number | undefined {
+    return this.slots.get(this.idOf(key));
+  }
+
+  private idOf(key: string): string | number {
+    if (!this.numeric) return key;
+    const n = Number(key);
+    return Number.isSafeInteger(n) && String(n) === key ? n : key;
+  }
+
+  private idOfRow(key: Row): string | number {
+    const v = this.numeric ? key[this.keyColumn!] : undefined;
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : this.idOf(keyString(this.spec, key));
+  }
+
+  private rowOf(id: string | number): Row {
+    if (typeof id === 'number') return { [this.keyColumn!]: id };
+    if (this.keyColumn !== undefined) return { [this.keyColumn]: this.numeric ? Number(id) : id };
+    const values = JSON.parse(id) as unknown[];
+    return Object.fromEntries(this.spec.primaryKey.map((k, i) => [k, values[i] ?? null])) as Row;
+  }
+
+  private newSlot(): number {
+    if (this.used === this.flags.length) {
+      const grow = <T extends Uint8Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.flags = grow(this.flags);
+      this.times = grow(this.times);
+      this.hashHi = grow(this.hashHi);
+      this.hashLo = grow(this.hashLo);
+    }
+    return this.used++;
   }
 
   private parentOfChild(row: Row): string | undefined {

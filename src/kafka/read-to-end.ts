@@ -46,14 +46,18 @@ export async function readTopicsToEnd(
     await new Promise<void>((resolve, reject) => {
       const reached = new Map<string, string>();
       const timeoutMs = opts.timeoutMs ?? READ_TIMEOUT_MS;
-      // Never wait silently: a read that stops short of the end offsets fails, naming where it stopped.
-      const timer = setTimeout(() => {
+      // Never wait silently: a read that makes no progress for the timeout fails, naming where it stopped
+      // (a large topic may take long; only a stall is an error).
+      const stalled = () => {
         const where = [...pending].map(([tp, end]) => `${tp} at ${reached.get(tp) ?? 'start'} of ${end}`).join(', ');
-        reject(new KafkaError('transient', `Kafka: reading ${wanted.join(', ')} to the end timed out after ${timeoutMs} ms (${where})`));
-      }, timeoutMs);
+        reject(new KafkaError('transient', `Kafka: reading ${wanted.join(', ')} to the end made no progress for ${timeoutMs} ms (${where})`));
+      };
+      let timer = setTimeout(stalled, timeoutMs);
       const check = (topic: string, partition: number, lastOffset: string) => {
         const tp = `${topic}:${partition}`;
         reached.set(tp, lastOffset);
+        clearTimeout(timer);
+        timer = setTimeout(stalled, timeoutMs);
         const target = pending.get(tp);
         if (target !== undefined && BigInt(lastOffset) >= target) pending.delete(tp);
         if (pending.size === 0) {

@@ -45,8 +45,12 @@ export interface ProducerKafka {
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   /** Every record of a compacted topic, read to its end with read_committed: key (UTF-8) → last value. */
   readCompacted(topic: string): Promise<Map<string, Buffer | null>>;
-  /** The keys of each topic read to its end (read_committed), in one read; topics that do not exist yet have none. */
-  readKeys(topics: readonly string[]): Promise<Map<string, TopicKey[]>>;
+  /**
+   * The keys of the topics read to their end (read_committed), in one read, handed to `onKey` as they come:
+   * in offset order within a partition (a key's last record comes last), nothing held. Topics that do not
+   * exist yet have none.
+   */
+  readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void): Promise<void>;
   /**
    * Writes the records in one Kafka transaction: all become visible to read_committed consumers, or none.
    * A second instance with the same transactional id fences this one (KafkaError kind `fenced`). After any

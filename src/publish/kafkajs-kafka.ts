@@ -1,6 +1,6 @@
 import { Partitioners, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
-import { createKafka, type KafkaConnection } from '../kafka/connection.ts';
+import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { KafkaError, kafkaCall } from '../kafka/errors.ts';
 import { readTopicsToEnd } from '../kafka/read-to-end.ts';
 import type { Logger } from '../observe/log.ts';
@@ -37,6 +37,7 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     await admin.disconnect().catch(() => undefined);
   };
   try {
+    await checkConnection(opts);
     await kafkaCall(`connecting to ${opts.brokers.join(',')}`, () => admin.connect());
     await kafkaCall(`connecting the producer to ${opts.brokers.join(',')}`, () => producer.connect());
     await kafkaCall(`initialising transactional id ${opts.transactionalId}`, async () => {
@@ -83,14 +84,12 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
       return result;
     },
 
-    async readKeys(topics: readonly string[]) {
-      const last = new Map<string, Map<string, TopicKey>>(topics.map((t) => [t, new Map()]));
+    async readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void) {
       await kafkaCall(`reading the keys of ${topics.join(', ')}`, () =>
         readTopicsToEnd(kafka, admin, topics, (r) => {
-          if (r.key) last.get(r.topic)?.set(r.key.toString('base64'), { key: r.key, live: r.value !== null, headers: r.headers });
+          if (r.key) onKey(r.topic, { key: r.key, live: r.value !== null, headers: r.headers });
         }, reader),
       );
-      return new Map([...last].map(([topic, keys]) => [topic, [...keys.values()]]));
     },
 
     async writeTransaction(records: readonly OutRecord[]) {

@@ -83,7 +83,7 @@ export async function readTopic(
   return out;
 }
 
-const repo = resolve(import.meta.dirname, '../../..');
+export const repo = resolve(import.meta.dirname, '../../..');
 
 export interface CliRun {
   readonly child: ChildProcess;
