@@ -225,16 +225,36 @@ export class Consumption {
       return;
     }
     if (c !== this.consumer || generation !== this.generation) return;
-    if (result.kind === 'rewind') {
-      c.seek({ topic, partition, offset: result.offset.toString() });
-      this.position.set(k, result.offset);
-      return;
-    }
+    if (result.kind === 'rewind') return this.rewind(c, topic, partition, result.offset);
     if (result.kind === 'abandoned') return;
     // Resolving the last record makes kafkajs step over the transaction marker after it, too.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     const after = BigInt(batch.lastOffset()) + 1n;
     this.position.set(k, after);
+    if (result.kind === 'done') return this.consumed(c, topic, partition, after);
+    // Queued: kafkajs fetches on while the database applies it; it is consumed once committed.
+    result.applied.then(
+      (end) => {
+        if (c !== this.consumer || generation !== this.generation) return;
+        if (end.kind === 'done') void this.consumed(c, topic, partition, after);
+        else if (end.kind === 'rewind') this.rewind(c, topic, partition, end.offset);
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** The destination holds another position for the partition: the consumer continues there. */
+  private rewind(c: Consumer, topic: string, partition: number, offset: bigint): void {
+    try {
+      c.seek({ topic, partition, offset: offset.toString() });
+    } catch {
+      return; // kafkajs is restarting this consumer: its next join opens the partition from the destination
+    }
+    this.position.set(offsetKey(topic, partition), offset);
+  }
+
+  /** A batch committed in the destination: everything below `after` is applied. */
+  private async consumed(c: Consumer, topic: string, partition: number, after: bigint): Promise<void> {
     this.onPosition(topic, partition, after);
     // The group offset is a hint for tools (lag dashboards); positions come from the destination.
     await c.commitOffsets([{ topic, partition, offset: after.toString() }]).catch(() => undefined);

@@ -7,9 +7,6 @@ import { offsetKey, type ApplyItem, type ApplyResult, type Destination, type Sin
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
 import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
 
-/** Records one database transaction takes at most (batches of several partitions are applied together up to this). */
-export const MAX_RECORDS_PER_TRANSACTION = 50_000;
-
 /** A batch waiting for (or in) a group transaction. */
 interface Pending {
   readonly item: ApplyItem;
@@ -23,7 +20,7 @@ interface Pending {
   fail(err: unknown): void;
 }
 
-type Outcome = { readonly kind: 'result'; readonly result: ApplyResult; readonly transaction: number } | { readonly kind: 'abandoned' };
+type Outcome = { readonly kind: 'result'; readonly result: ApplyResult; readonly expected: bigint | null; readonly transaction: number } | { readonly kind: 'abandoned' };
 
 /** A failure waiting cannot fix: the sink stops with this message. */
 export class SinkError extends Error {
@@ -41,6 +38,8 @@ export interface TaskDeps {
   readonly log: Logger;
   /** Fires when the sink stops: retries end. */
   readonly stopped: AbortSignal;
+  /** Records one database transaction takes at most (SINK_MAX_TRANSACTION_RECORDS; default 50,000). */
+  readonly maxTransactionRecords?: number;
 }
 
 /**
@@ -51,10 +50,12 @@ export interface TaskDeps {
  *
  * `put`s of different partitions run concurrently (the consumer hands over several partitions at once): each
  * decodes and reduces its batch, then joins the queue of the one applier, which applies everything queued
- * when the database is free — up to MAX_RECORDS_PER_TRANSACTION records — in one transaction, each batch with
- * its own compare-and-set (group commit). So the database works on one group while the next batches are
- * decoded, and a `put` resolves only once its batch committed (or was refused, or given up). Transient
- * failures of the database, the registry and Kafka are retried here.
+ * when the database is free — up to `maxTransactionRecords` records — in one transaction, each batch with
+ * its own compare-and-set (group commit). A `put` resolves once its batch is queued (`queued`, with the
+ * promise of how it ended: committed, refused, given up), so the consumer fetches the next batches and they
+ * are decoded while the database applies this group; the next batch of a partition is queued only after the
+ * partition's previous one committed (its compare-and-set expects that one's end). Transient failures of
+ * the database, the registry and Kafka are retried here.
  */
 export class DestinationTask implements SinkTask {
   /** Next offset per partition as the destination stores it (null: no row yet). */
@@ -69,8 +70,12 @@ export class DestinationTask implements SinkTask {
   /** Batches waiting for the applier, in arrival order. */
   private readonly queue: Pending[] = [];
   private applying = false;
+  /** The applier's run, while it has work. */
+  private draining: Promise<void> = Promise.resolve();
   /** Numbers the group transactions (the `transaction` field of `batch-applied`). */
   private transactions = 0;
+  /** Per partition, its last batch handed to the applier and not settled yet: where the next one starts. */
+  private readonly queued = new Map<string, { readonly next: bigint; readonly applied: Promise<Exclude<PutResult, { kind: 'queued' }>> }>();
 
   constructor(private readonly deps: TaskDeps) {}
 
@@ -136,7 +141,7 @@ export class DestinationTask implements SinkTask {
   }
 
   async put(batch: InBatch, revoked: AbortSignal): Promise<PutResult> {
-    const { destination, metrics, log } = this.deps;
+    const { destination } = this.deps;
     const signal = AbortSignal.any([revoked, this.deps.stopped]);
     const k = offsetKey(batch.topic, batch.partition);
     try {
@@ -144,44 +149,77 @@ export class DestinationTask implements SinkTask {
         const all = await this.retry('database', 'reading the stored offsets', () => destination.readOffsets(), signal);
         this.stored.set(k, all.get(k) ?? null);
       }
-      const expected = this.stored.get(k) ?? null;
-      // Below the stored offset is applied already (the consumer starts there; this is the guard).
-      const fresh = expected === null ? batch.records : batch.records.filter((r) => r.offset >= expected);
-      if (fresh.length === 0) return { kind: 'done' };
-      const decoded = await this.decode(batch, fresh, signal);
+      // Where this batch starts if the partition's previous batch, still being applied, commits.
+      const previous = this.queued.get(k);
+      const from = previous ? previous.next : (this.stored.get(k) ?? null);
+      // Below that is applied already, or about to be (the consumer starts there; this is the guard).
+      const fresh = from === null ? batch.records : batch.records.filter((r) => r.offset >= from);
+      // Decoded and reduced while the previous transaction runs.
+      const decoded = fresh.length > 0 ? await this.decode(batch, fresh, signal) : [];
       const now = new Date();
-      const changes = reduceBatch(decoded, now);
+      const changes = fresh.length > 0 ? reduceBatch(decoded, now) : [];
+      if (previous) {
+        const prior = await untilSettled(previous.applied, signal);
+        // Refused: its outcome moved the consumer back to the stored offset, and this batch is dropped with it.
+        if (prior.kind !== 'done') return { kind: 'abandoned' };
+      }
+      if (!this.stored.has(k)) return { kind: 'abandoned' }; // closed meanwhile (revoked)
+      const expected = this.stored.get(k) ?? null;
+      if (expected !== from) {
+        // The partition was opened again meanwhile (a rebalance kept it here) at another stored offset.
+        return { kind: 'rewind', offset: expected ?? (await this.logStart(batch.topic, batch.partition, signal)) };
+      }
+      if (fresh.length === 0) return { kind: 'done' };
       const next = fresh[fresh.length - 1]!.offset + 1n;
       const tables = [...new Map(decoded.map((d) => [d.table, d.table])).values()];
-      const outcome = await this.submit({ changes, offset: { topic: batch.topic, partition: batch.partition, expected, next } }, fresh.length, tables, signal);
-      if (outcome.kind === 'abandoned') return { kind: 'abandoned' };
-      const { result } = outcome;
-      if (!result.applied) {
-        this.stored.set(k, result.stored);
-        metrics.sinkOffsetConflicts.inc();
-        const resume = result.stored ?? (await this.logStart(batch.topic, batch.partition, signal));
-        log('offset-conflict', { topic: batch.topic, partition: batch.partition, expected: expected === null ? null : String(expected), stored: result.stored === null ? null : String(result.stored), resumeAt: String(resume) });
-        return { kind: 'rewind', offset: resume };
-      }
-      this.stored.set(k, next);
-      metrics.sinkBatches.inc();
-      const rows = new Map<string, { table: string; op: string; n: number }>();
-      const nowMs = now.getTime();
-      for (const d of decoded) {
-        const op = d.value === null ? 't' : String(d.value.__op);
-        const key = `${d.table.name}\u0000${op}`;
-        const c = rows.get(key);
-        if (c) c.n++;
-        else rows.set(key, { table: d.table.name, op, n: 1 });
-        if (d.value && typeof d.value.__source_ts_ms === 'number') metrics.endToEndLatency.observe(Math.max(0, nowMs - d.value.__source_ts_ms) / 1000);
-      }
-      for (const c of rows.values()) metrics.sinkRows.inc({ table: c.table, op: c.op }, c.n);
-      log('batch-applied', { topic: batch.topic, partition: batch.partition, firstOffset: String(fresh[0]!.offset), lastOffset: String(next - 1n), records: fresh.length, transaction: outcome.transaction });
-      return { kind: 'done' };
+      const outcome = this.submit({ changes, offset: { topic: batch.topic, partition: batch.partition, expected, next } }, fresh.length, tables, signal);
+      const applied = outcome.then((o) => this.settled(batch, k, o, decoded, now, fresh[0]!.offset, next));
+      this.queued.set(k, { next, applied });
+      const forget = () => {
+        if (this.queued.get(k)?.applied === applied) this.queued.delete(k);
+      };
+      applied.then(forget, forget);
+      return { kind: 'queued', applied };
     } catch (err) {
       if (err instanceof Aborted) return { kind: 'abandoned' };
       throw err;
     }
+  }
+
+  /** What became of a queued batch: its offsets row moved (metrics, `batch-applied`), refused, or given up. */
+  private async settled(batch: InBatch, k: string, outcome: Outcome, decoded: readonly DecodedRecord[], now: Date, first: bigint, next: bigint): Promise<Exclude<PutResult, { kind: 'queued' }>> {
+    const { metrics, log } = this.deps;
+    if (outcome.kind === 'abandoned') return { kind: 'abandoned' };
+    const { result } = outcome;
+    const expected = outcome.expected;
+    if (!result.applied) {
+      this.stored.set(k, result.stored);
+      metrics.sinkOffsetConflicts.inc();
+      let resume: bigint;
+      try {
+        resume = result.stored ?? (await this.logStart(batch.topic, batch.partition, this.deps.stopped));
+      } catch (err) {
+        if (err instanceof Aborted) return { kind: 'abandoned' };
+        throw err;
+      }
+      log('offset-conflict', { topic: batch.topic, partition: batch.partition, expected: expected === null ? null : String(expected), stored: result.stored === null ? null : String(result.stored), resumeAt: String(resume) });
+      return { kind: 'rewind', offset: resume };
+    }
+    this.stored.set(k, next);
+    metrics.sinkBatches.inc();
+    const rows = new Map<string, { table: string; op: string; n: number }>();
+    const nowMs = now.getTime();
+    for (const d of decoded) {
+      const op = d.value === null ? 't' : String(d.value.__op);
+      const key = `${d.table.name}\u0000${op}`;
+      const c = rows.get(key);
+      if (c) c.n++;
+      else rows.set(key, { table: d.table.name, op, n: 1 });
+      if (d.value && typeof d.value.__source_ts_ms === 'number') metrics.endToEndLatency.observe(Math.max(0, nowMs - d.value.__source_ts_ms) / 1000);
+    }
+    for (const c of rows.values()) metrics.sinkRows.inc({ table: c.table, op: c.op }, c.n);
+    log('batch-applied', { topic: batch.topic, partition: batch.partition, firstOffset: String(first), lastOffset: String(next - 1n), records: decoded.length, transaction: outcome.transaction });
+    return { kind: 'done' };
   }
 
   /** Queues a batch for the applier; resolves once its group transaction committed (or refused it), or with `abandoned` once `signal` fired while it was not in a transaction. */
@@ -216,8 +254,13 @@ export class DestinationTask implements SinkTask {
       if (signal.aborted) return resolve({ kind: 'abandoned' });
       signal.addEventListener('abort', onAbort);
       this.queue.push(p);
-      void this.drain();
+      if (!this.applying) this.draining = this.drain();
     });
+  }
+
+  /** Resolves once no transaction is in flight any more (the sink stops: nothing may close under one). */
+  async idle(): Promise<void> {
+    while (this.applying) await this.draining;
   }
 
   /** The applier: one group transaction at a time, each taking the batches queued when it starts. */
@@ -225,14 +268,17 @@ export class DestinationTask implements SinkTask {
     if (this.applying) return;
     this.applying = true;
     try {
-      // The puts of one fetch run together and decode without waiting on I/O: letting them all queue first
-      // makes one transaction of the fetch instead of one for the first batch and one for the rest.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.queue.length > 0) {
+      for (;;) {
+        // The puts of one fetch run together and decode without waiting on I/O (and those waiting for the
+        // transaction that just ended queue right after it): a turn of the event loop lets them all queue, so
+        // they share one transaction instead of the first going alone.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.queue.length === 0) break;
         const group: Pending[] = [];
+        const max = this.deps.maxTransactionRecords ?? 50_000;
         let records = 0;
         for (const p of this.queue) {
-          if (group.length > 0 && records + p.records > MAX_RECORDS_PER_TRANSACTION) break;
+          if (group.length > 0 && records + p.records > max) break;
           group.push(p);
           records += p.records;
         }
@@ -265,7 +311,7 @@ export class DestinationTask implements SinkTask {
           try {
             for (const t of new Set(live.flatMap((p) => p.tables))) await destination.ensureTable(t);
             const results = await destination.applyAll(live.map((p) => p.item));
-            live.forEach((p, i) => p.settle({ kind: 'result', result: results[i]!, transaction }));
+            live.forEach((p, i) => p.settle({ kind: 'result', result: results[i]!, expected: p.item.offset.expected, transaction }));
           } finally {
             for (const p of live) {
               p.inFlight = false;
@@ -356,4 +402,17 @@ function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset
   } catch (err) {
     throw new SinkError(`${batch.topic}/${batch.partition}@${offset} cannot be decoded with its writer schema ${writer.id}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** `promise`'s value, or Aborted once `signal` fires first. */
+function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
+    );
+  });
 }
