@@ -92,6 +92,7 @@ const SINK_KEYS = {
   databaseSchema: 'DATABASE_SCHEMA',
   groupId: 'SINK_GROUP_ID',
   sessionTimeoutMs: 'SINK_SESSION_TIMEOUT_MS',
+  maxTransactionRecords: 'SINK_MAX_TRANSACTION_RECORDS',
   metricsPort: 'SINK_METRICS_PORT',
 } as const;
 

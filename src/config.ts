@@ -94,6 +94,8 @@ export interface SinkConfig extends CommonConfig {
   readonly groupId: string;
   /** Consumer group session timeout: how long a dead sink instance keeps its partitions. */
   readonly sessionTimeoutMs: number;
+  /** Records one database transaction takes at most (batches of several partitions are applied together up to this). */
+  readonly maxTransactionRecords: number;
   readonly metricsPort: number;
 }
 
@@ -226,6 +228,7 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     databaseSchema: env.DATABASE_SCHEMA || 'public',
     groupId: env.SINK_GROUP_ID || `${c.connectorName}-sink-${destination}`,
     sessionTimeoutMs: millis(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
+    maxTransactionRecords: int(env, 'SINK_MAX_TRANSACTION_RECORDS', 50_000, 1, 1_000_000),
     metricsPort: port(env, 'SINK_METRICS_PORT', 9465),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The Kafka side of the sink, in Kafka Connect's terms: the consumer (kafkajs-kafka.ts) drives a SinkTask
  * (task.ts) — `open` on every assignment, `put` per fetched batch, `close` on revocation. There is no
- * separate flush: each `put` commits its batch and offset in one database transaction. The destination's
+ * separate flush: each batch commits with its offset in one database transaction (which may end after `put`
+ * returned, so the next fetch overlaps it). The destination's
  * stored offsets are the truth: `open` says where each partition starts, `put` may say "continue from
  * here" when the destination holds another position. The Kafka group offset is only a hint for tools.
  */
@@ -30,7 +31,14 @@ export type PutResult =
   /** The destination holds another position (another sink applied this range): continue from `offset`. */
   | { readonly kind: 'rewind'; readonly offset: bigint }
   /** Given up because the consumer lost its partitions meanwhile (`signal` fired): the next owner applies it. */
-  | { readonly kind: 'abandoned' };
+  | { readonly kind: 'abandoned' }
+  /**
+   * Handed to the database, not committed yet: the consumer fetches on (the next batch is decoded while this
+   * one is applied) and learns the batch's end from `applied` — `done` once committed (only then is it
+   * consumed, for lag and the group offset), `rewind` when the destination refused it, `abandoned` when it
+   * was given up; it rejects with the failure that stops the sink.
+   */
+  | { readonly kind: 'queued'; readonly applied: Promise<{ readonly kind: 'done' } | { readonly kind: 'rewind'; readonly offset: bigint } | { readonly kind: 'abandoned' }> };
 
 export interface SinkTask {
   /**
@@ -41,6 +49,8 @@ export interface SinkTask {
   /**
    * Applies one batch of one partition, atomically with its offset; transient failures are retried inside.
    * `signal` fires when the partition was revoked meanwhile. Rejects only for failures waiting cannot fix.
+   * May resolve before the batch is committed (`queued`); the next batch of the partition is then put only
+   * after this one resolved, and waits inside for this one's commit before it is applied.
    */
   put(batch: InBatch, signal: AbortSignal): Promise<PutResult>;
   /** Partitions this instance no longer owns. */

@@ -57,6 +57,18 @@ export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafk
   };
 }
 
+/**
+ * Fetch sizes: up to 2 MiB a partition and 16 MiB a fetch (kafkajs' defaults are 1 and 10 MiB), so a fetch
+ * brings about 10,000 records of a partition, and the database's transactions are large; the response's size
+ * bounds what the sink holds decoded at once.
+ */
+export const FETCH = { maxBytesPerPartition: 2 * 1024 * 1024, maxBytes: 16 * 1024 * 1024, maxWaitTimeInMs: 500 } as const;
+/**
+ * Batches of one fetch handed to the task at once (one per partition; kafkajs never runs two of a partition
+ * together): the task applies those of different partitions in shared transactions while it decodes the next.
+ */
+export const PARTITIONS_CONSUMED_CONCURRENTLY = 32;
+
 /** Group errors meaning this member no longer owns its partitions: a batch held for retries is given up. */
 const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
@@ -109,7 +121,7 @@ export class Consumption {
   private async startConsumer(): Promise<void> {
     if (this.stopping.signal.aborted) throw new Aborted();
     const { groupId, sessionTimeoutMs } = this.opts;
-    const c = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 500, sessionTimeout: sessionTimeoutMs, heartbeatInterval: this.heartbeatMs() });
+    const c = this.kafka.consumer({ groupId, readUncommitted: false, ...FETCH, sessionTimeout: sessionTimeoutMs, heartbeatInterval: this.heartbeatMs() });
     this.consumer = c;
     // Until the first join, a crash fails this start (and its caller retries); after it, onCrash handles it.
     let joined = false;
@@ -129,7 +141,7 @@ export class Consumption {
     try {
       await c.connect();
       await c.subscribe({ topics: [...this.topics], fromBeginning: true });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.eachBatch(c, payload) });
+      await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY, eachBatch: (payload) => this.eachBatch(c, payload) });
       await firstJoin; // run() returns after the first join, or after a crash it reported instead
       if (this.stopping.signal.aborted) throw new Aborted(); // stopped meanwhile: this consumer must not outlive stop()
     } catch (err) {
@@ -213,16 +225,36 @@ export class Consumption {
       return;
     }
     if (c !== this.consumer || generation !== this.generation) return;
-    if (result.kind === 'rewind') {
-      c.seek({ topic, partition, offset: result.offset.toString() });
-      this.position.set(k, result.offset);
-      return;
-    }
+    if (result.kind === 'rewind') return this.rewind(c, topic, partition, result.offset);
     if (result.kind === 'abandoned') return;
     // Resolving the last record makes kafkajs step over the transaction marker after it, too.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     const after = BigInt(batch.lastOffset()) + 1n;
     this.position.set(k, after);
+    if (result.kind === 'done') return this.consumed(c, topic, partition, after);
+    // Queued: kafkajs fetches on while the database applies it; it is consumed once committed.
+    result.applied.then(
+      (end) => {
+        if (c !== this.consumer || generation !== this.generation) return;
+        if (end.kind === 'done') void this.consumed(c, topic, partition, after);
+        else if (end.kind === 'rewind') this.rewind(c, topic, partition, end.offset);
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** The destination holds another position for the partition: the consumer continues there. */
+  private rewind(c: Consumer, topic: string, partition: number, offset: bigint): void {
+    try {
+      c.seek({ topic, partition, offset: offset.toString() });
+    } catch {
+      return; // kafkajs is restarting this consumer: its next join opens the partition from the destination
+    }
+    this.position.set(offsetKey(topic, partition), offset);
+  }
+
+  /** A batch committed in the destination: everything below `after` is applied. */
+  private async consumed(c: Consumer, topic: string, partition: number, after: bigint): Promise<void> {
     this.onPosition(topic, partition, after);
     // The group offset is a hint for tools (lag dashboards); positions come from the destination.
     await c.commitOffsets([{ topic, partition, offset: after.toString() }]).catch(() => undefined);

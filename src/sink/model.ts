@@ -94,12 +94,21 @@ export interface OffsetAdvance {
 /** `applied: false`: the stored offset was not `expected` (another sink applied the range); nothing was written. */
 export type ApplyResult = { readonly applied: true } | { readonly applied: false; readonly stored: bigint | null };
 
+/** One partition's batch: its changes and the move of its offsets row. */
+export interface ApplyItem {
+  readonly changes: readonly TableChanges[];
+  readonly offset: OffsetAdvance;
+}
+
 /**
- * A database the sink materialises into. `apply` is one database transaction: first the compare-and-set of
- * the partition's offset (so a concurrent applier of the same partition waits on that row), then the row
- * changes; both commit or neither does, so a restart resumes exactly where the data is. Failures are
- * DatabaseErrors (destinations/errors.ts) saying whether waiting may fix them; after a lost connection the
- * next call connects again.
+ * A database the sink materialises into. `applyAll` is one database transaction for the batches of several
+ * partitions: first the compare-and-set of every partition's offsets row, in (topic, partition) order (so a
+ * concurrent applier of the same partition waits on that row, and two appliers never wait on each other in
+ * a cycle), then the row changes of the batches whose compare-and-set held; everything commits or nothing
+ * does, so a restart resumes exactly where the data is. A batch whose compare-and-set failed writes nothing
+ * (its result says what is stored) and does not keep the others from applying. `apply` is `applyAll` of one
+ * batch. Failures are DatabaseErrors (destinations/errors.ts) saying whether waiting may fix them; after a
+ * lost connection the next call connects again.
  */
 export interface Destination {
   readonly kind: 'duckdb' | 'postgres';
@@ -109,6 +118,8 @@ export interface Destination {
   /** Creates the table, or adds the columns it lacks (schema evolution adds optional columns only). */
   ensureTable(table: SinkTable): Promise<void>;
   apply(changes: readonly TableChanges[], offset: OffsetAdvance): Promise<ApplyResult>;
+  /** The results in the order of `items`. */
+  applyAll(items: readonly ApplyItem[]): Promise<ApplyResult[]>;
   /** Row count per table, for the demo's summary. */
   countRows(): Promise<Map<string, number>>;
   close(): Promise<void>;

@@ -34,8 +34,9 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     if (!t) byTable.set(rec.table.name, (t = { table: rec.table, rows: new Map(), tombstones: new Map(), keyOnly: new Map() }));
     // Schemas only gain columns: the newest record's table is the widest, and older rows fill it with nulls.
     if (rec.table.columns.length > t.table.columns.length) t.table = rec.table;
-    const keyRow = Object.fromEntries(rec.table.primaryKey.map((k) => [k, toSql(rec.table, k, rec.key[k])]));
-    const id = JSON.stringify(rec.table.primaryKey.map((k) => keyRow[k]));
+    const conv = converterOf(rec.table);
+    const keyRow = conv.keyRow(rec.key);
+    const id = conv.keyId(keyRow);
     if (rec.value === null) {
       const row = t.rows.get(id);
       if (row) row._deleted = true;
@@ -52,7 +53,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     }
     t.tombstones.delete(id);
     t.keyOnly.delete(id);
-    t.rows.set(id, toSinkRow(rec.table, rec.value, syncedAt));
+    t.rows.set(id, conv.row(rec.value, syncedAt));
   }
   return [...byTable.values()].map((t) => ({ kind: 'latest' as const, table: t.table, upserts: [...t.rows.values()], tombstones: [...t.tombstones.values()], keyOnlyDeletes: [...t.keyOnly.values()] }));
 }
@@ -69,14 +70,15 @@ function isKeyOnlyDelete(table: SinkTable, value: Readonly<Record<string, unknow
  */
 export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date): HistoryChanges {
   const table = records.reduce((widest, r) => (r.table.columns.length > widest.columns.length ? r.table : widest), records[0]!.table);
+  const conv = converterOf(table);
   type Entry = { key: Record<string, SinkValue>; versions: Map<number, { start: number; seq: bigint; row: Record<string, SinkValue> }>; deletes: Map<number, bigint> };
   const byKey = new Map<string, Entry>();
   for (const rec of records) {
     if (rec.value === null) continue; // history topics carry no tombstones; ignore any
     const at = rec.value.__source_ts_ms;
     if (typeof at !== 'number') throw new Error(`${table.name}: a history record without __source_ts_ms (offset ${rec.offset})`);
-    const key = Object.fromEntries(table.primaryKey.map((k) => [k, toSql(table, k, rec.key[k])]));
-    const id = JSON.stringify(table.primaryKey.map((k) => key[k]));
+    const key = conv.keyRow(rec.key);
+    const id = conv.keyId(key);
     let entry = byKey.get(id);
     if (!entry) byKey.set(id, (entry = { key, versions: new Map(), deletes: new Map() }));
     if (rec.value.__op === 'd') {
@@ -84,7 +86,7 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
       continue;
     }
     const seq = entry.versions.get(at)?.seq ?? rec.offset;
-    entry.versions.set(at, { start: at, seq, row: toSinkRow(table, rec.value, syncedAt) });
+    entry.versions.set(at, { start: at, seq, row: conv.row(rec.value, syncedAt) });
   }
   return {
     kind: 'history',
@@ -97,25 +99,52 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
   };
 }
 
-function toSinkRow(table: SinkTable, value: Readonly<Record<string, unknown>>, syncedAt: Date): Record<string, SinkValue> {
-  const row: Record<string, SinkValue> = {};
-  for (const col of table.columns) row[col.name] = toSql(table, col.name, value[col.name]);
-  row._op = String(value.__op);
-  row._deleted = value.__deleted === true;
-  row._source_ts = typeof value.__source_ts_ms === 'number' ? new Date(value.__source_ts_ms) : null;
-  row._synced = syncedAt;
-  return row;
+/** Avro values → SQL values for one table, the column types looked up once (not per value). */
+interface Converter {
+  /** The key columns of a record key. */
+  keyRow(key: Readonly<Record<string, unknown>>): Record<string, SinkValue>;
+  /** A string identifying a key row (equal keys, equal strings). */
+  keyId(keyRow: Readonly<Record<string, SinkValue>>): string;
+  /** Business and meta columns of a value. */
+  row(value: Readonly<Record<string, unknown>>, syncedAt: Date): Record<string, SinkValue>;
 }
 
-function toSql(table: SinkTable, column: string, v: unknown): SinkValue {
-  if (v === null || v === undefined) return null;
-  const col = table.columns.find((c) => c.name === column);
-  switch (col?.type) {
-    case 'timestamp':
-      return new Date(Number(v));
-    case 'date':
-      return new Date(Number(v) * DAY_MS).toISOString().slice(0, 10);
-    default:
-      return v as SinkValue;
-  }
+const converters = new WeakMap<SinkTable, Converter>();
+
+function converterOf(table: SinkTable): Converter {
+  let c = converters.get(table);
+  if (c) return c;
+  const typeOf = new Map(table.columns.map((col) => [col.name, col.type]));
+  const convert = (type: string | undefined): ((v: unknown) => SinkValue) => {
+    switch (type) {
+      case 'timestamp':
+        return (v) => (v === null || v === undefined ? null : new Date(Number(v)));
+      case 'date':
+        return (v) => (v === null || v === undefined ? null : new Date(Number(v) * DAY_MS).toISOString().slice(0, 10));
+      default:
+        return (v) => (v === null || v === undefined ? null : (v as SinkValue));
+    }
+  };
+  const cols = table.columns.map((col) => ({ name: col.name, to: convert(col.type) }));
+  const keys = table.primaryKey.map((name) => ({ name, to: convert(typeOf.get(name)) }));
+  const single = keys.length === 1 ? keys[0]!.name : undefined;
+  c = {
+    keyRow(key) {
+      const out: Record<string, SinkValue> = {};
+      for (const k of keys) out[k.name] = k.to(key[k.name]);
+      return out;
+    },
+    keyId: single !== undefined ? (keyRow) => JSON.stringify(keyRow[single] ?? null) : (keyRow) => JSON.stringify(keys.map((k) => keyRow[k.name])),
+    row(value, syncedAt) {
+      const row: Record<string, SinkValue> = {};
+      for (const col of cols) row[col.name] = col.to(value[col.name]);
+      row._op = String(value.__op);
+      row._deleted = value.__deleted === true;
+      row._source_ts = typeof value.__source_ts_ms === 'number' ? new Date(value.__source_ts_ms) : null;
+      row._synced = syncedAt;
+      return row;
+    },
+  };
+  converters.set(table, c);
+  return c;
 }

@@ -78,7 +78,10 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
       log('sink-failed', { error: describeError(e) });
       fail(e);
     };
-    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal });
+    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal, maxTransactionRecords: config.maxTransactionRecords });
+    // Runs first when stopping: the transaction in flight (put returns before its batch commits) ends before
+    // the consumer, the registry and the database close.
+    cleanup.push(() => task.idle());
     const position = new Map<string, bigint>();
     const onPosition = (topic: string, partition: number, next: bigint) => {
       const k = offsetKey(topic, partition);

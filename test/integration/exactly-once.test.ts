@@ -117,7 +117,9 @@ describe('exactly once across crashes', () => {
     const wanted = new Map<number, bigint[]>();
     for (const r of records) wanted.set(r.partition, [...(wanted.get(r.partition) ?? []), r.offset]);
 
-    const crashed = runCli(['sink'], env({ PIPEDRIVE_CDC_FAILPOINT: 'sink.before-db-commit:2' }));
+    // One partition's batch a transaction (the sink would apply these few records in one), so the second
+    // transaction is there to be killed in, the first one committed.
+    const crashed = runCli(['sink'], env({ PIPEDRIVE_CDC_FAILPOINT: 'sink.before-db-commit:2', SINK_MAX_TRANSACTION_RECORDS: '1' }));
     expect(await crashed.exit).toBe('SIGKILL');
     const restarted = runCli(['sink'], env());
     // The sink also consumes the deal history and change topics; the accounting below is of the deal topic.

@@ -165,6 +165,29 @@ describe('the kafkajs consumer lifecycle', () => {
     expect(task.puts).toEqual(['t:0@10,11', 't:0@20']);
   });
 
+  it('a batch queued in the database is resolved at once (kafkajs fetches on) and consumed only once committed; refused, the consumer goes back', async () => {
+    const { consumers, task, positions } = await setup({ 't:0': 10n });
+    let commit!: (r: { kind: 'done' } | { kind: 'rewind'; offset: bigint }) => void;
+    task.next = { kind: 'queued', applied: new Promise((r) => (commit = r)) };
+    await consumers[0]!.deliver('t', 0, 10, [10, 11]);
+    expect(consumers[0]!.resolved).toEqual(['t:0@11']);
+    const t0 = () => positions.filter((p) => p.startsWith('t:0@')).at(-1);
+    expect(t0()).toBe('t:0@10'); // not applied yet: lag and caught-up still count it
+    commit({ kind: 'done' });
+    await settle();
+    expect(t0()).toBe('t:0@12');
+    let refuse!: (r: { kind: 'rewind'; offset: bigint }) => void;
+    task.next = { kind: 'queued', applied: new Promise((r) => (refuse = r)) };
+    await consumers[0]!.deliver('t', 0, 12, [12]);
+    refuse({ kind: 'rewind', offset: 30n });
+    await settle();
+    expect(consumers[0]!.calls.at(-1)).toBe('seek t:0@30');
+    expect(t0()).toBe('t:0@12');
+    task.next = { kind: 'done' };
+    await consumers[0]!.deliver('t', 0, 30, [30]);
+    expect(task.puts.at(-1)).toBe('t:0@30');
+  });
+
   it('a crash kafkajs restarts from is logged and counted; the next join is the recovery and re-opens every partition', async () => {
     const { consumers, task, logged, retries } = await setup();
     consumers[0]!.emit(EVENTS.CRASH, { error: Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true }), restart: true });

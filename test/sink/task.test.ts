@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observe/log.ts';
 import { createMetrics } from '../../src/observe/metrics.ts';
 import { DatabaseError } from '../../src/sink/destinations/errors.ts';
-import type { InBatch, Watermarks } from '../../src/sink/kafka.ts';
+import type { InBatch, PutResult, Watermarks } from '../../src/sink/kafka.ts';
 import type { ApplyResult, Destination, OffsetAdvance, TableChanges } from '../../src/sink/model.ts';
 import type { SinkSchemas, WriterSchema } from '../../src/sink/schemas.ts';
 import { DestinationTask, SinkError } from '../../src/sink/task.ts';
@@ -39,6 +39,10 @@ class MemoryDestination implements Destination {
   readonly where = 'memory';
   readonly offsets = new Map<string, bigint>();
   readonly applied: Array<{ offset: OffsetAdvance; rows: number }> = [];
+  /** The partitions of each applyAll call (each one database transaction). */
+  readonly transactions: string[][] = [];
+  /** How long each applyAll takes (so batches queue behind it). */
+  delayMs = 0;
   failNext = 0;
   async readOffsets() {
     return new Map(this.offsets);
@@ -56,13 +60,20 @@ class MemoryDestination implements Destination {
     this.applied.push({ offset, rows: changes.reduce((n, c) => n + (c.kind === 'latest' ? c.upserts.length : 0), 0) });
     return { applied: true };
   }
+  async applyAll(items: ReadonlyArray<{ changes: readonly TableChanges[]; offset: OffsetAdvance }>): Promise<ApplyResult[]> {
+    this.transactions.push(items.map((i) => `${i.offset.topic}:${i.offset.partition}`));
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    const out: ApplyResult[] = [];
+    for (const i of items) out.push(await this.apply(i.changes, i.offset));
+    return out;
+  }
   async countRows() {
     return new Map<string, number>();
   }
   async close() {}
 }
 
-function setup(marks: Watermarks[] = [0, 1].map((partition) => ({ topic: 'p.deal', partition, low: 0n, high: 100n }))) {
+function setup(marks: Watermarks[] = [0, 1, 2].map((partition) => ({ topic: 'p.deal', partition, low: 0n, high: 100n }))) {
   const destination = new MemoryDestination();
   const schemas = {
     writerOf: async (b: Buffer) => writers.get(b.readInt32BE(1))!,
@@ -76,7 +87,13 @@ function setup(marks: Watermarks[] = [0, 1].map((partition) => ({ topic: 'p.deal
   return { task, destination, logged, metrics, stop };
 }
 const parts = [0, 1].map((partition) => ({ topic: 'p.deal', partition }));
+const parts3 = [0, 1, 2].map((partition) => ({ topic: 'p.deal', partition }));
 const never = new AbortController().signal;
+/** What became of a put: a queued batch's end once its transaction is over. */
+async function end(put: Promise<PutResult>): Promise<PutResult> {
+  const r = await put;
+  return r.kind === 'queued' ? r.applied : r;
+}
 
 describe('the sink task', () => {
   it('opens partitions at the stored next offset, or at the log start when there is none', async () => {
@@ -101,10 +118,10 @@ describe('the sink task', () => {
     const { task, destination, logged } = setup();
     destination.offsets.set('p.deal:0', 2n);
     await task.open(parts, never);
-    expect(await task.put(batch(0, record(1, 1), record(2, 2), record(3, 1)), never)).toEqual({ kind: 'done' });
+    expect(await end(task.put(batch(0, record(1, 1), record(2, 2), record(3, 1)), never))).toEqual({ kind: 'done' });
     expect(destination.applied).toEqual([{ offset: { topic: 'p.deal', partition: 0, expected: 2n, next: 4n }, rows: 2 }]);
     expect(logged.find(([e]) => e === 'batch-applied')?.[1]).toMatchObject({ firstOffset: '2', lastOffset: '3', records: 2 });
-    expect(await task.put(batch(1, record(0, 5)), never)).toEqual({ kind: 'done' });
+    expect(await end(task.put(batch(1, record(0, 5)), never))).toEqual({ kind: 'done' });
     expect(destination.applied[1]!.offset).toEqual({ topic: 'p.deal', partition: 1, expected: null, next: 1n });
   });
 
@@ -112,11 +129,11 @@ describe('the sink task', () => {
     const { task, destination, metrics, logged } = setup();
     await task.open(parts, never);
     destination.offsets.set('p.deal:0', 20n); // another instance applied 0..19 meanwhile
-    expect(await task.put(batch(0, record(0, 1), record(1, 2)), never)).toEqual({ kind: 'rewind', offset: 20n });
+    expect(await end(task.put(batch(0, record(0, 1), record(1, 2)), never))).toEqual({ kind: 'rewind', offset: 20n });
     expect(destination.applied).toEqual([]);
     expect((await metrics.sinkOffsetConflicts.get()).values[0]!.value).toBe(1);
     expect(logged.some(([e, f]) => e === 'offset-conflict' && f.stored === '20')).toBe(true);
-    expect(await task.put(batch(0, record(20, 1)), never)).toEqual({ kind: 'done' });
+    expect(await end(task.put(batch(0, record(20, 1)), never))).toEqual({ kind: 'done' });
     expect(destination.applied[0]!.offset).toMatchObject({ expected: 20n, next: 21n });
   });
 
@@ -124,7 +141,7 @@ describe('the sink task', () => {
     const { task, destination, logged, metrics } = setup();
     await task.open(parts, never);
     destination.failNext = 2;
-    expect(await task.put(batch(0, record(0, 1)), never)).toEqual({ kind: 'done' });
+    expect(await end(task.put(batch(0, record(0, 1)), never))).toEqual({ kind: 'done' });
     expect(destination.applied).toHaveLength(1);
     expect(logged.filter(([e]) => e === 'retrying').map(([, f]) => f.dependency)).toEqual(['database', 'database']);
     expect(logged.some(([e, f]) => e === 'recovered' && f.attempts === 3)).toBe(true);
@@ -136,16 +153,93 @@ describe('the sink task', () => {
     await task.open(parts, never);
     destination.failNext = 1_000;
     const revoked = new AbortController();
-    const put = task.put(batch(0, record(0, 1)), revoked.signal);
+    const put = end(task.put(batch(0, record(0, 1)), revoked.signal));
     setTimeout(() => revoked.abort(), 50);
     expect(await put).toEqual({ kind: 'abandoned' });
     expect(destination.applied).toEqual([]);
+  });
+
+  it('batches of several partitions queued together are applied in one transaction, each with its own compare-and-set', async () => {
+    const { task, destination, logged } = setup();
+    await task.open(parts3, never);
+    expect(await end(task.put(batch(0, record(0, 1)), never))).toEqual({ kind: 'done' }); // (the schemas are known from here on)
+    destination.delayMs = 30;
+    destination.offsets.set('p.deal:2', 5n); // another sink applied p.deal/2 up to 4 meanwhile
+    const first = end(task.put(batch(0, record(1, 1)), never));
+    await new Promise((r) => setTimeout(r, 10));
+    const results = await Promise.all([first, end(task.put(batch(1, record(0, 2), record(1, 3)), never)), end(task.put(batch(2, record(0, 4)), never))]);
+    // The first batch found the applier free; the two that came while it worked share the next transaction.
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:1', 'p.deal:2']]);
+    expect(results).toEqual([{ kind: 'done' }, { kind: 'done' }, { kind: 'rewind', offset: 5n }]);
+    expect(destination.applied.map((a) => a.offset)).toEqual([
+      { topic: 'p.deal', partition: 0, expected: null, next: 1n },
+      { topic: 'p.deal', partition: 0, expected: 1n, next: 2n },
+      { topic: 'p.deal', partition: 1, expected: null, next: 2n },
+    ]);
+    const tx = logged.filter(([e]) => e === 'batch-applied').map(([, f]) => [f.partition, f.transaction]);
+    expect(tx).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 3],
+    ]);
+  });
+
+  it('a batch waiting for its turn is given up when its partition is revoked; the others apply', async () => {
+    const { task, destination } = setup();
+    await task.open(parts3, never);
+    expect(await end(task.put(batch(0, record(0, 1)), never))).toEqual({ kind: 'done' });
+    destination.delayMs = 50;
+    const revoked = new AbortController();
+    const first = end(task.put(batch(0, record(1, 1)), never));
+    await new Promise((r) => setTimeout(r, 10));
+    const waiting = end(task.put(batch(1, record(0, 2)), revoked.signal));
+    const other = end(task.put(batch(2, record(0, 3)), never));
+    setTimeout(() => revoked.abort(), 10); // while the first batch's transaction still runs
+    expect(await waiting).toEqual({ kind: 'abandoned' });
+    expect(await first).toEqual({ kind: 'done' });
+    expect(await other).toEqual({ kind: 'done' });
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:2']]);
+    expect(destination.offsets.has('p.deal:1')).toBe(false);
+  });
+
+  it('returns a batch queued before it is committed; the next batch of the partition is decoded meanwhile and applied after it', async () => {
+    const { task, destination, logged } = setup();
+    await task.open(parts, never);
+    expect(await end(task.put(batch(0, record(0, 1)), never))).toEqual({ kind: 'done' });
+    destination.delayMs = 30;
+    const first = await task.put(batch(0, record(1, 1), record(2, 2)), never);
+    expect(first.kind).toBe('queued');
+    expect(logged.filter(([e]) => e === 'batch-applied')).toHaveLength(1); // not committed yet
+    const second = end(task.put(batch(0, record(3, 3)), never));
+    expect(first.kind === 'queued' && (await first.applied)).toEqual({ kind: 'done' });
+    expect(await second).toEqual({ kind: 'done' });
+    expect(destination.applied.map((a) => a.offset)).toEqual([
+      { topic: 'p.deal', partition: 0, expected: null, next: 1n },
+      { topic: 'p.deal', partition: 0, expected: 1n, next: 3n },
+      { topic: 'p.deal', partition: 0, expected: 3n, next: 4n },
+    ]);
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:0']]);
+  });
+
+  it('when a queued batch is refused, it says where to continue and the batch put after it is dropped', async () => {
+    const { task, destination } = setup();
+    await task.open(parts, never);
+    expect(await end(task.put(batch(0, record(0, 1)), never))).toEqual({ kind: 'done' });
+    destination.delayMs = 30;
+    destination.offsets.set('p.deal:0', 20n); // another sink applied 1..19 meanwhile
+    const first = await task.put(batch(0, record(1, 1)), never);
+    const second = task.put(batch(0, record(2, 2)), never);
+    expect(first.kind === 'queued' && (await first.applied)).toEqual({ kind: 'rewind', offset: 20n });
+    expect(await second).toEqual({ kind: 'abandoned' });
+    expect(destination.applied).toHaveLength(1);
+    expect(await end(task.put(batch(0, record(20, 3)), never))).toEqual({ kind: 'done' });
+    expect(destination.applied[1]!.offset).toMatchObject({ expected: 20n, next: 21n });
   });
 
   it('a record it cannot decode stops the sink, naming the record', async () => {
     const { task } = setup();
     await task.open(parts, never);
     const broken = { offset: 0n, key: wire(1, { id: 1 }), value: Buffer.from([0, 0, 0, 0, 2, 0xff]) };
-    await expect(task.put(batch(0, broken), never)).rejects.toThrow(/p\.deal\/0@0 cannot be decoded with its writer schema 2/);
+    await expect(end(task.put(batch(0, broken), never))).rejects.toThrow(/p\.deal\/0@0 cannot be decoded with its writer schema 2/);
   });
 });

@@ -1,9 +1,9 @@
 import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { failpoint } from '../../failpoint.ts';
-import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
+import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { duckDbError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, markDeleted, mergeChanges, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -34,6 +34,47 @@ export async function openDuckDb(path: string): Promise<Destination> {
   );
   const known = new Map<string, Set<string>>();
 
+  const applyAll = (items: readonly ApplyItem[]) =>
+    guard(`applying ${describeItems(items)}`, async (): Promise<ApplyResult[]> => {
+      const results: ApplyResult[] = new Array<ApplyResult>(items.length);
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        // The compare-and-sets first, as in PostgreSQL (one writing process per file makes them a guard against
+        // this process's own stale view, e.g. after a rebalance).
+        for (const i of casOrder(items)) {
+          const offset = items[i]!.offset;
+          const cas =
+            offset.expected === null
+              ? await conn.run(`INSERT INTO ${OFFSETS_TABLE} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [offset.topic, offset.partition, offset.next])
+              : await conn.run(`UPDATE ${OFFSETS_TABLE} SET next_offset = $3 WHERE topic = $1 AND "partition" = $2 AND next_offset = $4`, [
+                  offset.topic,
+                  offset.partition,
+                  offset.next,
+                  offset.expected,
+                ]);
+          if (cas.rowsChanged === 1) {
+            results[i] = { applied: true };
+            continue;
+          }
+          const r = await conn.runAndReadAll(`SELECT next_offset FROM ${OFFSETS_TABLE} WHERE topic = $1 AND "partition" = $2`, [offset.topic, offset.partition]);
+          const row = r.getRowObjectsJS()[0];
+          results[i] = { applied: false, stored: row ? BigInt(row.next_offset as bigint) : null };
+        }
+        const applying = items.filter((_, i) => results[i]!.applied);
+        if (applying.length === 0) {
+          await conn.run('ROLLBACK');
+          return results;
+        }
+        for (const ch of mergeChanges(applying.map((i) => i.changes))) await applyTable(conn, ch);
+        failpoint('sink.before-db-commit');
+        await conn.run('COMMIT');
+        return results;
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+
   return {
     kind: 'duckdb',
     where: path,
@@ -61,36 +102,8 @@ export async function openDuckDb(path: string): Promise<Destination> {
         known.set(table.name, cols);
       }),
 
-    apply: (changes: readonly TableChanges[], offset: OffsetAdvance) =>
-      guard(`applying ${offset.topic}/${offset.partition} up to offset ${offset.next - 1n}`, async (): Promise<ApplyResult> => {
-        await conn.run('BEGIN TRANSACTION');
-        try {
-          // The compare-and-set first, as in PostgreSQL (one writing process per file makes it a guard against
-          // this process's own stale view, e.g. after a rebalance).
-          const cas =
-            offset.expected === null
-              ? await conn.run(`INSERT INTO ${OFFSETS_TABLE} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [offset.topic, offset.partition, offset.next])
-              : await conn.run(`UPDATE ${OFFSETS_TABLE} SET next_offset = $3 WHERE topic = $1 AND "partition" = $2 AND next_offset = $4`, [
-                  offset.topic,
-                  offset.partition,
-                  offset.next,
-                  offset.expected,
-                ]);
-          if (cas.rowsChanged !== 1) {
-            const r = await conn.runAndReadAll(`SELECT next_offset FROM ${OFFSETS_TABLE} WHERE topic = $1 AND "partition" = $2`, [offset.topic, offset.partition]);
-            await conn.run('ROLLBACK');
-            const row = r.getRowObjectsJS()[0];
-            return { applied: false, stored: row ? BigInt(row.next_offset as bigint) : null };
-          }
-          for (const ch of changes) await applyTable(conn, ch);
-          failpoint('sink.before-db-commit');
-          await conn.run('COMMIT');
-          return { applied: true };
-        } catch (err) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }),
+    apply: async (changes: readonly TableChanges[], offset: OffsetAdvance) => (await applyAll([{ changes, offset }]))[0]!,
+    applyAll: (items: readonly ApplyItem[]) => applyAll(items),
 
     countRows: () =>
       guard('counting rows', async () => {
@@ -119,6 +132,7 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
       query: async (sql, params) => (await conn.runAndReadAll(sql, params as never)).getRowObjectsJS() as Array<Record<string, unknown>>,
       run: async (sql, params) => void (await conn.run(sql, params as never)),
       upsertRows: (rows) => replaceRows(conn, ch.table, rows),
+      stage: async (label, cols, rows) => quoteIdent(await appendStage(conn, `_stage_${label}`, cols, rows)),
     });
     return;
   }
@@ -147,17 +161,19 @@ async function replaceRows(conn: DuckDBConnection, table: SinkTable, rows: Reado
 
 /** Appends rows to a fresh temp table shaped like the target (no SQL parameter per value); returns its name. */
 async function stageRows(conn: DuckDBConnection, table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<string> {
-  const cols = allColumns(table);
-  const stageName = `_stage_${table.name}`;
-  const stage = quoteIdent(stageName);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => quoteIdent(c.name)).join(',')} FROM ${quoteIdent(table.name)} LIMIT 0`);
-  const appender = await conn.createAppender(stageName, 'main', 'temp');
+  return quoteIdent(await appendStage(conn, `_stage_${table.name}`, allColumns(table), rows));
+}
+
+/** A fresh temp table of `cols`, filled through an Appender. */
+async function appendStage(conn: DuckDBConnection, name: string, cols: readonly SinkColumn[], rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<string> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${duckType[c.type]}`).join(', ')})`);
+  const appender = await conn.createAppender(name, 'main', 'temp');
   for (const row of rows) {
     for (const c of cols) append(appender, c.type, row[c.name] ?? null);
     appender.endRow();
   }
   appender.closeSync();
-  return stage;
+  return name;
 }
 
 const DAY_MS = 86_400_000;

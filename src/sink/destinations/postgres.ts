@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { redactUrl } from '../../config.ts';
 import { failpoint } from '../../failpoint.ts';
-import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
+import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
+import { copyFrom } from './pg-copy.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, markDeleted, mergeChanges, quoteIdent, tableKey } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -17,9 +19,9 @@ const pgType: Record<SqlType, string> = {
 };
 
 /**
- * PostgreSQL for production, safe for several sink instances on one database: multi-row INSERT … ON
- * CONFLICT DO UPDATE, each batch's offsets compare-and-set first in its transaction, DDL serialised by an
- * advisory lock. One connection, opened on first use and again after it was lost (a server restart): a
+ * PostgreSQL for production, safe for several sink instances on one database: rows are COPied into a
+ * temporary stage, then one INSERT … SELECT … ON CONFLICT DO UPDATE; the offsets compare-and-sets come first
+ * in each transaction, DDL is serialised by an advisory lock. One connection, opened on first use and again after it was lost (a server restart): a
  * failure rolls the transaction back (the server does so for a dead connection), and the caller retries.
  */
 export async function openPostgres(databaseUrl: string, schema = 'public'): Promise<Destination> {
@@ -75,6 +77,63 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
       }
     });
 
+  /** Temporary stages each connection has (they live as long as it does). */
+  const stages = new WeakMap<pg.Client, Set<string>>();
+
+  const applyAll = (items: readonly ApplyItem[]) =>
+    session(`applying ${describeItems(items)}`, async (c): Promise<ApplyResult[]> => {
+      const results: ApplyResult[] = new Array<ApplyResult>(items.length);
+      const have = stages.get(c) ?? new Set<string>();
+      const created = new Set<string>();
+      const stage: Stager = async (table, rows) => {
+        const name = stageName(table);
+        if (!have.has(name) && !created.has(name)) {
+          await c.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(name)} (${allColumns(table).map((col) => `${quoteIdent(col.name)} ${pgType[col.type]}`).join(', ')})`);
+          created.add(name);
+        } else await c.query(`TRUNCATE ${quoteIdent(name)}`);
+        await copyFrom(c, `COPY ${quoteIdent(name)} FROM STDIN`, copyRows(rows, allColumns(table)));
+        return quoteIdent(name);
+      };
+      await c.query('BEGIN');
+      try {
+        // First, in (topic, partition) order, so a second sink applying the same partitions waits here on the
+        // row locks (never in a cycle), then sees the moved offsets.
+        for (const i of casOrder(items)) {
+          const offset = items[i]!.offset;
+          const cas =
+            offset.expected === null
+              ? await c.query(`INSERT INTO ${s}.${OFFSETS_TABLE} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [offset.topic, offset.partition, offset.next.toString()])
+              : await c.query(`UPDATE ${s}.${OFFSETS_TABLE} SET next_offset = $3 WHERE topic = $1 AND "partition" = $2 AND next_offset = $4`, [
+                  offset.topic,
+                  offset.partition,
+                  offset.next.toString(),
+                  offset.expected.toString(),
+                ]);
+          if (cas.rowCount === 1) {
+            results[i] = { applied: true };
+            continue;
+          }
+          const r = await c.query(`SELECT next_offset FROM ${s}.${OFFSETS_TABLE} WHERE topic = $1 AND "partition" = $2`, [offset.topic, offset.partition]);
+          results[i] = { applied: false, stored: r.rows[0] ? BigInt(r.rows[0].next_offset) : null };
+        }
+        const applying = items.filter((_, i) => results[i]!.applied);
+        if (applying.length === 0) {
+          await c.query('ROLLBACK');
+          return results;
+        }
+        for (const ch of mergeChanges(applying.map((i) => i.changes))) await applyTable(c, qualified(ch.table.name), ch, stage);
+        failpoint('sink.before-db-commit');
+        await c.query('COMMIT');
+        // A stage created in a transaction that rolled back is gone: only now is it known.
+        for (const name of created) have.add(name);
+        stages.set(c, have);
+        return results;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+
   await ddl('creating the schema and the offsets table', async (c) => {
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.${OFFSETS_TABLE} (topic TEXT, "partition" INTEGER, next_offset BIGINT, PRIMARY KEY (topic, "partition"))`);
@@ -94,41 +153,18 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
       if (have && allColumns(table).every((c) => have.has(c.name))) return;
       await ddl(`creating table ${table.name}`, async (c) => {
         await c.query(createTableSql(table, (t) => pgType[t]).replace(/^CREATE TABLE IF NOT EXISTS "[^"]+"/, `CREATE TABLE IF NOT EXISTS ${qualified(table.name)}`));
-        for (const col of allColumns(table)) {
-          await c.query(`ALTER TABLE ${qualified(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${pgType[col.type]}`);
+        const r = await c.query('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [schema, table.name]);
+        const present = new Set(r.rows.map((x: { column_name: string }) => x.column_name));
+        const missing = allColumns(table).filter((col) => !present.has(col.name));
+        if (missing.length > 0) {
+          await c.query(`ALTER TABLE ${qualified(table.name)} ${missing.map((col) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${pgType[col.type]}`).join(', ')}`);
         }
       });
       known.set(table.name, new Set(allColumns(table).map((c) => c.name)));
     },
 
-    apply: (changes: readonly TableChanges[], offset: OffsetAdvance) =>
-      session(`applying ${offset.topic}/${offset.partition} up to offset ${offset.next - 1n}`, async (c): Promise<ApplyResult> => {
-        await c.query('BEGIN');
-        try {
-          // First, so a second sink applying the same partition waits here on the row lock, then sees the moved offset.
-          const cas =
-            offset.expected === null
-              ? await c.query(`INSERT INTO ${s}.${OFFSETS_TABLE} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [offset.topic, offset.partition, offset.next.toString()])
-              : await c.query(`UPDATE ${s}.${OFFSETS_TABLE} SET next_offset = $3 WHERE topic = $1 AND "partition" = $2 AND next_offset = $4`, [
-                  offset.topic,
-                  offset.partition,
-                  offset.next.toString(),
-                  offset.expected.toString(),
-                ]);
-          if (cas.rowCount !== 1) {
-            const r = await c.query(`SELECT next_offset FROM ${s}.${OFFSETS_TABLE} WHERE topic = $1 AND "partition" = $2`, [offset.topic, offset.partition]);
-            await c.query('ROLLBACK');
-            return { applied: false, stored: r.rows[0] ? BigInt(r.rows[0].next_offset) : null };
-          }
-          for (const ch of changes) await applyTable(c, qualified(ch.table.name), ch);
-          failpoint('sink.before-db-commit');
-          await c.query('COMMIT');
-          return { applied: true };
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }),
+    apply: async (changes: readonly TableChanges[], offset: OffsetAdvance) => (await applyAll([{ changes, offset }]))[0]!,
+    applyAll: (items: readonly ApplyItem[]) => applyAll(items),
 
     countRows: () =>
       session('counting rows', async (c) => {
@@ -149,40 +185,82 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
   };
 }
 
-async function applyTable(client: pg.Client, table: string, ch: TableChanges): Promise<void> {
+/** Fills a temporary stage shaped like the table's columns with `rows`; returns its (quoted) name. */
+type Stager = (table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>) => Promise<string>;
+
+/** A stage per table and column set (a widened table gets a new one). */
+function stageName(table: SinkTable): string {
+  const shape = createHash('sha1')
+    .update(allColumns(table).map((c) => `${c.name} ${c.type}`).join(','))
+    .digest('hex')
+    .slice(0, 10);
+  return `_pcdc_stage_${table.name.slice(0, 36)}_${shape}`;
+}
+
+async function applyTable(client: pg.Client, table: string, ch: TableChanges, stage: Stager): Promise<void> {
   if (ch.kind === 'history') {
     await applyHistory(table, ch, {
       param: (i, type) => `$${i}::${pgType[type]}`,
       query: async (sql, params) => (await client.query(sql, params)).rows,
       run: async (sql, params) => void (await client.query(sql, params)),
-      upsertRows: (rows) => upsert(client, table, ch.table, rows),
+      upsertRows: (rows) => upsert(client, table, ch.table, rows, stage),
     });
     return;
   }
-  await upsert(client, table, ch.table, ch.upserts);
-  for (const key of ch.tombstones) {
-    const names = ch.table.primaryKey;
+  await upsert(client, table, ch.table, ch.upserts, stage);
+  const keyCols = ch.table.primaryKey.map((k) => ch.table.columns.find((c) => c.name === k) ?? { name: k, type: 'text' as const });
+  for (const rows of chunkRows(ch.tombstones, keyCols.length)) {
+    const params: unknown[] = [];
+    const tuples = rows.map((r) => `(${keyCols.map((c) => (params.push(bind(r[c.name] ?? null)), `$${params.length}::${pgType[c.type]}`)).join(',')})`);
+    const names = keyCols.map((c) => quoteIdent(c.name));
     await client.query(
-      `UPDATE ${table} SET _deleted = true WHERE ${names.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ')}`,
-      names.map((k) => bind(key[k] ?? null)),
+      `UPDATE ${table} AS h SET _deleted = true FROM (VALUES ${tuples.join(',')}) AS s(${names.join(',')}) WHERE ${names.map((n) => `h.${n} = s.${n}`).join(' AND ')}`,
+      params,
     );
   }
   await markDeleted(table, ch.table, ch.keyOnlyDeletes, (i, type) => `$${i}::${pgType[type]}`, async (sql, params) => void (await client.query(sql, params)));
 }
 
-/** Rows unique by the table's key (the reducers guarantee it: ON CONFLICT may touch a row once per statement). */
-async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void> {
+/**
+ * COPY into the stage, then one INSERT … SELECT … ON CONFLICT DO UPDATE. Rows unique by the table's key (the
+ * reducers guarantee it: ON CONFLICT may touch a row once per statement).
+ */
+async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>, stage: Stager): Promise<void> {
+  if (rows.length === 0) return;
   const cols = allColumns(spec);
   const key = tableKey(spec);
+  const names = cols.map((c) => quoteIdent(c.name)).join(',');
   const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
-  for (const chunk of chunkRows(rows, cols.length)) {
-    const params = chunk.flatMap((r) => cols.map((c) => bind(r[c.name] ?? null)));
-    await client.query(
-      `INSERT INTO ${table} (${cols.map((c) => quoteIdent(c.name)).join(',')}) VALUES ${valuesPlaceholders(chunk.length, cols.length)} ` +
-        `ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
-      params,
-    );
+  const from = await stage(spec, rows);
+  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${from} ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}`);
+}
+
+/** Rows in COPY's text format (tab-separated, `\N` for null, backslash escapes), in chunks of about 1 MiB. */
+export function* copyRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>, cols: readonly SinkColumn[]): Generator<string> {
+  const names = cols.map((c) => c.name);
+  let buf = '';
+  for (const row of rows) {
+    for (let i = 0; i < names.length; i++) {
+      if (i > 0) buf += '\t';
+      buf += copyValue(row[names[i]!]);
+    }
+    buf += '\n';
+    if (buf.length >= 1 << 20) {
+      yield buf;
+      buf = '';
+    }
   }
+  if (buf.length > 0) yield buf;
+}
+
+const SPECIAL = /[\\\t\n\r]/;
+
+function copyValue(v: SinkValue | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'string') return SPECIAL.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r')) : v;
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
 }
 
 function bind(v: SinkValue): unknown {
