@@ -1,6 +1,8 @@
 import { catalog } from './catalog/index.ts';
 import { ConfigError, secret, type Env } from './config-env.ts';
 import { loadKafkaSecurity } from './config-kafka.ts';
+import { loadSyncRules } from './config-rules.ts';
+import type { SyncRules } from './capture/rules.ts';
 import { describeRegistryAuth, loadRegistryAuth } from './config-registry.ts';
 import { describeKafkaSecurity, type KafkaSecurity } from './kafka/security.ts';
 import { DEFAULT_OAUTH_URL } from './pipedrive/oauth-server.ts';
@@ -81,6 +83,8 @@ export interface ProducerConfig extends CommonConfig {
   readonly deleteGuardMaxShare: number;
   /** Tables whose mass delete an operator confirmed. */
   readonly deleteGuardConfirm: readonly string[];
+  /** Blocked tables and columns, hashed columns, row filters, the schema-change policy (SYNC_RULES, HASH_SALT). */
+  readonly rules: SyncRules;
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -103,7 +107,8 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     return names;
   };
   const excluded = new Set(known('EXCLUDE_TABLES', list(env, 'EXCLUDE_TABLES') ?? []));
-  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t));
+  const rules = loadSyncRules(env);
+  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t) && !rules.tableBlocked(t));
   if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
   return {
     ...common(env),
@@ -120,6 +125,7 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     latenessWindowMs: wholeSeconds('LATENESS_WINDOW_MS', millis(env, 'LATENESS_WINDOW_MS', 60_000, 0)),
     deleteGuardMaxShare: share(env, 'DELETE_GUARD_MAX_SHARE', 0.2),
     deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
+    rules,
   };
 }
 
@@ -318,6 +324,7 @@ export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkCo
   };
   if (typeof c.databaseUrl === 'string') shown.databaseUrl = redactUrl(c.databaseUrl);
   if (c.pipedrive) shown.pipedrive = describePipedrive(c.pipedrive);
+  if (c.rules) shown.rules = c.rules.spec;
   return JSON.stringify(shown);
 }
 

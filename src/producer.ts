@@ -2,7 +2,7 @@ import { tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
 import { deleteGuard } from './capture/delete-guard.ts';
-import { KeyIndex } from './capture/key-index.ts';
+import { KeyIndex, keyString } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
@@ -21,7 +21,7 @@ import { TokenStore } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
-import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
+import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
@@ -113,13 +113,18 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       });
       const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
       const indexes = new Map<string, KeyIndex>();
-      const indexed = [...specs, ...companions].filter(needsKeyIndex);
+      const { rules } = config;
+      // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
+      const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.filtered(s.name));
       const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
       for (const spec of indexed) {
         const index = new KeyIndex(spec);
         for (const { key, live, headers } of keys.get(publisher.topicOf(spec.name)) ?? []) {
           const ts = headers[SOURCE_TS_HEADER];
-          index.load((await registry.decode(key)) as Row, live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
+          // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
+          const sealed = headers[SEALED_KEY_HEADER];
+          const clear = sealed === undefined ? ((await registry.decode(key)) as Row) : rules.unsealKey(sealed);
+          index.load(clear, live, ts === undefined ? undefined : Number(ts), headers[HASH_HEADER]);
         }
         indexes.set(spec.name, index);
       }
@@ -134,7 +139,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs }, start, { historyRebuild: config.historyRebuild });
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
-      const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
+      const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])].filter((s) => !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
       /**
        * A pass ended: custom column names frozen during it are committed if no batch carried them — a
        * table with nothing to publish (a re-import that found no change) would otherwise never store them,
@@ -149,19 +154,21 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       };
       // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
       const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
-      await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
+      await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s) && !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
 
       const publish = async (t: TableRuntime, batch: ChangeBatch) => {
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
+        // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
+        const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames });
         try {
-          const n = await publisher.publish(full);
+          const n = await publisher.publish(ruled.published);
           metrics.transactions.inc({ connector, result: 'committed' });
           log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
         } catch (err) {
           metrics.transactions.inc({ connector, result: 'aborted' });
           throw err;
         }
-        for (const ev of full.events) {
+        for (const ev of ruled.kept) {
           indexes.get(ev.table)?.apply(ev);
           metrics.recordsProduced.inc({ connector, table: ev.table, op: ev.op });
         }

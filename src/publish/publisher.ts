@@ -23,6 +23,8 @@ export const OP_HEADER = 'pipedrive-cdc.op';
 export const SOURCE_TS_HEADER = 'pipedrive-cdc.source-ts-ms';
 /** The row's content hash (not on deletes): the base of a re-import's diff after a restart. */
 export const HASH_HEADER = 'pipedrive-cdc.hash';
+/** The clear key of a record whose key holds a hashed column, sealed (capture/rules.ts): the key index's source after a restart. */
+export const SEALED_KEY_HEADER = 'pipedrive-cdc.key';
 
 interface TableSchemas {
   readonly spec: TableSpec;
@@ -132,10 +134,12 @@ export class Publisher {
     const sourceTs = String(ev.sourceTsMs);
     const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
+    const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
+    Object.assign(headers, sealed);
     out.push({ topic: s.topic, key, value, headers });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    if (deleted && s.spec.sync.kind !== 'history') out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } });
+    if (deleted && s.spec.sync.kind !== 'history') out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
     return body;
   }
 }
