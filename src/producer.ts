@@ -22,7 +22,7 @@ import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
-import { offsetsFromState } from './publish/state.ts';
+import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
@@ -99,9 +99,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   }, 1000);
 
   const session = async (resumed: () => void): Promise<SchedulerResult> => {
-    const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
-    // Child, history and change-log tables come with their table.
-    const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
+    let specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
+    let companions = companionsOf(specs);
     const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
       const publisher = new Publisher(kafka, registry, {
@@ -111,9 +110,19 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         replicationFactor: config.topicReplicationFactor,
         minInsyncReplicas: config.topicMinInsyncReplicas,
       });
-      const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
-      const indexes = new Map<string, KeyIndex>();
+      const state = await kafka.readCompacted(publisher.stateTopic);
+      const offsets = offsetsFromState(config.connectorName, state);
       const { rules } = config;
+      // Schema-change policy: tables the connector never synced (a newer catalog, a table added to TABLES)
+      // wait until enabled, unless every change is allowed. The first session's tables are the known ones.
+      const known = knownTablesFromState(config.connectorName, state);
+      if (known !== undefined && rules.policy !== 'allow-all') {
+        const held = specs.filter((s) => !known.includes(s.name) && !rules.enabled(s.name));
+        for (const s of held) log('table-blocked-by-policy', { table: s.name, policy: rules.policy, enable: `rules.enable: [${s.name}]` });
+        specs = specs.filter((s) => !held.includes(s));
+        companions = companionsOf(specs);
+      }
+      const indexes = new Map<string, KeyIndex>();
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
       const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.filtered(s.name));
       const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
@@ -136,10 +145,20 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           snapshotDone: start.snapshotDone,
           ...(start.import ? { importInProgress: true } : {}),
         });
-        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs }, start, { historyRebuild: config.historyRebuild });
+        return new TableRuntime(
+          spec,
+          client,
+          { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs, blockNewColumns: rules.policy === 'block-all' },
+          start,
+          { historyRebuild: config.historyRebuild },
+        );
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
-      const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])].filter((s) => !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
+      /** Columns of the table (and its history table) the schema-change policy blocked and the rules did not enable. */
+      const policyBlocked = (t: TableRuntime) => (table: string): ReadonlySet<string> =>
+        table === t.base.name || table === t.base.history ? new Set([...t.newColumnsBlocked].filter((c) => !rules.enabled(`${t.base.name}.${c}`))) : new Set();
+      const prepare = (t: TableRuntime) =>
+        publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])].filter((s) => !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s, policyBlocked(t)(s.name))));
       /**
        * A pass ended: custom column names frozen during it are committed if no batch carried them — a
        * table with nothing to publish (a re-import that found no change) would otherwise never store them,
@@ -155,11 +174,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
       const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
       await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s) && !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
+      const knownNow = [...new Set([...(known ?? []), ...specs.map((s) => s.name)])];
+      if (known === undefined || knownNow.length > known.length) {
+        await kafka.writeTransaction([{ topic: publisher.stateTopic, key: Buffer.from(knownTablesKey(config.connectorName), 'utf8'), value: Buffer.from(JSON.stringify(knownNow), 'utf8') }]);
+      }
 
       const publish = async (t: TableRuntime, batch: ChangeBatch) => {
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
         // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
-        const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames });
+        const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames, blocked: policyBlocked(t) });
         try {
           const n = await publisher.publish(ruled.published);
           metrics.transactions.inc({ connector, result: 'committed' });
@@ -242,6 +265,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       await done.catch(() => undefined);
     },
   };
+}
+
+/** Child, history and change-log tables: they come with their table. */
+function companionsOf(specs: readonly TableSpec[]): TableSpec[] {
+  return specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
 }
 
 /** The API token, or OAuth with its token file and the app's credentials. */
