@@ -21,6 +21,7 @@ import { TokenStore } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import type { Row } from './pipedrive/row.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
+import type { OutRecord } from './publish/kafka.ts';
 import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
@@ -174,17 +175,18 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
       const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
       await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s) && !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
+      // The known tables grow with this session's; the record goes with the session's first batch.
       const knownNow = [...new Set([...(known ?? []), ...specs.map((s) => s.name)])];
-      if (known === undefined || knownNow.length > known.length) {
-        await kafka.writeTransaction([{ topic: publisher.stateTopic, key: Buffer.from(knownTablesKey(config.connectorName), 'utf8'), value: Buffer.from(JSON.stringify(knownNow), 'utf8') }]);
-      }
+      let knownRecord: OutRecord | undefined =
+        known === undefined || knownNow.length > known.length ? { topic: publisher.stateTopic, key: Buffer.from(knownTablesKey(config.connectorName), 'utf8'), value: Buffer.from(JSON.stringify(knownNow), 'utf8') } : undefined;
 
       const publish = async (t: TableRuntime, batch: ChangeBatch) => {
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
         // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
         const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames, blocked: policyBlocked(t) });
         try {
-          const n = await publisher.publish(ruled.published);
+          const n = await publisher.publish(ruled.published, knownRecord ? [knownRecord] : []);
+          knownRecord = undefined;
           metrics.transactions.inc({ connector, result: 'committed' });
           log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
         } catch (err) {

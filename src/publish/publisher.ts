@@ -93,8 +93,11 @@ export class Publisher {
     }
   }
 
-  /** Publishes the batch's events (of its table and its child tables) and its offset atomically. */
-  async publish(batch: ChangeBatch): Promise<number> {
+  /**
+   * Publishes the batch's events (of its table and its child tables) and its offset atomically, with `also`
+   * (further state records) in the same transaction. Returns the number of data records.
+   */
+  async publish(batch: ChangeBatch, also: readonly OutRecord[] = []): Promise<number> {
     const synced = this.now();
     const records: OutRecord[] = [];
     let last: LastBody | undefined;
@@ -103,13 +106,14 @@ export class Publisher {
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
       last = this.encode(s, ev, synced, last, records);
     }
-    records.push({
+    const data = records.length;
+    records.push(...also, {
       topic: this.stateTopic,
       key: Buffer.from(stateKey(this.opts.connector, batch.table), 'utf8'),
       value: stateValue(batch.offset),
     });
     await this.kafka.writeTransaction(records);
-    return records.length - 1;
+    return data;
   }
 
   /**
