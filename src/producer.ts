@@ -125,7 +125,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       }
       const indexes = new Map<string, KeyIndex>();
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
-      const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.filtered(s.name));
+      const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
       const keys = await kafka.readKeys(indexed.map((s) => publisher.topicOf(s.name)));
       for (const spec of indexed) {
         const index = new KeyIndex(spec);

@@ -129,6 +129,15 @@ export class SyncRules {
     return r.filter !== undefined || (r.parent !== undefined && this.filtered(r.parent.table));
   }
 
+  /**
+   * Tables whose own filter needs their key index (the live keys of their topic). Children have one
+   * anyway; a history table asks its table's.
+   */
+  needsKeyIndex(name: string): boolean {
+    const r = this.rulesOf(name);
+    return r.filter !== undefined && r.filteredAs === name;
+  }
+
   /** The table as published: blocked columns left out, hashed ones renamed `<name>_sha256` and typed string. */
   publishedSpec(spec: TableSpec, extraBlocked: ReadonlySet<string> = new Set()): TableSpec {
     const r = this.rulesOf(spec.name);

@@ -111,6 +111,7 @@ describe('sync rules', () => {
   it("children follow their parent's filter; the history table and change log follow their table's", () => {
     const rules = new SyncRules({ tables: { person: { filter: { column: 'org_id', eq: 1 } }, deal: { filter: { column: 'status', eq: 'open' } } } }, undefined);
     expect(rules.filtered('person_email')).toBe(true);
+    expect([rules.needsKeyIndex('person'), rules.needsKeyIndex('deal_history'), rules.needsKeyIndex('organization')]).toEqual([true, false, false]);
     const liveEmail: Liveness = (t, key) => t === 'person_email' && key.person_id === 3;
     const out = rules.apply(
       batch('person', [
