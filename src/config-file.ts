@@ -78,6 +78,11 @@ const GLOBAL_KEYS = {
   'schemaRegistry.passwordFile': 'SCHEMA_REGISTRY_PASSWORD_FILE',
   'schemaRegistry.caFile': 'SCHEMA_REGISTRY_CA_FILE',
   metricsPort: 'METRICS_PORT',
+  'adminApi.port': 'ADMIN_API_PORT',
+  'adminApi.token': 'ADMIN_API_TOKEN',
+  'adminApi.tokenFile': 'ADMIN_API_TOKEN_FILE',
+  'adminApi.readOnlyToken': 'ADMIN_API_READONLY_TOKEN',
+  'adminApi.readOnlyTokenFile': 'ADMIN_API_READONLY_TOKEN_FILE',
 } as const;
 
 const GLOBAL_PATHS = new Map(Object.entries(GLOBAL_KEYS).map(([path, envKey]) => [envKey as string, path]));
@@ -129,6 +134,7 @@ export const configFileSchema = z
       .optional(),
     schemaRegistry: z.object({ ...shape(keysUnder('schemaRegistry'), z.string()), url: z.string() }).strict().optional(),
     metricsPort: z.number().int().optional(),
+    adminApi: z.object(shape(keysUnder('adminApi'), scalar)).strict().optional(),
     connectors: z.array(connectorSchema).min(1, 'at least one connector'),
     sink: z.object(shape(SINK_KEYS, scalar)).strict().optional(),
   })

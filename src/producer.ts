@@ -1,4 +1,4 @@
-import { tableByName } from './catalog/index.ts';
+import { catalog, tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
 import { deleteGuard } from './capture/delete-guard.ts';
@@ -9,6 +9,7 @@ import { needsKeyIndex } from './capture/sources.ts';
 import { TableRuntime } from './capture/table-runtime.ts';
 import type { PipedriveSettings, ProducerConfig } from './config.ts';
 import { KafkaError } from './kafka/errors.ts';
+import type { ConnectorStatus, TableStatus } from './admin/status.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
@@ -35,6 +36,8 @@ export interface ProducerRun {
    */
   readonly done: Promise<SchedulerResult>;
   stop(): Promise<void>;
+  /** The connector's tables with their sync state, for the admin API. */
+  status(): ConnectorStatus;
 }
 
 export interface ProducerRunOptions {
@@ -80,9 +83,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
       const remaining = Number(headers['x-ratelimit-remaining']);
-      if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set({ connector }, remaining);
+      if (Number.isFinite(remaining)) {
+        metrics.apiRateLimitRemaining.set({ connector }, remaining);
+        view.burstRemaining = remaining;
+      }
       const daily = Number(headers['x-daily-ratelimit-token-remaining']);
-      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
+      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) {
+        metrics.apiDailyTokensRemaining.set({ connector }, daily);
+        view.dailyTokensRemaining = daily;
+      }
     },
   });
   const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
@@ -95,6 +104,16 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
 
   /** When the last pass over each table that reached its end started: everything older is in Kafka. */
   const caughtUpAt = new Map<string, number>();
+  /** What the admin API shows: the session's tables, their troubles, the budget Pipedrive last reported. */
+  const view = {
+    state: 'starting' as ConnectorStatus['state'],
+    tables: [] as TableRuntime[],
+    policyHeld: [] as string[],
+    trouble: new Map<string, { kind: 'waiting' | 'failed'; error: string }>(),
+    dailyTokensRemaining: null as number | null,
+    burstRemaining: null as number | null,
+    blockedColumns: (_t: TableRuntime): ReadonlySet<string> => new Set<string>(),
+  };
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
@@ -121,6 +140,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         const held = specs.filter((s) => !known.includes(s.name) && !rules.enabled(s.name));
         for (const s of held) log('table-blocked-by-policy', { table: s.name, policy: rules.policy, enable: `rules.enable: [${s.name}]` });
         specs = specs.filter((s) => !held.includes(s));
+        view.policyHeld = held.map((s) => s.name);
         companions = companionsOf(specs);
       }
       const indexes = new Map<string, KeyIndex>();
@@ -215,10 +235,17 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
             metrics.lastPollSuccess.set({ connector, table }, Date.now() / 1000);
             caughtUpAt.set(table, passStartedMs);
           },
-          onFailing: (table, failing) => metrics.tableFailing.set({ connector, table }, failing ? 1 : 0),
+          onFailing: (table, failing) => {
+            metrics.tableFailing.set({ connector, table }, failing ? 1 : 0);
+            if (!failing) view.trouble.delete(table);
+          },
+          onTrouble: (table, kind, error) => view.trouble.set(table, { kind, error }),
           onRetry: () => onRetry('pipedrive'),
         },
       });
+      view.tables = tables;
+      view.blockedColumns = (t) => policyBlocked(t)(t.base.name);
+      view.state = 'running';
       resumed();
       return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
     } finally {
@@ -254,6 +281,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   };
 
   const done = supervise().finally(async () => {
+    view.state = 'stopped';
     clearInterval(freshnessTimer);
     await client.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
@@ -265,6 +293,31 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     async stop() {
       abort.abort();
       await done.catch(() => undefined);
+    },
+    status(): ConnectorStatus {
+      const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+      const running: TableStatus[] = view.tables.map((t) => {
+        const trouble = view.trouble.get(t.base.name);
+        return {
+          name: t.base.name,
+          state: trouble?.kind ?? 'ok',
+          cursor: iso(t.lastCommitted.cursorMs),
+          snapshotDone: t.lastCommitted.snapshotDone,
+          lastPassStartedAt: iso(caughtUpAt.get(t.base.name)),
+          error: trouble?.error ?? null,
+          columns: config.rules.describeColumns(t.spec, view.blockedColumns(t)),
+        };
+      });
+      const blocked = (name: string): TableStatus => ({ name, state: 'blocked', cursor: null, snapshotDone: false, lastPassStartedAt: null, error: null, columns: config.rules.describeColumns(tableByName(name)) });
+      const configured = config.rules.spec.blockedTables ?? [];
+      return {
+        name: connector,
+        topicPrefix: config.topicPrefix,
+        state: view.state,
+        schemaChanges: config.rules.policy,
+        budget: { dailyTokensRemaining: view.dailyTokensRemaining, burstRemaining: view.burstRemaining, low: governor.budgetLow() },
+        tables: [...running, ...[...view.policyHeld, ...configured.filter((t) => catalog.has(t))].map(blocked)],
+      };
     },
   };
 }

@@ -173,3 +173,29 @@ ${rules}
     expect(c!.tables).not.toContain('lead');
   });
 });
+
+describe('the admin API settings', () => {
+  const text = (admin: string) => `
+kafka: { brokers: [k1:9092] }
+schemaRegistry: { url: http://registry:8081 }
+adminApi: ${admin}
+connectors:
+  - name: acme
+    pipedrive: { baseUrl: https://acme.pipedrive.com, apiToken: t }
+`;
+  it('reads the port and both tokens (files too), shows only the tokens\' names', async () => {
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, 'admin-token-0123456789\n');
+    const [c] = loadProducerConfigs(file(text(`{ port: 9999, tokenFile: ${tokenFile}, readOnlyToken: read-only-0123456789 }`)), {});
+    expect(c!.adminApi).toEqual({ port: 9999, tokens: [{ name: 'admin', token: 'admin-token-0123456789', access: 'admin' }, { name: 'read-only', token: 'read-only-0123456789', access: 'read-only' }] });
+    const { describeConfig } = await import('../src/config.ts');
+    expect(describeConfig(c!)).not.toMatch(/0123456789/);
+  });
+  it('refuses short or equal tokens, naming the key', () => {
+    expect(() => loadProducerConfigs(file(text('{ token: short }')), {})).toThrow(/adminApi\.token: too short/);
+    expect(() => loadProducerConfigs(file(text('{ token: same-token-0123456789, readOnlyToken: same-token-0123456789 }')), {})).toThrow(/adminApi\.readOnlyToken: equals/);
+  });
+  it('is off without a token', () => {
+    expect(loadProducerConfigs(file(text('{ port: 9999 }')), {})[0]!.adminApi).toBeUndefined();
+  });
+});

@@ -155,6 +155,17 @@ export class SyncRules {
     return { ...spec, columns, primaryKey: spec.primaryKey.map((k) => (r.hash.has(k) ? k + HASHED_SUFFIX : k)) };
   }
 
+  /** Each column of the table and what the rules make of it (the admin API's view). */
+  describeColumns(spec: TableSpec, policyBlocked: ReadonlySet<string> = new Set()): Array<{ name: string; type: string; sync: 'synced' | 'hashed' | 'blocked' | 'blocked-by-policy'; publishedAs: string | null }> {
+    const r = this.rulesOf(spec.name);
+    return spec.columns.map((c) => {
+      if (r.block.has(c.name)) return { name: c.name, type: c.type, sync: 'blocked', publishedAs: null };
+      if (policyBlocked.has(c.name)) return { name: c.name, type: c.type, sync: 'blocked-by-policy', publishedAs: null };
+      if (r.hash.has(c.name)) return { name: c.name, type: c.type, sync: 'hashed', publishedAs: c.name + HASHED_SUFFIX };
+      return { name: c.name, type: c.type, sync: 'synced', publishedAs: c.name };
+    });
+  }
+
   /** True when the published key of the table holds a hashed column (its records carry the sealed key). */
   sealsKey(table: string): boolean {
     const r = this.rulesOf(table);
