@@ -18,6 +18,8 @@ Commands:
   sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment or --config FILE)
   sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
   config   config check [--config FILE]: validate the configuration without connecting to anything
+  status   the connectors of a running producer and their tables' sync state (its admin API)
+  tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
 
@@ -41,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
     case 'config': {
       const { runConfigCommand } = await import('./config-command.ts');
       return runConfigCommand(rest);
+    }
+    case 'status':
+    case 'tables': {
+      const { runAdminCommand } = await import('./admin-command.ts');
+      return runAdminCommand(command, rest);
     }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');

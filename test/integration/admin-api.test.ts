@@ -102,6 +102,26 @@ describe('admin API', () => {
         expect(r.status).toBe(404);
         check(path.includes('/tables/') ? '/v1/connectors/{connector}/tables/{table}' : '/v1/connectors/{connector}', 404, r.body);
       }
+      // The CLI on the API: a readable table by default, the API's JSON with --json.
+      const cliEnv = { ADMIN_API_URL: url, ADMIN_API_READONLY_TOKEN: readOnlyToken };
+      const status = runCli(['status'], cliEnv);
+      expect(await status.exit, status.lines.join('\n')).toBe(0);
+      expect(status.lines[0]).toContain(`connector ${prefix} (running`);
+      expect(status.lines[1]).toMatch(/^table\s+state\s+cursor\s+snapshot/);
+      expect(status.lines.find((l) => l.startsWith('person_phone '))).toMatch(/^person_phone\s+blocked/);
+      const columnsCli = runCli(['tables', prefix, 'deal'], cliEnv);
+      expect(await columnsCli.exit, columnsCli.lines.join('\n')).toBe(0);
+      expect(columnsCli.lines.find((l) => l.startsWith('person_id '))).toMatch(/^person_id\s+long\s+hashed\s+person_id_sha256$/);
+      const json = runCli(['tables', prefix, '--json'], cliEnv);
+      expect(await json.exit).toBe(0);
+      expect((JSON.parse(json.lines.join('\n')) as Json[]).map((t) => t.name).sort()).toEqual(['deal', 'person', 'person_phone']);
+      const refused = runCli(['status'], { ADMIN_API_URL: url, ADMIN_API_READONLY_TOKEN: 'y'.repeat(48) });
+      expect(await refused.exit).toBe(2);
+      expect(refused.lines.join('\n')).toContain('refused by the admin API (401)');
+      const missing = runCli(['tables', 'nosuch'], cliEnv);
+      expect(await missing.exit).toBe(1);
+      expect(missing.lines.join('\n')).toContain('no connector named "nosuch"');
+
       // No token in any output line.
       for (const token of [adminToken, readOnlyToken]) expect(run.lines.join('\n')).not.toContain(token);
     } finally {
