@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig } from './config.ts';
 import { loadProducerConfigs, loadSinkConfigFrom } from './config-file.ts';
+import type { ConnectorStatus } from './admin/status.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
 import { ListenError, startMetricsServer } from './observe/server.ts';
@@ -17,6 +18,8 @@ Commands:
   sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment or --config FILE)
   sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
   config   config check [--config FILE]: validate the configuration without connecting to anything
+  status   the connectors of a running producer and their tables' sync state (its admin API)
+  tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
 
@@ -40,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
     case 'config': {
       const { runConfigCommand } = await import('./config-command.ts');
       return runConfigCommand(rest);
+    }
+    case 'status':
+    case 'tables': {
+      const { runAdminCommand } = await import('./admin-command.ts');
+      return runAdminCommand(command, rest);
     }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
@@ -67,7 +75,9 @@ async function runProducerCommand(args: string[]): Promise<number> {
         '  KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME(_FILE), KAFKA_SASL_PASSWORD(_FILE), KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE,\n' +
         '  KAFKA_SSL_KEY_FILE, SCHEMA_REGISTRY_USERNAME(_FILE), SCHEMA_REGISTRY_PASSWORD(_FILE), SCHEMA_REGISTRY_CA_FILE (README, "Production setup");\n' +
         '  TABLES, EXCLUDE_TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS, METRICS_PORT,\n' +
-        '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM\n' +
+        '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM,\n' +
+        '  SYNC_RULES, SCHEMA_CHANGES, HASH_SALT(_FILE) (blocked, hashed and filtered data: docs/SYNC-RULES.md);\n' +
+        '  ADMIN_API_TOKEN(_FILE), ADMIN_API_READONLY_TOKEN(_FILE), ADMIN_API_PORT (the admin API: spec/admin-api.yaml)\n' +
         'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',
     );
     return 0;
@@ -79,6 +89,9 @@ async function runProducerCommand(args: string[]): Promise<number> {
   const server = await startMetricsServer(metrics, configs[0]!.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
+  const statuses: Array<() => ConnectorStatus> = [];
+  const admin = configs[0]!.adminApi ? await (await import('./admin/server.ts')).startAdminApi({ port: configs[0]!.adminApi.port, tokens: configs[0]!.adminApi.tokens, connectors: () => statuses.map((s) => s()) }) : undefined;
+  if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
   // One producer per connector (Pipedrive company): its own client, rate-limit budget, topics and state.
   const runs = configs.map((config) => {
     const connectorLog = several ? jsonLogger('producer', { connector: config.connectorName }) : log;
@@ -92,6 +105,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
         return { name: config.connectorName, failed: new Map<string, Error>(), error };
       },
     );
+    statuses.push(() => run.status());
     return { run, outcome };
   });
   const stop = () => void Promise.all(runs.map((r) => r.run.stop()));
@@ -113,6 +127,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
     }
   } finally {
     await server.close();
+    await admin?.close();
   }
   log('stopped');
   return code;

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, loadProducerConfig, loadSinkConfig, type ProducerConfig, type SinkConfig } from './config.ts';
+import { syncRulesSchema } from './config-rules.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,6 +35,9 @@ const CONNECTOR_KEYS = {
   latenessWindowMs: 'LATENESS_WINDOW_MS',
   deleteGuardMaxShare: 'DELETE_GUARD_MAX_SHARE',
   deleteGuardConfirm: 'DELETE_GUARD_CONFIRM',
+  hashSalt: 'HASH_SALT',
+  hashSaltFile: 'HASH_SALT_FILE',
+  schemaChanges: 'SCHEMA_CHANGES',
 } as const;
 
 const PIPEDRIVE_KEYS = {
@@ -74,6 +78,11 @@ const GLOBAL_KEYS = {
   'schemaRegistry.passwordFile': 'SCHEMA_REGISTRY_PASSWORD_FILE',
   'schemaRegistry.caFile': 'SCHEMA_REGISTRY_CA_FILE',
   metricsPort: 'METRICS_PORT',
+  'adminApi.port': 'ADMIN_API_PORT',
+  'adminApi.token': 'ADMIN_API_TOKEN',
+  'adminApi.tokenFile': 'ADMIN_API_TOKEN_FILE',
+  'adminApi.readOnlyToken': 'ADMIN_API_READONLY_TOKEN',
+  'adminApi.readOnlyTokenFile': 'ADMIN_API_READONLY_TOKEN_FILE',
 } as const;
 
 const GLOBAL_PATHS = new Map(Object.entries(GLOBAL_KEYS).map(([path, envKey]) => [envKey as string, path]));
@@ -108,6 +117,8 @@ const connectorSchema = z
       .object({ ...shape(PIPEDRIVE_KEYS, scalar), oauth: z.object(shape(OAUTH_KEYS, scalar)).strict().optional() })
       .strict(),
     ...shape(CONNECTOR_KEYS, z.union([scalar, names])),
+    /** Blocked tables and columns, hashed columns, row filters, the schema-change policy (capture/rules.ts). */
+    rules: syncRulesSchema.optional(),
   })
   .strict();
 
@@ -124,6 +135,7 @@ export const configFileSchema = z
       .optional(),
     schemaRegistry: z.object({ ...shape(keysUnder('schemaRegistry'), z.string()), url: z.string() }).strict().optional(),
     metricsPort: z.number().int().optional(),
+    adminApi: z.object(shape(keysUnder('adminApi'), scalar)).strict().optional(),
     connectors: z.array(connectorSchema).min(1, 'at least one connector'),
     sink: z.object(shape(SINK_KEYS, scalar)).strict().optional(),
   })
@@ -208,6 +220,7 @@ export function connectorEnvs(file: ConfigFile, processEnv: Env): FileEnv[] {
     put('CONNECTOR_NAME', c.name, `connectors[${i}].name`);
     put('TOPIC_PREFIX', c.topicPrefix ?? c.name, `connectors[${i}].${c.topicPrefix === undefined ? 'name' : 'topicPrefix'}`);
     for (const [k, envKey] of Object.entries(CONNECTOR_KEYS)) if (k !== 'topicPrefix') put(envKey, (c as Record<string, unknown>)[k], `connectors[${i}].${k}`);
+    if (c.rules !== undefined) put('SYNC_RULES', JSON.stringify(c.rules), `connectors[${i}].rules`);
     for (const [k, envKey] of Object.entries(PIPEDRIVE_KEYS)) put(envKey, (c.pipedrive as Record<string, unknown>)[k], `connectors[${i}].pipedrive.${k}`);
     for (const [k, envKey] of Object.entries(OAUTH_KEYS)) put(envKey, (c.pipedrive.oauth as Record<string, unknown> | undefined)?.[k], `connectors[${i}].pipedrive.oauth.${k}`);
     return overlay(env, paths, processEnv, file.connectors.length);
@@ -250,7 +263,7 @@ function overlay(env: Env, paths: Map<string, string>, processEnv: Env, connecto
   const out: Env = { ...env };
   for (const [k, v] of Object.entries(processEnv)) {
     if (v === undefined || v === '') continue;
-    if (connectors > 1 && ['CONNECTOR_NAME', 'TOPIC_PREFIX', 'PIPEDRIVE_API_TOKEN', 'PIPEDRIVE_API_TOKEN_FILE'].includes(k)) {
+    if (connectors > 1 && ['CONNECTOR_NAME', 'TOPIC_PREFIX', 'PIPEDRIVE_API_TOKEN', 'PIPEDRIVE_API_TOKEN_FILE', 'HASH_SALT', 'HASH_SALT_FILE', 'SYNC_RULES'].includes(k)) {
       throw new ConfigError(`${k}: set in the environment, but the configuration file holds ${connectors} connectors; set it per connector in the file`);
     }
     out[k] = v;

@@ -1,6 +1,8 @@
 import { catalog } from './catalog/index.ts';
 import { ConfigError, secret, type Env } from './config-env.ts';
 import { loadKafkaSecurity } from './config-kafka.ts';
+import { loadSyncRules } from './config-rules.ts';
+import type { SyncRules } from './capture/rules.ts';
 import { describeRegistryAuth, loadRegistryAuth } from './config-registry.ts';
 import { describeKafkaSecurity, type KafkaSecurity } from './kafka/security.ts';
 import { DEFAULT_OAUTH_URL } from './pipedrive/oauth-server.ts';
@@ -81,6 +83,15 @@ export interface ProducerConfig extends CommonConfig {
   readonly deleteGuardMaxShare: number;
   /** Tables whose mass delete an operator confirmed. */
   readonly deleteGuardConfirm: readonly string[];
+  /** Blocked tables and columns, hashed columns, row filters, the schema-change policy (SYNC_RULES, HASH_SALT). */
+  readonly rules: SyncRules;
+  /** The admin REST API of the process (ADMIN_API_*): off unless a token is set. */
+  readonly adminApi: AdminApiSettings | undefined;
+}
+
+export interface AdminApiSettings {
+  readonly port: number;
+  readonly tokens: ReadonlyArray<{ readonly name: string; readonly token: string; readonly access: 'admin' | 'read-only' }>;
 }
 
 export type Destination = 'duckdb' | 'postgres';
@@ -105,7 +116,8 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     return names;
   };
   const excluded = new Set(known('EXCLUDE_TABLES', list(env, 'EXCLUDE_TABLES') ?? []));
-  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t));
+  const rules = loadSyncRules(env);
+  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t) && !rules.tableBlocked(t));
   if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
   return {
     ...common(env),
@@ -122,6 +134,23 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     latenessWindowMs: wholeSeconds('LATENESS_WINDOW_MS', millis(env, 'LATENESS_WINDOW_MS', 60_000, 0)),
     deleteGuardMaxShare: share(env, 'DELETE_GUARD_MAX_SHARE', 0.2),
     deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
+    rules,
+    adminApi: loadAdminApi(env),
+  };
+}
+
+/** ADMIN_API_TOKEN and ADMIN_API_READONLY_TOKEN (or their _FILE), ADMIN_API_PORT (default 9470). */
+function loadAdminApi(env: Env): AdminApiSettings | undefined {
+  const admin = secret(env, 'ADMIN_API_TOKEN');
+  const readOnly = secret(env, 'ADMIN_API_READONLY_TOKEN');
+  if (!admin && !readOnly) return undefined;
+  for (const [key, t] of [['ADMIN_API_TOKEN', admin], ['ADMIN_API_READONLY_TOKEN', readOnly]] as const) {
+    if (t !== undefined && t.length < 16) throw new ConfigError(`${key}: too short; use a random secret of at least 16 characters (e.g. openssl rand -hex 24)`);
+  }
+  if (admin !== undefined && admin === readOnly) throw new ConfigError('ADMIN_API_READONLY_TOKEN: equals ADMIN_API_TOKEN; the read-only token needs its own secret');
+  return {
+    port: port(env, 'ADMIN_API_PORT', 9470),
+    tokens: [...(admin ? [{ name: 'admin', token: admin, access: 'admin' as const }] : []), ...(readOnly ? [{ name: 'read-only', token: readOnly, access: 'read-only' as const }] : [])],
   };
 }
 
@@ -321,6 +350,8 @@ export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkCo
   };
   if (typeof c.databaseUrl === 'string') shown.databaseUrl = redactUrl(c.databaseUrl);
   if (c.pipedrive) shown.pipedrive = describePipedrive(c.pipedrive);
+  if (c.rules) shown.rules = c.rules.spec;
+  if (c.adminApi) shown.adminApi = { port: c.adminApi.port, tokens: c.adminApi.tokens.map((t) => t.name) };
   return JSON.stringify(shown);
 }
 

@@ -1,14 +1,15 @@
-import { tableByName } from './catalog/index.ts';
+import { catalog, tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
 import { deleteGuard } from './capture/delete-guard.ts';
-import { KeyIndex } from './capture/key-index.ts';
+import { KeyIndex, keyString } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
 import { TableRuntime } from './capture/table-runtime.ts';
 import type { PipedriveSettings, ProducerConfig } from './config.ts';
 import { KafkaError } from './kafka/errors.ts';
+import type { ConnectorStatus, TableStatus } from './admin/status.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
@@ -20,8 +21,9 @@ import { OAuthServer } from './pipedrive/oauth-server.ts';
 import { TokenStore } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
-import { HASH_HEADER, Publisher, SOURCE_TS_HEADER } from './publish/publisher.ts';
-import { offsetsFromState } from './publish/state.ts';
+import type { OutRecord } from './publish/kafka.ts';
+import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
+import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
@@ -33,6 +35,8 @@ export interface ProducerRun {
    */
   readonly done: Promise<SchedulerResult>;
   stop(): Promise<void>;
+  /** The connector's tables with their sync state, for the admin API. */
+  status(): ConnectorStatus;
 }
 
 export interface ProducerRunOptions {
@@ -78,9 +82,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
       const remaining = Number(headers['x-ratelimit-remaining']);
-      if (Number.isFinite(remaining)) metrics.apiRateLimitRemaining.set({ connector }, remaining);
+      if (Number.isFinite(remaining)) {
+        metrics.apiRateLimitRemaining.set({ connector }, remaining);
+        view.burstRemaining = remaining;
+      }
       const daily = Number(headers['x-daily-ratelimit-token-remaining']);
-      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
+      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) {
+        metrics.apiDailyTokensRemaining.set({ connector }, daily);
+        view.dailyTokensRemaining = daily;
+      }
     },
   });
   const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
@@ -93,14 +103,23 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
 
   /** When the last pass over each table that reached its end started: everything older is in Kafka. */
   const caughtUpAt = new Map<string, number>();
+  /** What the admin API shows: the session's tables, their troubles, the budget Pipedrive last reported. */
+  const view = {
+    state: 'starting' as ConnectorStatus['state'],
+    tables: [] as TableRuntime[],
+    policyHeld: [] as string[],
+    trouble: new Map<string, { kind: 'waiting' | 'failed'; error: string }>(),
+    dailyTokensRemaining: null as number | null,
+    burstRemaining: null as number | null,
+    blockedColumns: (_t: TableRuntime): ReadonlySet<string> => new Set<string>(),
+  };
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
 
   const session = async (resumed: () => void): Promise<SchedulerResult> => {
-    const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
-    // Child, history and change-log tables come with their table.
-    const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
+    let specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
+    let companions = companionsOf(specs);
     const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
       const publisher = new Publisher(kafka, registry, {
@@ -110,9 +129,22 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         replicationFactor: config.topicReplicationFactor,
         minInsyncReplicas: config.topicMinInsyncReplicas,
       });
-      const offsets = offsetsFromState(config.connectorName, await kafka.readCompacted(publisher.stateTopic));
+      const state = await kafka.readCompacted(publisher.stateTopic);
+      const offsets = offsetsFromState(config.connectorName, state);
+      const { rules } = config;
+      // Schema-change policy: tables the connector never synced (a newer catalog, a table added to TABLES)
+      // wait until enabled, unless every change is allowed. The first session's tables are the known ones.
+      const known = knownTablesFromState(config.connectorName, state);
+      if (known !== undefined && rules.policy !== 'allow-all') {
+        const held = specs.filter((s) => !known.includes(s.name) && !rules.enabled(s.name));
+        for (const s of held) log('table-blocked-by-policy', { table: s.name, policy: rules.policy, enable: `rules.enable: [${s.name}]` });
+        specs = specs.filter((s) => !held.includes(s));
+        view.policyHeld = held.map((s) => s.name);
+        companions = companionsOf(specs);
+      }
       const indexes = new Map<string, KeyIndex>();
-      const indexed = [...specs, ...companions].filter(needsKeyIndex);
+      // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
+      const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
       const byTopic = new Map(
         indexed.map((spec) => {
           const index = new KeyIndex(spec);
@@ -125,7 +157,10 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         const t = byTopic.get(topic);
         if (!t) return;
         const ts = header(SOURCE_TS_HEADER);
-        t.index.load(t.read(key), live, ts === undefined ? undefined : Number(ts), header(HASH_HEADER));
+        // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
+        const sealed = header(SEALED_KEY_HEADER);
+        const clear = sealed === undefined ? t.read(key) : rules.unsealKey(sealed);
+        t.index.load(clear, live, ts === undefined ? undefined : Number(ts), header(HASH_HEADER));
       });
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
@@ -135,10 +170,20 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           snapshotDone: start.snapshotDone,
           ...(start.import ? { importInProgress: true } : {}),
         });
-        return new TableRuntime(spec, client, { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs }, start, { historyRebuild: config.historyRebuild });
+        return new TableRuntime(
+          spec,
+          client,
+          { tableOf: tableByName, indexes, budgetLow: () => governor.budgetLow(), deleteGuard: guard, latenessMs: config.latenessWindowMs, blockNewColumns: rules.policy === 'block-all' },
+          start,
+          { historyRebuild: config.historyRebuild },
+        );
       });
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
-      const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
+      /** Columns of the table (and its history table) the schema-change policy blocked and the rules did not enable. */
+      const policyBlocked = (t: TableRuntime) => (table: string): ReadonlySet<string> =>
+        table === t.base.name || table === t.base.history ? new Set([...t.newColumnsBlocked].filter((c) => !rules.enabled(`${t.base.name}.${c}`))) : new Set();
+      const prepare = (t: TableRuntime) =>
+        publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])].filter((s) => !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s, policyBlocked(t)(s.name))));
       /**
        * A pass ended: custom column names frozen during it are committed if no batch carried them — a
        * table with nothing to publish (a re-import that found no change) would otherwise never store them,
@@ -153,19 +198,26 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       };
       // Tables with custom fields register their schemas once their field catalog is read (by the scheduler).
       const dynamic = (s: TableSpec) => s.customFields !== undefined || (s.sync.kind === 'history' && tableByName(s.sync.of).customFields !== undefined);
-      await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s)));
+      await publisher.prepare([...specs, ...companions].filter((s) => !dynamic(s) && !rules.tableBlocked(s.name)).map((s) => rules.publishedSpec(s)));
+      // The known tables grow with this session's; the record goes with the session's first batch.
+      const knownNow = [...new Set([...(known ?? []), ...specs.map((s) => s.name)])];
+      let knownRecord: OutRecord | undefined =
+        known === undefined || knownNow.length > known.length ? { topic: publisher.stateTopic, key: Buffer.from(knownTablesKey(config.connectorName), 'utf8'), value: Buffer.from(JSON.stringify(knownNow), 'utf8') } : undefined;
 
       const publish = async (t: TableRuntime, batch: ChangeBatch) => {
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
+        // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
+        const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames, blocked: policyBlocked(t) });
         try {
-          const n = await publisher.publish(full);
+          const n = await publisher.publish(ruled.published, knownRecord ? [knownRecord] : []);
+          knownRecord = undefined;
           metrics.transactions.inc({ connector, result: 'committed' });
           log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
         } catch (err) {
           metrics.transactions.inc({ connector, result: 'aborted' });
           throw err;
         }
-        for (const ev of full.events) {
+        for (const ev of ruled.kept) {
           indexes.get(ev.table)?.apply(ev);
           metrics.recordsProduced.inc({ connector, table: ev.table, op: ev.op });
         }
@@ -187,10 +239,17 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
             metrics.lastPollSuccess.set({ connector, table }, Date.now() / 1000);
             caughtUpAt.set(table, passStartedMs);
           },
-          onFailing: (table, failing) => metrics.tableFailing.set({ connector, table }, failing ? 1 : 0),
+          onFailing: (table, failing) => {
+            metrics.tableFailing.set({ connector, table }, failing ? 1 : 0);
+            if (!failing) view.trouble.delete(table);
+          },
+          onTrouble: (table, kind, error) => view.trouble.set(table, { kind, error }),
           onRetry: () => onRetry('pipedrive'),
         },
       });
+      view.tables = tables;
+      view.blockedColumns = (t) => policyBlocked(t)(t.base.name);
+      view.state = 'running';
       resumed();
       return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
     } finally {
@@ -226,6 +285,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   };
 
   const done = supervise().finally(async () => {
+    view.state = 'stopped';
     clearInterval(freshnessTimer);
     await client.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
@@ -238,7 +298,37 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       abort.abort();
       await done.catch(() => undefined);
     },
+    status(): ConnectorStatus {
+      const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+      const running: TableStatus[] = view.tables.map((t) => {
+        const trouble = view.trouble.get(t.base.name);
+        return {
+          name: t.base.name,
+          state: trouble?.kind ?? 'ok',
+          cursor: iso(t.lastCommitted.cursorMs),
+          snapshotDone: t.lastCommitted.snapshotDone,
+          lastPassStartedAt: iso(caughtUpAt.get(t.base.name)),
+          error: trouble?.error ?? null,
+          columns: config.rules.describeColumns(t.spec, view.blockedColumns(t)),
+        };
+      });
+      const blocked = (name: string): TableStatus => ({ name, state: 'blocked', cursor: null, snapshotDone: false, lastPassStartedAt: null, error: null, columns: config.rules.describeColumns(tableByName(name)) });
+      const configured = config.rules.spec.blockedTables ?? [];
+      return {
+        name: connector,
+        topicPrefix: config.topicPrefix,
+        state: view.state,
+        schemaChanges: config.rules.policy,
+        budget: { dailyTokensRemaining: view.dailyTokensRemaining, burstRemaining: view.burstRemaining, low: governor.budgetLow() },
+        tables: [...running, ...[...view.policyHeld, ...configured.filter((t) => catalog.has(t))].map(blocked)],
+      };
+    },
   };
+}
+
+/** Child, history and change-log tables: they come with their table. */
+function companionsOf(specs: readonly TableSpec[]): TableSpec[] {
+  return specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
 }
 
 /** The API token, or OAuth with its token file and the app's credentials. */

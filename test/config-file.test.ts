@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config.ts';
 import { loadProducerConfigs, loadSinkConfigFrom } from '../src/config-file.ts';
+import { tableByName } from '../src/catalog/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pcdc-config-'));
 let n = 0;
@@ -122,5 +123,79 @@ connectors:
 
   it('a missing file says so', () => {
     expect(() => loadProducerConfigs(join(dir, 'nope.yaml'), {})).toThrow(/--config: cannot read .*nope\.yaml \(ENOENT\)/);
+  });
+});
+
+describe('sync rules in the configuration file', () => {
+  const withRules = (rules: string, extra = '') => `
+kafka: { brokers: [k1:9092] }
+schemaRegistry: { url: http://registry:8081 }
+connectors:
+  - name: acme
+    pipedrive: { baseUrl: https://acme.pipedrive.com, apiToken: t }
+    hashSaltFile: ${saltFile}
+${extra}    rules:
+${rules}
+`;
+  const saltFile = join(dir, 'salt');
+  writeFileSync(saltFile, 'file-salt\n');
+
+  it('reads blocked tables and columns, hashed columns, filters and the policy; the salt from its file, never shown', async () => {
+    const [c] = loadProducerConfigs(
+      file(
+        withRules(`      blockedTables: [mail_message]
+      schemaChanges: block-all
+      tables:
+        deal:
+          block: [title]
+          hash: [person_id]
+          filter: { or: [{ column: status, in: [open, won] }, { column: value, gte: 1000 }] }`),
+      ),
+      {},
+    );
+    expect(c!.tables).not.toContain('mail_message');
+    expect(c!.rules.policy).toBe('block-all');
+    expect(c!.rules.publishedSpec(tableByName('deal')).columns.map((x) => x.name)).toContain('person_id_sha256');
+    const { describeConfig } = await import('../src/config.ts');
+    expect(describeConfig(c!)).not.toContain('file-salt');
+    expect(describeConfig(c!)).toContain('"block":["title"]');
+  });
+
+  it('names the key path of a bad rule', () => {
+    expect(() => loadProducerConfigs(file(withRules(`      tables: { deal: { filter: { column: status, like: open } } }`)), {})).toThrow(/connectors\[0\]\.rules\.tables\.deal\.filter/);
+    expect(() => loadProducerConfigs(file(withRules(`      tables: { currency: { block: [nosuch_column_here] } }`)), {})).toThrow(/connectors\[0\]\.rules: .*"nosuch_column_here" is not a column/);
+    expect(() => loadProducerConfigs(file(withRules(`      tables: { deal: { block: [id] } }`)), {})).toThrow(/connectors\[0\]\.rules: .*primary key/);
+  });
+
+  it('SYNC_RULES and SCHEMA_CHANGES in the environment override the file', () => {
+    const [c] = loadProducerConfigs(file(withRules(`      schemaChanges: allow-all`)), { SCHEMA_CHANGES: 'allow-columns', SYNC_RULES: '{"blockedTables":["lead"]}' });
+    expect(c!.rules.policy).toBe('allow-columns');
+    expect(c!.tables).not.toContain('lead');
+  });
+});
+
+describe('the admin API settings', () => {
+  const text = (admin: string) => `
+kafka: { brokers: [k1:9092] }
+schemaRegistry: { url: http://registry:8081 }
+adminApi: ${admin}
+connectors:
+  - name: acme
+    pipedrive: { baseUrl: https://acme.pipedrive.com, apiToken: t }
+`;
+  it('reads the port and both tokens (files too), shows only the tokens\' names', async () => {
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, 'admin-token-0123456789\n');
+    const [c] = loadProducerConfigs(file(text(`{ port: 9999, tokenFile: ${tokenFile}, readOnlyToken: read-only-0123456789 }`)), {});
+    expect(c!.adminApi).toEqual({ port: 9999, tokens: [{ name: 'admin', token: 'admin-token-0123456789', access: 'admin' }, { name: 'read-only', token: 'read-only-0123456789', access: 'read-only' }] });
+    const { describeConfig } = await import('../src/config.ts');
+    expect(describeConfig(c!)).not.toMatch(/0123456789/);
+  });
+  it('refuses short or equal tokens, naming the key', () => {
+    expect(() => loadProducerConfigs(file(text('{ token: short }')), {})).toThrow(/adminApi\.token: too short/);
+    expect(() => loadProducerConfigs(file(text('{ token: same-token-0123456789, readOnlyToken: same-token-0123456789 }')), {})).toThrow(/adminApi\.readOnlyToken: equals/);
+  });
+  it('is off without a token', () => {
+    expect(loadProducerConfigs(file(text('{ port: 9999 }')), {})[0]!.adminApi).toBeUndefined();
   });
 });

@@ -19,6 +19,8 @@ export interface ChangeEvent {
   readonly hash?: string;
   /** The API object the row was parsed from (kept in memory only: history reconstruction needs it). */
   readonly raw?: unknown;
+  /** The clear key, sealed, when the published key holds a hashed column (see rules.ts). */
+  readonly sealedKey?: string;
 }
 
 /**

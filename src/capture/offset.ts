@@ -47,6 +47,11 @@ export interface TableOffset {
   readonly customColumns?: Readonly<Record<string, string>>;
   /** Custom field hash → its field type: a field deleted in Pipedrive keeps its columns' types. */
   readonly customFieldTypes?: Readonly<Record<string, string>>;
+  /**
+   * Custom-field columns that appeared after the table's first field catalog read while the schema-change
+   * policy blocked new columns (SCHEMA_CHANGES=block-all): not published until enabled (rules.ts).
+   */
+  readonly newColumnsBlocked?: readonly string[];
 }
 
 export interface ImportProgress {

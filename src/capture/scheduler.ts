@@ -41,6 +41,8 @@ export interface SchedulerHooks {
   onPoll?(table: string, seconds: number): void;
   /** A pass that started at `passStartedMs` reached the end of the table. */
   onCaughtUp?(table: string, passStartedMs: number): void;
+  /** The table is waiting or failed, with the error (each time it fails again). */
+  onTrouble?(table: string, kind: 'waiting' | 'failed', error: string): void;
   /** The table left (true) or returned to (false) the failing states. */
   onFailing?(table: string, failing: boolean, reason: string): void;
   /** A Pipedrive retry of a whole table pass (the client's own retries are counted by the client). */
@@ -157,6 +159,7 @@ export class TableScheduler {
     this.trouble.set(name, { kind, error, retryAtMs: Date.now() + delayMs, attempts });
     // `table-failed` goes to stderr (a person has to act); `table-waiting` is an outage being waited out.
     this.deps.log(kind === 'failed' ? 'table-failed' : 'table-waiting', { table: name, error: describeError(error), retryInMs: delayMs, attempts });
+    this.deps.hooks?.onTrouble?.(name, kind, describeError(error));
     if (kind === 'waiting') this.deps.hooks?.onRetry?.();
     if (!before) this.deps.hooks?.onFailing?.(name, true, kind);
   }

@@ -21,11 +21,23 @@ export class TableRuntime {
   private committedOffset: TableOffset;
   /** Custom field hash → field type, as last listed (kept for fields deleted since). */
   private readonly customTypes: Record<string, string>;
+  /** True until the field catalog was read once, if no offset ever held custom column names: every field then is an existing one. */
+  private firstSight: boolean;
+  /** Custom-field columns that arrived while new columns were blocked (kept in the offset). */
+  private readonly newBlocked: Set<string>;
 
   constructor(
     readonly base: TableSpec,
     private readonly client: PipedriveClient,
-    deps: { tableOf: (name: string) => TableSpec; indexes: ReadonlyMap<string, KeyIndex>; budgetLow?: () => boolean; deleteGuard?: DeleteGuard; latenessMs?: number },
+    deps: {
+      tableOf: (name: string) => TableSpec;
+      indexes: ReadonlyMap<string, KeyIndex>;
+      budgetLow?: () => boolean;
+      deleteGuard?: DeleteGuard;
+      latenessMs?: number;
+      /** The schema-change policy blocks custom-field columns that appear after the first field catalog read. */
+      blockNewColumns?: boolean;
+    },
     start: TableOffset,
     private readonly sourceOptions?: SourceOptions,
   ) {
@@ -33,6 +45,16 @@ export class TableRuntime {
     this.current = sourceFor(this.ctx, client, start, sourceOptions);
     this.committedOffset = start;
     this.customTypes = { ...(start.customFieldTypes ?? {}) };
+    this.firstSight = start.customColumns === undefined;
+    this.newBlocked = new Set(start.newColumnsBlocked ?? []);
+    this.blockNewColumns = deps.blockNewColumns === true;
+  }
+
+  private readonly blockNewColumns: boolean;
+
+  /** Custom-field columns the schema-change policy blocked when they appeared (the rules may enable them). */
+  get newColumnsBlocked(): ReadonlySet<string> {
+    return this.newBlocked;
   }
 
   get source(): TableSource {
@@ -82,7 +104,15 @@ export class TableRuntime {
     // A field deleted in Pipedrive keeps its columns, with the types it had: a string in place of a
     // number would be a schema change BACKWARD compatibility refuses.
     const defs = [...listed, ...Object.keys(this.ctx.customNames ?? {}).filter((k) => !listed.some((d) => d.key === k)).map((k) => this.deletedField(k))];
-    const names = assignNames(this.ctx.customNames ?? {}, defs, this.base.columns.map((c) => c.name));
+    const known = this.ctx.customNames ?? {};
+    const names = assignNames(known, defs, this.base.columns.map((c) => c.name));
+    if (this.blockNewColumns && !this.firstSight) {
+      // Fields first seen now are new columns: the policy keeps them out of what is published.
+      const fresh = Object.fromEntries(Object.entries(names).filter(([key]) => !(key in known)));
+      const baseNames = new Set(this.base.columns.map((c) => c.name));
+      for (const c of withCustomColumns(this.base, fresh, defs).columns) if (!baseNames.has(c.name)) this.newBlocked.add(c.name);
+    }
+    this.firstSight = false;
     this.ctx.customNames = names;
     this.ctx.customDefs = defs;
     this.ctx.spec = withCustomColumns(this.base, names, defs);
@@ -91,7 +121,9 @@ export class TableRuntime {
 
   /** The offset to publish: the source's, with the custom column names (and field types) it was built with. */
   withNames(offset: TableOffset): TableOffset {
-    return this.base.customFields ? { ...offset, customColumns: this.ctx.customNames ?? {}, customFieldTypes: { ...this.customTypes } } : offset;
+    if (!this.base.customFields) return offset;
+    const blocked = this.newBlocked.size > 0 ? { newColumnsBlocked: [...this.newBlocked] } : {};
+    return { ...offset, customColumns: this.ctx.customNames ?? {}, customFieldTypes: { ...this.customTypes }, ...blocked };
   }
 
   private deletedField(key: string): FieldDef {

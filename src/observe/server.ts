@@ -20,6 +20,11 @@ export async function startMetricsServer(metrics: Metrics, port: number, host = 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  return listen(app, port, host, setting);
+}
+
+/** Listens with an app; a port that cannot be used is a ListenError naming `setting`. */
+export async function listen(app: express.Express, port: number, host: string, setting: string): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

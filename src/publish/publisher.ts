@@ -24,6 +24,8 @@ export const OP_HEADER = 'pipedrive-cdc.op';
 export const SOURCE_TS_HEADER = 'pipedrive-cdc.source-ts-ms';
 /** The row's content hash (not on deletes): the base of a re-import's diff after a restart. */
 export const HASH_HEADER = 'pipedrive-cdc.hash';
+/** The clear key of a record whose key holds a hashed column, sealed (capture/rules.ts): the key index's source after a restart. */
+export const SEALED_KEY_HEADER = 'pipedrive-cdc.key';
 
 interface TableSchemas {
   readonly spec: TableSpec;
@@ -97,8 +99,11 @@ export class Publisher {
     }
   }
 
-  /** Publishes the batch's events (of its table and its child tables) and its offset atomically. */
-  async publish(batch: ChangeBatch): Promise<number> {
+  /**
+   * Publishes the batch's events (of its table and its child tables) and its offset atomically, with `also`
+   * (further state records) in the same transaction. Returns the number of data records.
+   */
+  async publish(batch: ChangeBatch, also: readonly OutRecord[] = []): Promise<number> {
     const synced = this.now();
     const records: OutRecord[] = [];
     let last: LastBody | undefined;
@@ -107,13 +112,14 @@ export class Publisher {
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
       last = this.encode(s, ev, synced, last, records);
     }
-    records.push({
+    const data = records.length;
+    records.push(...also, {
       topic: this.stateTopic,
       key: Buffer.from(stateKey(this.opts.connector, batch.table), 'utf8'),
       value: stateValue(batch.offset),
     });
     await this.kafka.writeTransaction(records);
-    return records.length - 1;
+    return data;
   }
 
   /**
@@ -138,10 +144,12 @@ export class Publisher {
     const sourceTs = String(ev.sourceTsMs);
     const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
+    const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
+    Object.assign(headers, sealed);
     out.push({ topic: s.topic, key, value, headers });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    if (deleted && s.spec.sync.kind !== 'history') out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } });
+    if (deleted && s.spec.sync.kind !== 'history') out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
     return body;
   }
 }

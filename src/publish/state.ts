@@ -32,3 +32,20 @@ export function offsetsFromState(connector: string, records: ReadonlyMap<string,
   }
   return out;
 }
+
+/**
+ * The tables a connector knew — synced since its first session, or enabled since — under the key
+ * `["<connector>",{"known":"tables"}]`: the schema-change policy's base for telling new tables (capture/rules.ts).
+ */
+export function knownTablesKey(connector: string): string {
+  return JSON.stringify([connector, { known: 'tables' }]);
+}
+
+/** The connector's known tables, or undefined before its first session wrote them. */
+export function knownTablesFromState(connector: string, records: ReadonlyMap<string, Buffer | null>): string[] | undefined {
+  const value = records.get(knownTablesKey(connector));
+  if (!value) return undefined;
+  const parsed: unknown = JSON.parse(value.toString('utf8'));
+  if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) throw new Error(`state topic: the known tables of connector ${connector} are not readable (${value.toString('utf8').slice(0, 120)})`);
+  return parsed;
+}

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { catalog, tableByName } from '../../src/catalog/index.ts';
@@ -13,17 +12,13 @@ import { startSink } from '../../src/sink/sink.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { FieldSightings, snake } from './support/custom-columns.ts';
-import { canonicalSinkRow, expectedTables, keyOf, sinkMetaColumns } from './support/expected.ts';
+import { canonicalSinkRow, expectedTables, keyOf } from './support/expected.ts';
+import { expectSinkTables, readDuck, type DbRow } from './support/sink-tables.ts';
 import { pipelineEnv, readTopic, services, uniqueName } from './support/harness.ts';
 import { workload } from './support/workload.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-type DbRow = Record<string, unknown>;
-interface DbTable {
-  readonly columns: readonly string[];
-  readonly rows: readonly DbRow[];
-}
 
 /**
  * The differential test: a seeded random workload of creates, updates (several within one second), deletes,
@@ -112,27 +107,7 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
       const expected = await expectedTables(sim, sightings);
       const latestState = [...catalog.values()].filter((t) => !['history', 'changelog'].includes(t.sync.kind)).map((t) => t.name);
       expect([...expected.keys()].sort(), 'latest-state tables the oracle covers').toEqual(latestState.sort());
-      let compared = 0;
-      for (const [table, want] of expected) {
-        const stored = db.get(table);
-        if (stored) {
-          const wanted = new Set([...want.columns.map((c) => c.name), ...sinkMetaColumns]);
-          const missing = [...wanted].filter((c) => !stored.columns.includes(c));
-          const extra = stored.columns.filter((c) => !wanted.has(c));
-          // Soft: a wrong column set fails the test, and the rows and later checks still report what they find.
-          expect.soft({ missing, extra }, `${table}: columns`).toEqual({ missing: [], extra: [] });
-        }
-        const rows = (stored?.rows ?? []).map((r) => canonicalSinkRow(want, r));
-        const live = new Map(rows.filter((r) => r._deleted !== true).map((r) => [keyOf(want, r), r]));
-        expect([...live.keys()].sort(), `${table}: live keys`).toEqual([...want.rows.keys()].sort());
-        for (const [key, row] of want.rows) {
-          const got = live.get(key)!;
-          for (const col of want.columns) {
-            expect(got[col.name], `${table} ${key}.${col.name}`).toEqual(row[col.name]);
-            compared++;
-          }
-        }
-      }
+      const compared = expectSinkTables(db, expected);
       if (process.env.DIFF_ORACLE_DEBUG) console.log('oracle', compared, [...expected].map(([t, w]) => `${t}:${w.rows.size}x${w.columns.length}`).join(' '));
       expect(compared).toBeGreaterThan(1000);
       for (const [table, keys] of work.deleted) {
@@ -167,21 +142,6 @@ describe.each([1, 2, 3])('differential sync, seed %i', (seed) => {
     }
   });
 });
-
-async function readDuck(path: string): Promise<Map<string, DbTable>> {
-  const instance = await DuckDBInstance.create(path);
-  const conn = await instance.connect();
-  const out = new Map<string, DbTable>();
-  const tables = (await conn.runAndReadAll("SELECT table_name FROM information_schema.tables WHERE table_name NOT LIKE '\\_%' ESCAPE '\\'")).getRowObjectsJS();
-  for (const t of tables) {
-    const name = String(t.table_name);
-    const columns = (await conn.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = '${name}'`)).getRowObjectsJS().map((c) => String(c.column_name));
-    out.set(name, { columns, rows: (await conn.runAndReadAll(`SELECT * FROM "${name}"`)).getRowObjectsJS() as DbRow[] });
-  }
-  conn.closeSync();
-  instance.closeSync();
-  return out;
-}
 
 /** Type-2 invariants: per key, versions chain (end = next start − 1 ms), one active at most, the last open unless deleted. */
 function checkTypeTwo(rows: readonly DbRow[], key: readonly string[]): Map<string, DbRow[]> {

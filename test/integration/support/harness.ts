@@ -27,6 +27,8 @@ export interface ConsumedRecord {
   readonly offset: bigint;
   readonly key: unknown;
   readonly value: unknown;
+  /** The record's headers (raw bytes). */
+  readonly headers?: Readonly<Record<string, Buffer>>;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function readTopic(
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
-  const raw: Array<{ partition: number; offset: bigint; key: Buffer | null; value: Buffer | null }> = [];
+  const raw: Array<{ partition: number; offset: bigint; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }> = [];
   if (pending.size > 0) {
     const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), readUncommitted: opts.readUncommitted ?? false, maxWaitTimeInMs: 100 });
     await consumer.connect();
@@ -62,14 +64,15 @@ export async function readTopic(
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {
-            raw.push({ partition, offset: BigInt(message.offset), key: message.key, value: message.value });
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).flatMap(([k, v]) => (Buffer.isBuffer(v) ? [[k, v]] : [])));
+            raw.push({ partition, offset: BigInt(message.offset), key: message.key, value: message.value, headers });
           },
         })
         .catch(reject);
     });
     await consumer.disconnect();
   }
-  if (opts.decode === false) return raw.map((r) => ({ ...r, key: r.key, value: r.value }));
+  if (opts.decode === false) return raw.map((r) => ({ ...r, key: r.key, value: r.value, headers: r.headers }));
   const registry = new SchemaRegistry({ host: registryUrl });
   const out: ConsumedRecord[] = [];
   for (const r of raw) {
