@@ -25,10 +25,21 @@ function field(col: ColumnSpec, optional: boolean): AvroSchema {
   return optional ? { name: col.name, type: ['null', t], default: null } : { name: col.name, type: t };
 }
 
-/** Key schema: a record of the primary-key columns (Debezium-style `<ns>.Key`). */
+/**
+ * The key field of history topics besides the primary key: the version's source time (the value's
+ * `__source_ts_ms`), so a sink that upserts by record key keeps every version. The default (0) keeps the
+ * schema BACKWARD-compatible with keys written before it existed.
+ */
+export const VERSION_KEY_FIELD = '__source_ts_ms';
+
+/**
+ * Key schema: a record of the primary-key columns (Debezium-style `<ns>.Key`); history topics add the
+ * version time (VERSION_KEY_FIELD).
+ */
 export function keySchema(prefix: string, spec: TableSpec): AvroSchema {
   const cols = spec.primaryKey.map((k) => spec.columns.find((c) => c.name === k)!);
-  return { type: 'record', name: 'Key', namespace: namespace(prefix, spec), fields: cols.map((c) => field(c, false)) };
+  const version = spec.sync.kind === 'history' ? [{ name: VERSION_KEY_FIELD, type: avroType.timestamp, default: 0 }] : [];
+  return { type: 'record', name: 'Key', namespace: namespace(prefix, spec), fields: [...cols.map((c) => field(c, false)), ...version] };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { ChangeBatch, ChangeEvent } from '../capture/change.ts';
-import { keySchema, valueSchema } from './avro-schema.ts';
+import { VERSION_KEY_FIELD, keySchema, valueSchema } from './avro-schema.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
 import type { Registry } from '../registry/client.ts';
 import { stateKey, stateValue } from './state.ts';
@@ -95,7 +95,12 @@ export class Publisher {
   }
 
   private async encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number): Promise<OutRecord[]> {
-    const key = await this.registry.encode(s.keyId, ev.key);
+    const history = s.spec.sync.kind === 'history';
+    // History keys hold the version time too (every version is its own key); they are partitioned by the
+    // entity's key as its latest-state topic writes it, so one entity's versions stay in one partition.
+    const key = await this.registry.encode(s.keyId, history ? { ...ev.key, [VERSION_KEY_FIELD]: ev.sourceTsMs } : ev.key);
+    const of = s.spec.sync.kind === 'history' ? this.schemas.get(s.spec.sync.of) : undefined;
+    const partitionKey = of ? await this.registry.encode(of.keyId, ev.key) : undefined;
     const deleted = ev.op === 'd';
     // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
     const row = Object.fromEntries(s.spec.columns.map((c) => [c.name, ev.row[c.name] ?? null]));
@@ -109,9 +114,9 @@ export class Publisher {
     const sourceTs = String(ev.sourceTsMs);
     const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
-    const change: OutRecord = { topic: s.topic, key, value, headers };
+    const change: OutRecord = { topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) };
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    return deleted && s.spec.sync.kind !== 'history' ? [change, { topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } }] : [change];
+    return deleted && !history ? [change, { topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } }] : [change];
   }
 }

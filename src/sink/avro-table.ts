@@ -10,7 +10,9 @@ export function tableFromSchemas(name: string, keySchema: AvroSchema, valueSchem
   return {
     name,
     kind: valueSchema['pipedrive.cdc.kind'] === 'history' ? 'history' : 'latest',
-    primaryKey: keyFields.map((f) => f.name),
+    // History keys carry the version time (`__source_ts_ms`) besides the entity's key: it is the version's
+    // `_start`, not a column of its own.
+    primaryKey: keyFields.filter((f) => !META.has(f.name)).map((f) => f.name),
     columns: fieldsOf(valueSchema)
       .filter((f) => !META.has(f.name))
       .map((f): SinkColumn => ({ name: f.name, type: sqlTypeOf(f.type) })),
