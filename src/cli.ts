@@ -121,7 +121,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(
       'pipedrive-cdc sink [--config FILE]\n  --config FILE  shared settings and the sink section of a YAML or JSON file (see README); the environment overrides it\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
-        '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS, SINK_METRICS_PORT\n',
+        '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS, SINK_METRICS_PORT, SINK_NAMING (native|fivetran)\n',
     );
     return 0;
   }

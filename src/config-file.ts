@@ -72,6 +72,7 @@ const SINK_KEYS = {
   groupId: 'SINK_GROUP_ID',
   sessionTimeoutMs: 'SINK_SESSION_TIMEOUT_MS',
   metricsPort: 'SINK_METRICS_PORT',
+  naming: 'SINK_NAMING',
 } as const;
 
 /** An object shape with each of `keys` optional, of type `value`. */

@@ -89,6 +89,11 @@ export interface SinkConfig extends CommonConfig {
   /** Consumer group session timeout: how long a dead sink instance keeps its partitions. */
   readonly sessionTimeoutMs: number;
   readonly metricsPort: number;
+  /**
+   * Column names in the destination: `native` (the record's, `_deleted`, `_start`, …) or `fivetran`
+   * (Fivetran's column names and system columns, `_fivetran_synced`, `_fivetran_deleted`, `_fivetran_start`, …).
+   */
+  readonly naming: 'native' | 'fivetran';
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -243,6 +248,7 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     groupId: env.SINK_GROUP_ID || `${c.connectorName}-sink-${destination}`,
     sessionTimeoutMs: millis(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
     metricsPort: port(env, 'SINK_METRICS_PORT', 9465),
+    naming: oneOf(env, 'SINK_NAMING', ['native', 'fivetran'] as const, 'native'),
   };
 }
 

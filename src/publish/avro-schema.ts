@@ -1,3 +1,4 @@
+import { fivetranColumnNames } from '../catalog/fivetran.ts';
 import type { ColumnSpec, ColumnType, TableSpec } from '../catalog/types.ts';
 
 import type { AvroSchema } from '../registry/client.ts';
@@ -42,11 +43,17 @@ export function keySchema(prefix: string, spec: TableSpec): AvroSchema {
   return { type: 'record', name: 'Key', namespace: namespace(prefix, spec), fields: [...cols.map((c) => field(c, false)), ...version] };
 }
 
+/** Field attribute naming the column as Fivetran's schema does, where that differs (SINK_NAMING=fivetran). */
+export const FIVETRAN_NAME_ATTRIBUTE = 'pipedrive.cdc.fivetran';
+
 /**
  * Value schema: the flattened row (every column optional, default null, so new columns evolve compatibly
- * under BACKWARD) plus the metadata fields.
+ * under BACKWARD) plus the metadata fields. A column Fivetran's schema names differently carries that
+ * name in the attribute FIVETRAN_NAME_ATTRIBUTE (history tables as their base table).
  */
 export function valueSchema(prefix: string, spec: TableSpec): AvroSchema {
+  const fivetran = fivetranColumnNames(spec.sync.kind === 'history' ? spec.sync.of : spec.name);
+  const named = (col: ColumnSpec, f: AvroSchema): AvroSchema => (fivetran.has(col.name) ? { ...f, [FIVETRAN_NAME_ATTRIBUTE]: fivetran.get(col.name)! } : f);
   return {
     type: 'record',
     name: 'Value',
@@ -54,7 +61,7 @@ export function valueSchema(prefix: string, spec: TableSpec): AvroSchema {
     // Tells sinks to keep every version (type-2) instead of the latest state.
     ...(spec.sync.kind === 'history' ? { 'pipedrive.cdc.kind': 'history' } : {}),
     fields: [
-      ...spec.columns.map((c) => field(c, !spec.primaryKey.includes(c.name))),
+      ...spec.columns.map((c) => named(c, field(c, !spec.primaryKey.includes(c.name)))),
       { name: '__op', type: { type: 'enum', name: 'Op', symbols: ['r', 'c', 'u', 'd'] } },
       { name: '__deleted', type: 'boolean' },
       { name: '__source_ts_ms', type: avroType.timestamp },

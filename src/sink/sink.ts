@@ -5,7 +5,7 @@ import { describeError, isRetriable, sleepUnlessAborted, withRetries, type Depen
 import { openDuckDb } from './destinations/duckdb.ts';
 import { openPostgres } from './destinations/postgres.ts';
 import { connectSinkKafka } from './kafkajs-kafka.ts';
-import { offsetKey, type Destination } from './model.ts';
+import { FIVETRAN_NAMING, NATIVE_NAMING, offsetKey, type Destination } from './model.ts';
 import { SinkSchemas } from './schemas.ts';
 import { DestinationTask } from './task.ts';
 
@@ -75,7 +75,8 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
       log('sink-failed', { error: describeError(e) });
       fail(e);
     };
-    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal });
+    const naming = config.naming === 'fivetran' ? FIVETRAN_NAMING : NATIVE_NAMING;
+    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal, naming });
     const position = new Map<string, bigint>();
     const onPosition = (topic: string, partition: number, next: bigint) => {
       const k = offsetKey(topic, partition);

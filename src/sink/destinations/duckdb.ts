@@ -3,7 +3,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { duckDbError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, ident, markDeleted, createTableSql, physical, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -48,14 +48,15 @@ export async function openDuckDb(path: string): Promise<Destination> {
     ensureTable: (table: SinkTable) =>
       guard(`creating table ${table.name}`, async () => {
         const have = known.get(table.name);
-        if (have && allColumns(table).every((c) => have.has(c.name))) return;
+        if (have && allColumns(table).every((c) => have.has(physical(table, c.name)))) return;
         await conn.run(createTableSql(table, (t) => duckType[t]));
         const r = await conn.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [table.name]);
         const cols = new Set(r.getRowObjectsJS().map((x) => String(x.column_name)));
         for (const c of allColumns(table)) {
-          if (!cols.has(c.name)) {
-            await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(c.name)} ${duckType[c.type]}`);
-            cols.add(c.name);
+          const name = physical(table, c.name);
+          if (!cols.has(name)) {
+            await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(name)} ${duckType[c.type]}`);
+            cols.add(name);
           }
         }
         known.set(table.name, cols);
@@ -127,7 +128,7 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
   for (const rows of chunkRows(ch.tombstones, pk.length)) {
     const params: unknown[] = [];
     const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
-    await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
+    await conn.run(`UPDATE ${t} SET ${ident(ch.table, '_deleted')} = true WHERE (${pk.map((k) => ident(ch.table, k)).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
   await markDeleted(t, ch.table, ch.keyOnlyDeletes, (i, type) => `CAST($${i} AS ${duckType[type]})`, async (sql, params) => void (await conn.run(sql, params as never)));
 }
@@ -140,9 +141,9 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
 async function replaceRows(conn: DuckDBConnection, table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void> {
   const t = quoteIdent(table.name);
   const stage = await stageRows(conn, table, rows);
-  const match = tableKey(table).map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  const match = tableKey(table).map((k) => `${t}.${ident(table, k)} = s.${ident(table, k)}`).join(' AND ');
   await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
-  await conn.run(`INSERT INTO ${t} (${allColumns(table).map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
+  await conn.run(`INSERT INTO ${t} (${allColumns(table).map((c) => ident(table, c.name)).join(',')}) SELECT * FROM ${stage}`);
 }
 
 /** Appends rows to a fresh temp table shaped like the target (no SQL parameter per value); returns its name. */
@@ -150,7 +151,7 @@ async function stageRows(conn: DuckDBConnection, table: SinkTable, rows: Readonl
   const cols = allColumns(table);
   const stageName = `_stage_${table.name}`;
   const stage = quoteIdent(stageName);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => quoteIdent(c.name)).join(',')} FROM ${quoteIdent(table.name)} LIMIT 0`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT ${cols.map((c) => ident(table, c.name)).join(',')} FROM ${quoteIdent(table.name)} LIMIT 0`);
   const appender = await conn.createAppender(stageName, 'main', 'temp');
   for (const row of rows) {
     for (const c of cols) append(appender, c.type, row[c.name] ?? null);

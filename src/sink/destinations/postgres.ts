@@ -4,7 +4,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyResult, Destination, OffsetAdvance, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, markDeleted, createTableSql, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, chunkRows, ident, markDeleted, createTableSql, physical, quoteIdent, tableKey, valuesPlaceholders } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -91,14 +91,14 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
 
     async ensureTable(table: SinkTable) {
       const have = known.get(table.name);
-      if (have && allColumns(table).every((c) => have.has(c.name))) return;
+      if (have && allColumns(table).every((c) => have.has(physical(table, c.name)))) return;
       await ddl(`creating table ${table.name}`, async (c) => {
         await c.query(createTableSql(table, (t) => pgType[t]).replace(/^CREATE TABLE IF NOT EXISTS "[^"]+"/, `CREATE TABLE IF NOT EXISTS ${qualified(table.name)}`));
         for (const col of allColumns(table)) {
-          await c.query(`ALTER TABLE ${qualified(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${pgType[col.type]}`);
+          await c.query(`ALTER TABLE ${qualified(table.name)} ADD COLUMN IF NOT EXISTS ${ident(table, col.name)} ${pgType[col.type]}`);
         }
       });
-      known.set(table.name, new Set(allColumns(table).map((c) => c.name)));
+      known.set(table.name, new Set(allColumns(table).map((c) => physical(table, c.name))));
     },
 
     apply: (changes: readonly TableChanges[], offset: OffsetAdvance) =>
@@ -163,7 +163,7 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges): P
   for (const key of ch.tombstones) {
     const names = ch.table.primaryKey;
     await client.query(
-      `UPDATE ${table} SET _deleted = true WHERE ${names.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ')}`,
+      `UPDATE ${table} SET ${ident(ch.table, '_deleted')} = true WHERE ${names.map((k, i) => `${ident(ch.table, k)} = $${i + 1}`).join(' AND ')}`,
       names.map((k) => bind(key[k] ?? null)),
     );
   }
@@ -174,12 +174,12 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges): P
 async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void> {
   const cols = allColumns(spec);
   const key = tableKey(spec);
-  const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+  const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${ident(spec, c.name)} = EXCLUDED.${ident(spec, c.name)}`);
   for (const chunk of chunkRows(rows, cols.length)) {
     const params = chunk.flatMap((r) => cols.map((c) => bind(r[c.name] ?? null)));
     await client.query(
-      `INSERT INTO ${table} (${cols.map((c) => quoteIdent(c.name)).join(',')}) VALUES ${valuesPlaceholders(chunk.length, cols.length)} ` +
-        `ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+      `INSERT INTO ${table} (${cols.map((c) => ident(spec, c.name)).join(',')}) VALUES ${valuesPlaceholders(chunk.length, cols.length)} ` +
+        `ON CONFLICT (${key.map((k) => ident(spec, k)).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
       params,
     );
   }
