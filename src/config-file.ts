@@ -55,12 +55,33 @@ const OAUTH_KEYS = {
   redirectUri: 'PIPEDRIVE_OAUTH_REDIRECT_URI',
 } as const;
 
-/** Shared by every connector and the sink. */
+/** Shared by every connector and the sink: file path → environment variable. */
 const GLOBAL_KEYS = {
   'kafka.brokers': 'KAFKA_BROKERS',
+  'kafka.securityProtocol': 'KAFKA_SECURITY_PROTOCOL',
+  'kafka.sasl.mechanism': 'KAFKA_SASL_MECHANISM',
+  'kafka.sasl.username': 'KAFKA_SASL_USERNAME',
+  'kafka.sasl.usernameFile': 'KAFKA_SASL_USERNAME_FILE',
+  'kafka.sasl.password': 'KAFKA_SASL_PASSWORD',
+  'kafka.sasl.passwordFile': 'KAFKA_SASL_PASSWORD_FILE',
+  'kafka.ssl.caFile': 'KAFKA_SSL_CA_FILE',
+  'kafka.ssl.certFile': 'KAFKA_SSL_CERT_FILE',
+  'kafka.ssl.keyFile': 'KAFKA_SSL_KEY_FILE',
   'schemaRegistry.url': 'SCHEMA_REGISTRY_URL',
+  'schemaRegistry.username': 'SCHEMA_REGISTRY_USERNAME',
+  'schemaRegistry.usernameFile': 'SCHEMA_REGISTRY_USERNAME_FILE',
+  'schemaRegistry.password': 'SCHEMA_REGISTRY_PASSWORD',
+  'schemaRegistry.passwordFile': 'SCHEMA_REGISTRY_PASSWORD_FILE',
+  'schemaRegistry.caFile': 'SCHEMA_REGISTRY_CA_FILE',
   metricsPort: 'METRICS_PORT',
 } as const;
+
+const GLOBAL_PATHS = new Map(Object.entries(GLOBAL_KEYS).map(([path, envKey]) => [envKey as string, path]));
+
+/** The keys of GLOBAL_KEYS under `prefix.` (one level), for the section's object shape. */
+function keysUnder(prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(GLOBAL_KEYS).flatMap(([k, v]) => (k.startsWith(`${prefix}.`) && !k.slice(prefix.length + 1).includes('.') ? [[k.slice(prefix.length + 1), v]] : [])));
+}
 
 const SINK_KEYS = {
   connector: 'CONNECTOR_NAME',
@@ -92,8 +113,16 @@ const connectorSchema = z
 
 export const configFileSchema = z
   .object({
-    kafka: z.object({ brokers: z.union([z.string(), names]) }).strict().optional(),
-    schemaRegistry: z.object({ url: z.string() }).strict().optional(),
+    kafka: z
+      .object({
+        brokers: z.union([z.string(), names]).optional(),
+        securityProtocol: z.string().optional(),
+        sasl: z.object(shape(keysUnder('kafka.sasl'), z.string())).strict().optional(),
+        ssl: z.object(shape(keysUnder('kafka.ssl'), z.string())).strict().optional(),
+      })
+      .strict()
+      .optional(),
+    schemaRegistry: z.object({ ...shape(keysUnder('schemaRegistry'), z.string()), url: z.string() }).strict().optional(),
     metricsPort: z.number().int().optional(),
     connectors: z.array(connectorSchema).min(1, 'at least one connector'),
     sink: z.object(shape(SINK_KEYS, scalar)).strict().optional(),
@@ -210,9 +239,10 @@ export function sinkEnv(file: ConfigFile, processEnv: Env): FileEnv {
 }
 
 function putGlobals(file: ConfigFile, put: (envKey: string, value: unknown, path: string) => void): void {
-  put(GLOBAL_KEYS['kafka.brokers'], file.kafka?.brokers, 'kafka.brokers');
-  put(GLOBAL_KEYS['schemaRegistry.url'], file.schemaRegistry?.url, 'schemaRegistry.url');
-  put(GLOBAL_KEYS.metricsPort, file.metricsPort, 'metricsPort');
+  for (const [path, envKey] of Object.entries(GLOBAL_KEYS)) {
+    const value = path.split('.').reduce<unknown>((node, k) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined), file);
+    put(envKey, value, path);
+  }
 }
 
 /** The process environment over the file's; a connector's identity cannot be overridden for several at once. */
@@ -233,7 +263,8 @@ function overlay(env: Env, paths: Map<string, string>, processEnv: Env, connecto
 export function inFile(err: unknown, fileEnv: FileEnv, file: string): unknown {
   if (!(err instanceof ConfigError)) return err;
   const key = /^([A-Z][A-Z0-9_]*)(?=[ :])/.exec(err.message)?.[1];
-  const path = key === undefined ? undefined : fileEnv.paths.get(key.replace(/_FILE$/, '')) ?? fileEnv.paths.get(key);
+  // A value the file gave, else where the file would give it (a shared setting that is missing).
+  const path = key === undefined ? undefined : (fileEnv.paths.get(key.replace(/_FILE$/, '')) ?? fileEnv.paths.get(key) ?? GLOBAL_PATHS.get(key));
   return path ? new ConfigError(`${file}: ${path}${err.message.slice(key!.length)}`) : err;
 }
 

@@ -1,23 +1,29 @@
-import { readFileSync } from 'node:fs';
 import { catalog } from './catalog/index.ts';
+import { ConfigError, secret, type Env } from './config-env.ts';
+import { loadKafkaSecurity } from './config-kafka.ts';
+import { describeRegistryAuth, loadRegistryAuth } from './config-registry.ts';
+import { describeKafkaSecurity, type KafkaSecurity } from './kafka/security.ts';
 import { DEFAULT_OAUTH_URL } from './pipedrive/oauth-server.ts';
 import { defaultTokenFile } from './pipedrive/token-store.ts';
 import { insecureReason, type ProxySettings } from './pipedrive/transport.ts';
+import type { RegistryAuth } from './registry/http.ts';
 import { redactUrl } from './redact.ts';
 
-export { redactUrl };
+export { ConfigError, redactUrl };
 
-/**
+/*
  * One typed configuration, read once from the environment (the names docker-compose.yml and the docs use).
- * Every error names the variable and says what to set. Secrets are never part of `describeConfig`.
+ * Every error is a ConfigError naming the variable and saying what to set. Secrets are never part of
+ * `describeConfig`.
  */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export interface CommonConfig {
   readonly kafkaBrokers: readonly string[];
+  /** KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_* (config-kafka.ts): every Kafka client of the process uses it. */
+  readonly kafkaSecurity: KafkaSecurity;
   readonly schemaRegistryUrl: string;
+  /** SCHEMA_REGISTRY_USERNAME / _PASSWORD / _CA_FILE (config-registry.ts). */
+  readonly schemaRegistryAuth: RegistryAuth;
   readonly topicPrefix: string;
   readonly connectorName: string;
 }
@@ -96,8 +102,6 @@ export interface SinkConfig extends CommonConfig {
   readonly naming: 'native' | 'fivetran';
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export function loadProducerConfig(env: Env = process.env): ProducerConfig {
   const known = (key: string, names: readonly string[]) => {
     for (const t of names) if (!catalog.has(t)) throw new ConfigError(`${key}: unknown table "${t}"; known: ${[...catalog.keys()].join(', ')}`);
@@ -167,26 +171,6 @@ export function loadPipedriveSettings(env: Env = process.env): PipedriveSettings
     proxy,
     allowInsecureHttp,
   };
-}
-
-/**
- * A secret from `KEY`, or from the file `KEY_FILE` names (Docker/Kubernetes secrets; one trailing newline
- * dropped). Undefined when neither is set; both set is an error (which one would win is a guess).
- */
-function secret(env: Env, key: string): string | undefined {
-  const direct = env[key];
-  const file = env[`${key}_FILE`];
-  if (direct && file) throw new ConfigError(`${key} and ${key}_FILE: both set; set only one`);
-  if (!file) return direct || undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${key}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const value = text.replace(/\r?\n$/, '');
-  if (!value) throw new ConfigError(`${key}_FILE: ${file} is empty`);
-  return value;
 }
 
 /**
@@ -262,9 +246,12 @@ function common(env: Env): CommonConfig {
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new ConfigError(`TOPIC_PREFIX: "${prefix}" may only hold letters, digits, _ and -`);
   const name = env.CONNECTOR_NAME || 'pipedrive-cdc';
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError(`CONNECTOR_NAME: "${name}" may only hold letters, digits, _ . and -`);
+  const registryUrl = url(env, 'SCHEMA_REGISTRY_URL');
   return {
     kafkaBrokers: brokers,
-    schemaRegistryUrl: url(env, 'SCHEMA_REGISTRY_URL'),
+    kafkaSecurity: loadKafkaSecurity(env),
+    schemaRegistryUrl: registryUrl,
+    schemaRegistryAuth: loadRegistryAuth(env, registryUrl),
     topicPrefix: prefix,
     connectorName: name,
   };
@@ -329,7 +316,12 @@ function list(env: Env, key: string): string[] | undefined {
 
 /** A printable summary: secrets left out, every URL through `redactUrl`. */
 export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkConfig>): string {
-  const shown: Record<string, unknown> = { ...c, schemaRegistryUrl: redactUrl(c.schemaRegistryUrl) };
+  const shown: Record<string, unknown> = {
+    ...c,
+    kafkaSecurity: describeKafkaSecurity(c.kafkaSecurity),
+    schemaRegistryUrl: redactUrl(c.schemaRegistryUrl),
+    schemaRegistryAuth: describeRegistryAuth(c.schemaRegistryAuth),
+  };
   if (typeof c.databaseUrl === 'string') shown.databaseUrl = redactUrl(c.databaseUrl);
   if (c.pipedrive) shown.pipedrive = describePipedrive(c.pipedrive);
   return JSON.stringify(shown);

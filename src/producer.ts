@@ -84,7 +84,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) metrics.apiDailyTokensRemaining.set({ connector }, daily);
     },
   });
-  const registry = new Registry(config.schemaRegistryUrl, { log, onRetry: () => onRetry('registry'), signal: abort.signal });
+  const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
   const guard = deleteGuard({
     maxShare: config.deleteGuardMaxShare,
     confirmed: new Set(config.deleteGuardConfirm),
@@ -102,7 +102,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     const specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
     // Child, history and change-log tables come with their table.
     const companions = specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
-    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
+    const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     try {
       const publisher = new Publisher(kafka, registry, {
         topicPrefix: config.topicPrefix,
@@ -136,12 +136,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       /** Registers a table's current schemas (and its history table's), creating topics on first use. */
       const prepare = (t: TableRuntime) => publisher.prepare([t.spec, ...(t.spec.history ? [historyOf(t.spec)!] : [])]);
       /**
-       * New custom fields: register the table's new schemas, and commit the column names just frozen right
-       * away — a table with nothing to publish (a re-import that found no change) would otherwise never
-       * store them, and a field renamed before its next batch would get its column from the new name.
+       * A pass ended: custom column names frozen during it are committed if no batch carried them — a
+       * table with nothing to publish (a re-import that found no change) would otherwise never store them,
+       * and a field renamed before its next batch would get its column from the new name.
        */
-      const schemaChanged = async (t: TableRuntime) => {
-        await prepare(t);
+      const passEnded = async (t: TableRuntime) => {
         const names = t.withNames(t.lastCommitted);
         if (JSON.stringify(names.customColumns ?? {}) === JSON.stringify(t.lastCommitted.customColumns ?? {})) return;
         const batch: ChangeBatch = { table: t.base.name, events: [], offset: names };
@@ -170,7 +169,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const scheduler = new TableScheduler({
         tables,
         publish,
-        schemaChanged,
+        schemaChanged: prepare,
+        passEnded,
         budgetLow: () => governor.budgetLow(),
         serverNowMs: () => client.serverNowMs(),
         log,

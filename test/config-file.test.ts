@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,46 @@ describe('configuration file', () => {
 
   it('an environment variable cannot stand for several connectors at once', () => {
     expect(() => loadProducerConfigs(file(TWO), { PIPEDRIVE_API_TOKEN: 'x' })).toThrow(/PIPEDRIVE_API_TOKEN: set in the environment, but the configuration file holds 2 connectors/);
+  });
+
+  it('Kafka security and registry credentials: the kafka and schemaRegistry sections, for every connector and the sink', () => {
+    const pw = file('kafka-secret-pw\n', 'txt');
+    const path = file(`
+kafka:
+  brokers: [k1:9093]
+  securityProtocol: SASL_SSL
+  sasl: { mechanism: SCRAM-SHA-512, username: cdc, passwordFile: ${pw} }
+schemaRegistry:
+  url: https://registry.example/apis/ccompat/v7
+  username: SRKEY
+  password: sr-secret-pw
+connectors:
+  - name: a
+    pipedrive: { apiToken: t }
+  - name: b
+    pipedrive: { apiToken: u }
+`);
+    const configs = loadProducerConfigs(path, {});
+    for (const c of configs) {
+      expect(c.kafkaSecurity).toMatchObject({ protocol: 'SASL_SSL', sasl: { mechanism: 'SCRAM-SHA-512', username: 'cdc', password: 'kafka-secret-pw' } });
+      expect(c.schemaRegistryAuth).toEqual({ username: 'SRKEY', password: 'sr-secret-pw' });
+    }
+    expect(loadSinkConfigFrom(file(`${readFileSync(path, 'utf8')}sink: { connector: b }\n`), {}).kafkaSecurity.sasl?.password).toBe('kafka-secret-pw');
+  });
+
+  it.each([
+    ['kafka: { brokers: k:9093, ssl: { certFile: /c.pem } }', /\.yaml: kafka\.ssl\.certFile: set, but KAFKA_SECURITY_PROTOCOL is PLAINTEXT, which does not use TLS/],
+    ['kafka: { brokers: k:9093, securityProtocol: SSL, ssl: { certFile: /c.pem } }', /\.yaml: kafka\.ssl\.certFile: set without KAFKA_SSL_KEY_FILE/],
+    ['kafka: { brokers: k:9093, securityProtocol: SSL, ssl: { caFile: /nonexistent/ca.pem } }', /\.yaml: kafka\.ssl\.caFile: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/],
+    ['kafka: { brokers: k:9093, sasl: { mechanism: PLAIN, user: x } }', /kafka\.sasl: unknown key "user"; allowed: mechanism, username, usernameFile, password, passwordFile/],
+    ['kafka: { brokers: k:9093, securityProtocol: SASL_SSL, sasl: { mechanism: PLAIN, username: x } }', /\.yaml: kafka\.sasl\.password: required with KAFKA_SECURITY_PROTOCOL=SASL_SSL/],
+    ['schemaRegistry: { url: https://r, username: u, passwordFile: /nonexistent/pw }', /\.yaml: schemaRegistry\.passwordFile: cannot read \/nonexistent\/pw \(ENOENT\)/],
+    ['kafka: { securityProtocol: SSL }', /\.yaml: kafka\.brokers: required, e\.g\. KAFKA_BROKERS=localhost:9092/],
+    ['schemaRegistry: { url: https://r, cafile: /x }', /schemaRegistry: unknown key "cafile"; allowed: url, username, usernameFile, password, passwordFile, caFile/],
+  ])('%s → an error naming the file path', (head, message) => {
+    const path = file(`${head.startsWith('kafka') ? '' : 'kafka: { brokers: k:9092 }\n'}${head}\n${head.startsWith('schema') ? '' : 'schemaRegistry: { url: http://r }\n'}connectors:\n  - name: a\n    pipedrive: { apiToken: t }\n`);
+    expect(() => loadProducerConfigs(path, {})).toThrow(ConfigError);
+    expect(() => loadProducerConfigs(path, {})).toThrow(message);
   });
 
   it('a missing file says so', () => {

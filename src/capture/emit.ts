@@ -58,12 +58,13 @@ export function opOf(spec: TableSpec, row: Row, sourceTsMs: number, snapshotDone
 
 /**
  * The events of one parent version: the parent row, its children's current rows, and deletes for the
- * children the parent no longer holds (found through the child table's key index).
+ * children the parent no longer holds (found through the child table's key index). `hash`: the row's
+ * content hash when the caller computed it already.
  */
-export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number): ChangeEvent[] {
+export function eventsFor(ctx: EmitContext, raw: unknown, row: Row, op: Op, sourceTsMs: number, hash?: string): ChangeEvent[] {
   const { spec } = ctx;
   if (spec.customFields && unknownCustomKeys(spec, raw, ctx.customNames ?? {}).length > 0) throw new CustomFieldsChanged(spec.name);
-  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs, raw, ...(op === Op.delete ? {} : { hash: contentHash(row) }) }];
+  const events: ChangeEvent[] = [{ table: spec.name, key: keyOf(spec, row), row, op, sourceTsMs, raw, ...(op === Op.delete ? {} : { hash: hash ?? contentHash(row) }) }];
   for (const child of spec.children ?? []) {
     const childSpec = ctx.tableOf(child.table);
     const elements = op === Op.delete ? [] : at(raw, child.from);

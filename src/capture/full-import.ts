@@ -77,9 +77,10 @@ export class FullImport {
             if (known) events.push(...eventsFor(this.ctx, item, row, Op.delete, this.opts.versionTime(row, this.startedMs)));
             continue;
           }
-          if (index?.hashOf(key) === contentHash(row)) continue; // unchanged since it was published
+          const hash = contentHash(row);
+          if (index?.hashOf(key) === hash) continue; // unchanged since it was published
           const op = !offset.snapshotDone ? Op.read : known ? Op.update : Op.create;
-          const made = eventsFor(this.ctx, item, row, op, this.opts.versionTime(row, this.startedMs));
+          const made = eventsFor(this.ctx, item, row, op, this.opts.versionTime(row, this.startedMs), hash);
           events.push(...made);
           for (const ev of made) bytes += JSON.stringify(ev.row).length;
         }

@@ -22,6 +22,8 @@ export interface SchedulerDeps {
   publish(table: TableRuntime, batch: ChangeBatch): Promise<void>;
   /** The table's columns changed (new custom fields): register its new schemas before rows use them. */
   schemaChanged(table: TableRuntime): Promise<void>;
+  /** A pass over the table reached its end (offset bookkeeping that no batch carried is committed here). */
+  passEnded?(table: TableRuntime): Promise<void>;
   /** The day's API budget is low: no backfill starts, and idle rounds wait longer. */
   budgetLow(): boolean;
   serverNowMs(): number;
@@ -122,6 +124,7 @@ export class TableScheduler {
           this.deps.hooks?.onPoll?.(name, (performance.now() - started) / 1000);
         }
         if (!batch) {
+          await this.deps.passEnded?.(t);
           this.recovered(t);
           this.deps.hooks?.onCaughtUp?.(name, passStarted);
           return published;

@@ -1,6 +1,6 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
-import { fetchListPage, type PagePosition } from '../pipedrive/lists.ts';
+import { fetchListPage, type ListPage, type PagePosition } from '../pipedrive/lists.ts';
 import { formatRfc3339, parseRow } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from './change.ts';
 import { contentHash, eventsFor, opOf, type EmitContext } from './emit.ts';
@@ -37,6 +37,8 @@ export class UpdatedSinceSource implements TableSource {
   /** The pass in progress: which half, its query and page position. */
   private pass: { mode: 'incremental' | 'backfill'; query: Record<string, string>; position: PagePosition | null } | undefined;
   private lastIncrementalEnd = 0;
+  /** The next page of the pass, requested while the current batch is being published. */
+  private prefetched: { readonly query: Record<string, string>; readonly position: PagePosition; readonly page: Promise<ListPage> } | undefined;
   private backfillPagesThisRound = 0;
 
   constructor(
@@ -65,7 +67,7 @@ export class UpdatedSinceSource implements TableSource {
       }
       const pass = this.pass;
       const guessedClock = !this.client.knowsServerTime;
-      const page = await fetchListPage(this.client, sync.list, pass.query, pass.position, undefined, signal);
+      const page = await this.fetchPage(sync, pass.query, pass.position, signal);
       if (guessedClock && this.offset.backfill && !this.offset.backfill.recentDone && this.offset.backfill.cursorMs === null) {
         // The split was placed by our clock before the API told its own: place it again and restart the pass.
         const split = Math.floor((this.client.serverNowMs() - this.priorityWindowMs) / 1000) * 1000;
@@ -84,6 +86,9 @@ export class UpdatedSinceSource implements TableSource {
         if (pass.mode === 'incremental') this.lastIncrementalEnd = Date.now();
       }
       if (pass.mode === 'backfill') this.backfillPagesThisRound++;
+      // While this batch is published, the next page is already on its way (HTTP and JSON parsing overlap
+      // with the Kafka transaction); a reset source simply never uses it.
+      if (batch && page.next) this.prefetch(sync, pass.query, page.next, signal);
       if (batch) return batch;
       // Caught up on recent changes: done, unless a backfill may go on within this round.
       if (lastPage && pass.mode === 'incremental' && (!this.offset.backfill || this.ctx.budgetLow?.())) return null;
@@ -92,6 +97,20 @@ export class UpdatedSinceSource implements TableSource {
 
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
+  }
+
+  private prefetch(sync: Sync, query: Record<string, string>, position: PagePosition, signal?: AbortSignal): void {
+    const page = fetchListPage(this.client, sync.list, query, position, undefined, signal);
+    page.catch(() => undefined); // a failure is reported when the page is used
+    this.prefetched = { query, position, page };
+  }
+
+  /** The page at `position` of `query`: the prefetched one when it is that page, else a fresh request. */
+  private fetchPage(sync: Sync, query: Record<string, string>, position: PagePosition | null, signal?: AbortSignal): Promise<ListPage> {
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    if (ahead && ahead.query === query && position !== null && samePosition(ahead.position, position)) return ahead.page;
+    return fetchListPage(this.client, sync.list, query, position, undefined, signal);
   }
 
   /** Only a first sync starts a backfill; a running one pauses by itself while the budget is low. */
@@ -176,13 +195,13 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
       if (ts < cursorMs - lateness) continue; // older than the window: already published, or too late to tell
       const [seenTs, seenHash] = splitWindowed(within[id]);
       if (seenTs > ts || (seenTs === ts && seenHash === hash)) continue; // this version or a newer one was published
-      events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, true, seenTs === ts), ts));
+      events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, true, seenTs === ts), ts, hash));
       within[id] = `${ts}:${hash}`;
       continue;
     }
     if (ts === cursorMs && emitted[id] === hash) continue; // this exact version was published
     const earlierVersionThisSecond = ts === cursorMs && emitted[id] !== undefined;
-    events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, prev.snapshotDone, earlierVersionThisSecond), ts));
+    events.push(...eventsFor(ctx, raw, row, opOf(spec, row, ts, prev.snapshotDone, earlierVersionThisSecond), ts, hash));
     if (cursorMs === null || ts > cursorMs) {
       cursorMs = ts;
       emitted = {};
@@ -202,4 +221,8 @@ function splitWindowed(entry: string | undefined): [number, string] {
   if (entry === undefined) return [Number.NEGATIVE_INFINITY, ''];
   const at = entry.indexOf(':');
   return [Number(entry.slice(0, at)), entry.slice(at + 1)];
+}
+
+function samePosition(a: PagePosition, b: PagePosition): boolean {
+  return 'cursor' in a ? 'cursor' in b && a.cursor === b.cursor : 'start' in b && a.start === b.start;
 }

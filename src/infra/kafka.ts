@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureKafka, kafkaVersion } from './install.ts';
+import { scramFormatArgs, secureListenerProperties, secureListeners, type SecureListenerOptions, type SecurePorts } from './kafka-listeners.ts';
 import { launchReady, prepareRun, type ControllableService } from './launch.ts';
 import { runOk, stablePort, waitReady } from './proc.ts';
 
@@ -18,26 +19,34 @@ export interface LocalKafka extends ControllableService {
   dataDir: string;
   /** True when this start had to download the jars. */
   cold: boolean;
+  /** host:port of the secured listeners asked for with `secure` (the PLAINTEXT `brokers` stay). */
+  saslSslBrokers?: string[];
+  mtlsBrokers?: string[];
 }
 
 export interface StartKafkaOptions {
   version?: string;
   log?: (msg: string) => void;
   readyTimeoutMs?: number;
+  /** Listeners besides PLAINTEXT: SASL_SSL with SCRAM-SHA-512, and SSL requiring a client certificate. */
+  secure?: SecureListenerOptions;
 }
 
 /** server.properties for one node; the single-partition internal topics and 0 ms rebalance delay keep the first group join and transaction fast. */
-export function kafkaServerProperties(o: { brokerPort: number; controllerPort: number; dataDir: string }): string {
+export function kafkaServerProperties(o: { brokerPort: number; controllerPort: number; dataDir: string; secure?: SecureListenerOptions; securePorts?: SecurePorts }): string {
+  const extra = secureListeners(o.securePorts ?? {});
+  const listeners = extra.map((l) => `,${l.name}://127.0.0.1:${l.port}`).join('');
+  const protocols = extra.map((l) => `,${l.name}:${l.protocol}`).join('');
   return `process.roles=broker,controller
 node.id=1
 # static quorum: works on 3.9 and 4.x and needs no --standalone at format time
 controller.quorum.voters=1@127.0.0.1:${o.controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},CONTROLLER://127.0.0.1:${o.controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${o.brokerPort}
+listeners=PLAINTEXT://127.0.0.1:${o.brokerPort},CONTROLLER://127.0.0.1:${o.controllerPort}${listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:${o.brokerPort}${listeners}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${o.dataDir}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${protocols}
+${o.secure ? secureListenerProperties(o.secure, o.securePorts ?? {}) : ''}log.dirs=${o.dataDir}
 num.partitions=1
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1
@@ -102,8 +111,12 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<LocalKaf
   mkdirSync(dataDir);
   // Below the ephemeral range, so that while a test has the broker killed no client socket takes its port.
   const [brokerPort, controllerPort] = [await stablePort(), await stablePort()];
+  const securePorts: SecurePorts = {
+    ...(opts.secure?.scramUsers ? { saslSsl: await stablePort() } : {}),
+    ...(opts.secure?.mtls ? { mtls: await stablePort() } : {}),
+  };
   const props = join(runDir, 'server.properties');
-  writeFileSync(props, kafkaServerProperties({ brokerPort, controllerPort, dataDir }));
+  writeFileSync(props, kafkaServerProperties({ brokerPort, controllerPort, dataDir, secure: opts.secure, securePorts }));
   const cp = ['-cp', install.classpath];
   // A Kafka cluster id is 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints);
   // like Kafka's Uuid.randomUuid(), re-draw ids starting with '-', which the CLI would parse as an option.
@@ -111,7 +124,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<LocalKaf
   do clusterId = randomBytes(16).toString('base64url');
   while (clusterId.startsWith('-'));
   // Formatted once: a restart runs kafka.Kafka on the formatted dir, as a crashed broker's supervisor would.
-  await runOk(install.java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', ...install.logArgs, ...cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
+  await runOk(install.java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', ...install.logArgs, ...cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...scramFormatArgs(opts.secure?.scramUsers)]);
   const brokers = [`127.0.0.1:${brokerPort}`];
   const svc = await launchReady({
     service: 'kafka',
@@ -126,5 +139,6 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<LocalKaf
     },
   });
   // Object.assign onto svc (not a spread) keeps its pid/state getters live across restarts.
-  return Object.assign(svc, { brokers, version, clusterId, dataDir, cold: install.cold });
+  const at = (port: number | undefined) => (port === undefined ? undefined : [`127.0.0.1:${port}`]);
+  return Object.assign(svc, { brokers, version, clusterId, dataDir, cold: install.cold, saslSslBrokers: at(securePorts.saslSsl), mtlsBrokers: at(securePorts.mtls) });
 }

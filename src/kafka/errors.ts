@@ -1,3 +1,5 @@
+import { authAdvice } from './auth-advice.ts';
+
 /**
  * What a Kafka failure means for us. kafkajs marks its own errors `retriable`, but after its internal
  * retries it wraps even a connection error in a non-retriable KafkaJSNumberOfRetriesExceeded, and it does
@@ -64,9 +66,8 @@ export function classifyKafkaError(err: unknown): KafkaFailureKind {
   return 'transient';
 }
 
-const ADVICE: Record<Exclude<KafkaFailureKind, 'transient'>, string> = {
+const ADVICE: Record<Exclude<KafkaFailureKind, 'transient' | 'auth'>, string> = {
   fenced: 'another producer with the same CONNECTOR_NAME (transactional id) started and took over; this instance stops so the two never write together',
-  auth: 'the brokers refused the connection or the credentials/permissions; check the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_* settings and the ACLs',
   'too-large': "a record batch is larger than the topic's max.message.bytes",
   config: 'the brokers refused a setting',
 };
@@ -75,9 +76,21 @@ const ADVICE: Record<Exclude<KafkaFailureKind, 'transient'>, string> = {
 export function asKafkaError(err: unknown, what: string): KafkaError {
   if (err instanceof KafkaError) return err;
   const kind = classifyKafkaError(err);
-  const detail = err instanceof Error ? err.message : String(err);
-  const message = kind === 'transient' ? `Kafka: ${what} failed: ${detail}` : `Kafka: ${what} failed: ${detail} — ${ADVICE[kind]}`;
+  const detail = oneLine(err instanceof Error ? err.message : String(err));
+  const advice = kind === 'transient' ? undefined : kind === 'auth' ? authAdvice(err) : ADVICE[kind];
+  const message = advice === undefined ? `Kafka: ${what} failed: ${detail}` : `Kafka: ${what} failed: ${detail} — ${advice}`;
   return new KafkaError(kind, message, { cause: err });
+}
+
+/**
+ * A message on one line; OpenSSL's `80BC…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad
+ * certificate:../deps/…:1601:SSL alert number 42\n` shortened to its reason (`sslv3 alert bad certificate`).
+ */
+function oneLine(message: string): string {
+  return message
+    .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+)(?::[^:\s]+:\d+)?(?::SSL alert number \d+)?/g, '$1')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /** Runs a Kafka call, translating its failure. */

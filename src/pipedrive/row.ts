@@ -18,27 +18,75 @@ export function parseRow(spec: TableSpec, raw: unknown, ctx: RowContext = {}): R
   if (!scalar && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
     throw new PipedriveDataError(`table ${spec.name}: expected an object per row, got ${JSON.stringify(raw)?.slice(0, 80)}`, spec.name, undefined, undefined);
   }
-  const required = requiredColumns(spec);
   const row: Record<string, Value> = {};
-  for (const col of spec.columns) {
-    const id = () => (scalar ? raw : (raw as Record<string, unknown>).id);
+  for (const reader of readersOf(spec)) {
     let value: Value;
     try {
-      value = parseValue(col, col.read ? col.read(raw) : valueAt(raw, col.path ?? col.name, ctx));
+      value = parseValue(reader.col, reader.get(raw, ctx));
     } catch (err) {
-      throw new PipedriveDataError(`table ${spec.name}: row ${JSON.stringify(id())}: field "${col.name}": ${(err as Error).message}`, spec.name, id(), col.name);
+      const id = scalar ? raw : (raw as Record<string, unknown>).id;
+      throw new PipedriveDataError(`table ${spec.name}: row ${JSON.stringify(id)}: field "${reader.col.name}": ${(err as Error).message}`, spec.name, id, reader.col.name);
     }
-    if (value === null && required.has(col.name)) {
+    if (value === null && reader.required) {
+      const id = scalar ? raw : (raw as Record<string, unknown>).id;
       throw new PipedriveDataError(
-        `table ${spec.name}: row ${JSON.stringify(id())}: field "${col.name}" is missing (Pipedrive always returns it; the page is malformed)`,
+        `table ${spec.name}: row ${JSON.stringify(id)}: field "${reader.col.name}" is missing (Pipedrive always returns it; the page is malformed)`,
         spec.name,
-        id(),
-        col.name,
+        id,
+        reader.col.name,
       );
     }
-    row[col.name] = value;
+    row[reader.col.name] = value;
   }
   return row;
+}
+
+/** How one column is read from an API object: compiled once per table (paths split, required known). */
+interface ColumnReader {
+  readonly col: ColumnSpec;
+  readonly required: boolean;
+  readonly get: (raw: unknown, ctx: RowContext) => unknown;
+}
+
+const readersBySpec = new WeakMap<TableSpec, readonly ColumnReader[]>();
+
+function readersOf(spec: TableSpec): readonly ColumnReader[] {
+  let readers = readersBySpec.get(spec);
+  if (!readers) {
+    const required = requiredColumns(spec);
+    readers = spec.columns.map((col) => ({ col, required: required.has(col.name), get: col.read ? (raw: unknown) => col.read!(raw) : compilePath(col.path ?? col.name) }));
+    readersBySpec.set(spec, readers);
+  }
+  return readers;
+}
+
+/** A column path as a function: `$index`, `$value`, `$parent.…`, `$item.…`, or a dot path of the object. */
+function compilePath(path: string): (raw: unknown, ctx: RowContext) => unknown {
+  if (path === '$index') return (_raw, ctx) => ctx.index;
+  if (path === '$value') return (raw) => raw;
+  if (path.startsWith('$parent.')) {
+    const parts = path.slice('$parent.'.length).split('.');
+    return (_raw, ctx) => walk(ctx.parent, parts);
+  }
+  if (path.startsWith('$item.')) {
+    const parts = path.slice('$item.'.length).split('.');
+    return (_raw, ctx) => walk(ctx.item, parts);
+  }
+  const parts = path.split('.');
+  if (parts.length === 1) {
+    const [field] = parts as [string];
+    return (raw) => (raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[field] : undefined);
+  }
+  return (raw) => walk(raw, parts);
+}
+
+function walk(obj: unknown, parts: readonly string[]): unknown {
+  let cur: unknown = obj;
+  for (const part of parts) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
 }
 
 const requiredBySpec = new WeakMap<TableSpec, ReadonlySet<string>>();
@@ -62,23 +110,6 @@ export interface RowContext {
   readonly index?: number;
   /** The wrapper around the object (`$item.<field>`), e.g. a recents or mail entry. */
   readonly item?: unknown;
-}
-
-function valueAt(raw: unknown, path: string, ctx: RowContext): unknown {
-  if (path === '$index') return ctx.index;
-  if (path === '$value') return raw;
-  if (path.startsWith('$parent.')) return at(ctx.parent, path.slice('$parent.'.length));
-  if (path.startsWith('$item.')) return at(ctx.item, path.slice('$item.'.length));
-  return at(raw, path);
-}
-
-function at(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
 }
 
 export function parseValue(col: ColumnSpec, v: unknown): Value {

@@ -1,6 +1,6 @@
 import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
-import { createKafka, type KafkaConnection } from '../kafka/connection.ts';
+import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { KafkaError, kafkaCall } from '../kafka/errors.ts';
 import { readTopicsToEnd } from '../kafka/read-to-end.ts';
 import type { Logger } from '../observe/log.ts';
@@ -38,6 +38,7 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     await admin.disconnect().catch(() => undefined);
   };
   try {
+    await checkConnection(opts);
     await kafkaCall(`connecting to ${opts.brokers.join(',')}`, () => admin.connect());
     await kafkaCall(`connecting the producer to ${opts.brokers.join(',')}`, () => producer.connect());
     await kafkaCall(`initialising transactional id ${opts.transactionalId}`, async () => {

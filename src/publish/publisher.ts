@@ -29,6 +29,19 @@ interface TableSchemas {
   readonly topic: string;
   readonly keyId: number;
   readonly valueId: number;
+  readonly writeKey: (key: unknown) => Buffer;
+  readonly writeValue: (value: unknown) => Buffer;
+  /** The value's fields: two tables with the same (a table and its history) encode a row to the same body. */
+  readonly fields: string;
+}
+
+/** The Avro body of the last value written, reused for the same version going to a table of the same fields. */
+interface LastBody {
+  readonly row: object;
+  readonly op: string;
+  readonly sourceTsMs: number;
+  readonly fields: string;
+  readonly body: Buffer;
 }
 
 /**
@@ -71,8 +84,10 @@ export class Publisher {
     for (const t of tables) {
       const topic = this.topicOf(t.name);
       const keyId = await this.registry.register(`${topic}-key`, keySchema(this.opts.topicPrefix, t));
-      const valueId = await this.registry.register(`${topic}-value`, valueSchema(this.opts.topicPrefix, t));
-      this.schemas.set(t.name, { spec: t, topic, keyId, valueId });
+      const value = valueSchema(this.opts.topicPrefix, t);
+      const valueId = await this.registry.register(`${topic}-value`, value);
+      const fields = JSON.stringify(value.fields);
+      this.schemas.set(t.name, { spec: t, topic, keyId, valueId, writeKey: this.registry.writerFor(keyId), writeValue: this.registry.writerFor(valueId), fields });
     }
   }
 
@@ -80,10 +95,11 @@ export class Publisher {
   async publish(batch: ChangeBatch): Promise<number> {
     const synced = this.now();
     const records: OutRecord[] = [];
+    let last: LastBody | undefined;
     for (const ev of batch.events) {
       const s = this.schemas.get(ev.table);
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
-      records.push(...(await this.encode(s, ev, synced)));
+      last = this.encode(s, ev, synced, last, records);
     }
     records.push({
       topic: this.stateTopic,
@@ -94,29 +110,46 @@ export class Publisher {
     return records.length - 1;
   }
 
-  private async encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number): Promise<OutRecord[]> {
+  /**
+   * Appends the records of one event: the change (and a tombstone after a delete). The history copy of a
+   * version follows the version itself and has the same fields: its Avro body is the one just written.
+   */
+  private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[]): LastBody {
     const history = s.spec.sync.kind === 'history';
     // History keys hold the version time too (every version is its own key); they are partitioned by the
     // entity's key as its latest-state topic writes it, so one entity's versions stay in one partition.
-    const key = await this.registry.encode(s.keyId, history ? { ...ev.key, [VERSION_KEY_FIELD]: ev.sourceTsMs } : ev.key);
+    const key = s.writeKey(history ? { ...ev.key, [VERSION_KEY_FIELD]: ev.sourceTsMs } : ev.key);
     const of = s.spec.sync.kind === 'history' ? this.schemas.get(s.spec.sync.of) : undefined;
-    const partitionKey = of ? await this.registry.encode(of.keyId, ev.key) : undefined;
+    const partitionKey = of ? of.writeKey(ev.key) : undefined;
     const deleted = ev.op === 'd';
-    // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
-    const row = Object.fromEntries(s.spec.columns.map((c) => [c.name, ev.row[c.name] ?? null]));
-    const value = await this.registry.encode(s.valueId, {
-      ...row,
-      __op: ev.op,
-      __deleted: deleted,
-      __source_ts_ms: ev.sourceTsMs,
-      __synced_ms: syncedMs,
-    });
+    let value: Buffer;
+    let body: LastBody;
+    if (last && last.row === ev.row && last.op === ev.op && last.sourceTsMs === ev.sourceTsMs && last.fields === s.fields) {
+      value = withSchemaId(s.valueId, last.body);
+      body = last;
+    } else {
+      // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
+      const fields: Record<string, unknown> = { __op: ev.op, __deleted: deleted, __source_ts_ms: ev.sourceTsMs, __synced_ms: syncedMs };
+      for (const c of s.spec.columns) fields[c.name] = ev.row[c.name] ?? null;
+      value = s.writeValue(fields);
+      body = { row: ev.row, op: ev.op, sourceTsMs: ev.sourceTsMs, fields: s.fields, body: value.subarray(5) };
+    }
     const sourceTs = String(ev.sourceTsMs);
     const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
-    const change: OutRecord = { topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) };
+    out.push({ topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    return deleted && !history ? [change, { topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } }] : [change];
+    if (deleted && !history) out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs } });
+    return body;
   }
+}
+
+/** A Confluent wire-format record of another schema id around an Avro body. */
+function withSchemaId(schemaId: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0;
+  out.writeInt32BE(schemaId, 1);
+  body.copy(out, 5);
+  return out;
 }

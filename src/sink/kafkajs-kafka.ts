@@ -1,13 +1,12 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { createKafka } from '../kafka/connection.ts';
+import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { asKafkaError, kafkaCall } from '../kafka/errors.ts';
 import type { Logger } from '../observe/log.ts';
 import { Aborted, describeError, withRetries, type Dependency } from '../retry.ts';
 import type { SinkKafka, SinkTask, TopicPartition, Watermarks } from './kafka.ts';
 import { offsetKey } from './model.ts';
 
-export interface SinkKafkaOptions {
-  readonly brokers: readonly string[];
+export interface SinkKafkaOptions extends KafkaConnection {
   readonly clientId: string;
   readonly groupId: string;
   readonly sessionTimeoutMs: number;
@@ -19,7 +18,8 @@ export interface SinkKafkaOptions {
 }
 
 export async function connectSinkKafka(opts: SinkKafkaOptions): Promise<SinkKafka> {
-  const kafka = createKafka({ brokers: opts.brokers }, opts.clientId, 'sink');
+  await checkConnection(opts);
+  const kafka = createKafka(opts, opts.clientId, 'sink');
   const admin = kafka.admin();
   await kafkaCall('connecting the admin client', () => admin.connect()).catch(async (err: unknown) => {
     await admin.disconnect().catch(() => undefined);

@@ -1,12 +1,12 @@
 import type { SinkConfig } from '../config.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { Registry } from '../registry/client.ts';
 import { describeError, isRetriable, sleepUnlessAborted, withRetries, type Dependency } from '../retry.ts';
 import { openDuckDb } from './destinations/duckdb.ts';
 import { openPostgres } from './destinations/postgres.ts';
 import { connectSinkKafka } from './kafkajs-kafka.ts';
 import { FIVETRAN_NAMING, NATIVE_NAMING, offsetKey, type Destination } from './model.ts';
-import { SinkSchemas } from './schemas.ts';
 import { DestinationTask } from './task.ts';
 
 export interface SinkRun {
@@ -43,11 +43,14 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
     for (const f of cleanup.reverse()) await f().catch(() => undefined);
   };
   try {
-    const schemas = new SinkSchemas(config.schemaRegistryUrl);
+    // No retries inside the client: the task retries each call under its own signals (a revoked partition).
+    const schemas = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, retries: false, signal: stopping.signal });
+    cleanup.push(() => schemas.close());
     await retry('registry', 'checking the schema registry', () => schemas.check());
     const kafka = await retry('kafka', 'connecting to Kafka', () =>
       connectSinkKafka({
         brokers: config.kafkaBrokers,
+        security: config.kafkaSecurity,
         clientId: `${config.connectorName}-sink`,
         groupId: config.groupId,
         sessionTimeoutMs: config.sessionTimeoutMs,

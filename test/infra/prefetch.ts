@@ -2,6 +2,7 @@
 // processes and never spends its hook timeout on downloads. Run by test/infra/setup.sh.
 // Only services that would run as local processes are fetched: env-var (external) and Docker ones need nothing.
 import { ensureApicurio, ensureKafka, ensurePostgres, ensurePrometheus, kafkaVersion } from '../../src/infra/install.ts';
+import { ensureNginx } from '../../src/infra/nginx.ts';
 import { selectModes, type ServiceName } from '../../src/infra/services.ts';
 
 const log = (msg: string) => console.log(`[infra prefetch] ${msg}`);
@@ -25,6 +26,8 @@ const chains = [
   async () => {
     if (local('postgres')) await timed('PostgreSQL', () => ensurePostgres());
     if (local('prometheus')) await timed('Prometheus', () => ensurePrometheus());
+    // Always local: the TLS reverse proxy in front of the registry (test/integration/registry-security.test.ts).
+    await timed('nginx', () => ensureNginx());
   },
 ];
 const results = await Promise.allSettled(chains.map((c) => c()));

@@ -58,7 +58,7 @@ describe('clear errors', () => {
     const run = runCli(['run', '--once'], env({ SCHEMA_REGISTRY_URL: registry.origin }));
     expect(await run.exit).toBe(1);
     expect(output(run)).toMatch(
-      new RegExp(`schema registry ${registry.origin}: .*HTTP 404: this URL does not answer the Confluent registry API; SCHEMA_REGISTRY_URL must point at it \\(Apicurio: http://host:8080/apis/ccompat/v7\\)`),
+      new RegExp(`schema registry ${registry.origin}: .* failed: HTTP 404: no Confluent-compatible API at this URL\\. For Apicurio Registry the URL ends in /apis/ccompat/v7 \\(e\\.g\\. ${registry.origin}/apis/ccompat/v7\\); check SCHEMA_REGISTRY_URL`),
     );
   });
 

@@ -1,8 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { duckDbError, isRetriablePostgres, postgresError } from '../../src/sink/destinations/errors.ts';
-import { RegistryError, SinkSchemas } from '../../src/sink/schemas.ts';
 
 const sqlError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 
@@ -50,79 +47,5 @@ describe('DuckDB failures', () => {
     expect(duckDbError(new Error('TransactionContext Error: Catalog write-write conflict on alter with "deal"'), 'f', 'x').retriable).toBe(true);
     expect(duckDbError(new Error('IO Error: Could not write file "f.wal": No space left on device'), 'f', 'x').retriable).toBe(true);
     expect(duckDbError(new Error('Binder Error: column "x" does not exist'), 'f', 'x').retriable).toBe(false);
-  });
-});
-
-describe('schema registry failures', () => {
-  let server: Server;
-  let base = '';
-  let answer: (path: string) => { status: number; body?: unknown } = () => ({ status: 200, body: [] });
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      const a = answer(req.url ?? '');
-      res.writeHead(a.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(a.body ?? { message: 'x' }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-  const failure = async (p: Promise<unknown>) => {
-    const e = await p.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(e).toBeInstanceOf(RegistryError);
-    return e as RegistryError;
-  };
-  const record = (id: number) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), Buffer.from([2])]);
-
-  it('a URL without the Confluent API (Apicurio without /apis/ccompat/v7): fatal, suggesting the path', async () => {
-    answer = () => ({ status: 404 });
-    const e = await failure(new SinkSchemas(base).check());
-    expect(e.retriable).toBe(false);
-    expect(e.message).toContain(`${base}/apis/ccompat/v7`);
-  });
-
-  it('401/403: fatal, naming the registry and the status', async () => {
-    for (const status of [401, 403]) {
-      answer = () => ({ status });
-      const e = await failure(new SinkSchemas(base).check());
-      expect(e.retriable).toBe(false);
-      expect(e.message).toContain(base);
-      expect(e.message).toContain(`HTTP ${status}`);
-    }
-  });
-
-  it('a schema id the registry does not have: fatal, saying so', async () => {
-    answer = () => ({ status: 404, body: { error_code: 40403, message: 'Schema 7 not found.' } });
-    const e = await failure(new SinkSchemas(base).writerOf(record(7)));
-    expect(e.retriable).toBe(false);
-    expect(e.message).toMatch(/has no schema 7/);
-  });
-
-  it('5xx and no answer at all are retriable', async () => {
-    answer = () => ({ status: 503 });
-    expect((await failure(new SinkSchemas(base).writerOf(record(8)))).retriable).toBe(true);
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const e = await failure(new SinkSchemas(`http://127.0.0.1:${port}`).check());
-    expect(e.retriable).toBe(true);
-    expect(e.message).toMatch(/ECONNREFUSED/);
-  });
-
-  it('a writer schema is read once and keeps its attributes', async () => {
-    let reads = 0;
-    const schema = { type: 'record', name: 'V', 'pipedrive.cdc.kind': 'history', fields: [{ name: 'n', type: { type: 'long', logicalType: 'timestamp-millis' } }] };
-    answer = () => (reads++, { status: 200, body: { schema: JSON.stringify(schema) } });
-    const s = new SinkSchemas(base);
-    const w = await s.writerOf(record(9));
-    await s.writerOf(record(9));
-    expect(reads).toBe(1);
-    expect(w.schema['pipedrive.cdc.kind']).toBe('history');
-    expect(w.type.fromBuffer(Buffer.from([2]))).toEqual({ n: 1 });
   });
 });

@@ -1,0 +1,140 @@
+/**
+ * Benchmark (not a test): the producer's full-sync rate against its raw ceiling, in one run on the same
+ * Kafka and registry. `TABLES=deal`, `HISTORY_REBUILD=off`: every deal is published to `deal` and to
+ * `deal_history`, 500 deals a transaction.
+ *   - product: `startProducer` over a generated account of N deals in the local Pipedrive, until caught up;
+ *   - raw: the same deal objects (fetched from the same local Pipedrive), encoded to the same Avro records
+ *     with avsc beforehand, written by a bare kafkajs transactional producer, 500 deals (1,000 records +
+ *     one state record) a transaction;
+ *   - source: the local Pipedrive serving the same pages to a plain fetch loop.
+ * Prints deals/s of each and the ratio product / raw, REPS times (medians at the end).
+ *   node --import tsx bench/producer-throughput.ts [deals=200000] [reps=3]
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import avro from 'avsc';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { deal } from '../src/catalog/tables/deal.ts';
+import { historyOf } from '../src/catalog/types.ts';
+import { loadProducerConfig } from '../src/config.ts';
+import { startServices } from '../src/infra/services.ts';
+import { silentLogger } from '../src/observe/log.ts';
+import { createMetrics } from '../src/observe/metrics.ts';
+import { parseRow } from '../src/pipedrive/row.ts';
+import { startProducer } from '../src/producer.ts';
+import { keySchema, valueSchema } from '../src/publish/avro-schema.ts';
+import { runCli } from '../test/integration/support/harness.ts';
+
+const deals = Number(process.argv[2] ?? 200_000);
+const reps = Number(process.argv[3] ?? 3);
+const services = await startServices({ kafka: true, registry: true });
+// The local Pipedrive in a process of its own, as a real API would be: its work is not the producer's.
+const simRun = runCli(['sim', '--port', '0', '--seed', '13', '--deals', String(deals), '--daily-budget', '1000000000000', '--burst', '1000000'], {});
+const sim = await (async () => {
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    const text = simRun.lines.join('\n');
+    const url = /listening on (http:\/\/\S+) /.exec(text)?.[1];
+    const token = /API token: (\S+)/.exec(text)?.[1];
+    if (url && token && /Seeded/.test(text)) return { baseUrl: url, token, close: async () => void simRun.child.kill('SIGTERM') };
+  }
+  throw new Error(`the local Pipedrive did not start: ${simRun.lines.join('\n')}`);
+})();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Every deal object, page by page, as any HTTP client reads them (timed: the source's rate). */
+async function fetchAll(): Promise<{ items: unknown[]; seconds: number }> {
+  const started = performance.now();
+  const items: unknown[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ status: 'open,won,lost,deleted', limit: '500', sort_by: 'update_time', sort_direction: 'asc', ...(cursor ? { cursor } : {}) });
+    const body = (await (await fetch(`${sim.baseUrl}/api/v2/deals?${q}`, { headers: { 'x-api-token': sim.token } })).json()) as { data: unknown[]; additional_data: { next_cursor: string | null } };
+    items.push(...body.data);
+    cursor = body.additional_data.next_cursor;
+  } while (cursor);
+  return { items, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The raw ceiling: pre-encoded records, bare kafkajs transactions of 500 deals. */
+async function raw(items: readonly unknown[], prefix: string): Promise<number> {
+  const kafka = new Kafka({ clientId: `${prefix}-raw`, brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [`${prefix}.deal`, `${prefix}.deal_history`].map((topic) => ({ topic, numPartitions: 3 })).concat([{ topic: `${prefix}._state`, numPartitions: 1 }]) });
+  await admin.disconnect();
+  const keyType = avro.Type.forSchema(keySchema(prefix, deal) as avro.Schema);
+  const valueType = avro.Type.forSchema(valueSchema(prefix, deal) as avro.Schema);
+  const historyType = avro.Type.forSchema(valueSchema(prefix, historyOf(deal)!) as avro.Schema);
+  // Confluent wire format: magic byte 0, the schema id, the Avro body (ids here are placeholders: nobody decodes).
+  const wire = (id: number, body: Buffer) => {
+    const out = Buffer.alloc(5 + body.length);
+    out.writeInt32BE(id, 1);
+    body.copy(out, 5);
+    return out;
+  };
+  const now = Date.now();
+  const records = items.map((item) => {
+    const row = parseRow(deal, item);
+    const value = { ...row, __op: 'r', __deleted: false, __source_ts_ms: Number(row.update_time), __synced_ms: now };
+    return { key: wire(1, keyType.toBuffer({ id: row.id })), value: wire(2, valueType.toBuffer(value)), history: wire(3, historyType.toBuffer(value)) };
+  });
+  const producer = kafka.producer({ transactionalId: `${prefix}-raw`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const started = performance.now();
+  for (let i = 0; i < records.length; i += 500) {
+    const chunk = records.slice(i, i + 500);
+    const tx = await producer.transaction();
+    await tx.sendBatch({
+      topicMessages: [
+        { topic: `${prefix}.deal`, messages: chunk.map((r) => ({ key: r.key, value: r.value })) },
+        { topic: `${prefix}.deal_history`, messages: chunk.map((r) => ({ key: r.key, value: r.history })) },
+        { topic: `${prefix}._state`, messages: [{ key: 'state', value: JSON.stringify({ cursor: i }) }] },
+      ],
+    });
+    await tx.commit();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return items.length / seconds;
+}
+
+async function product(prefix: string): Promise<number> {
+  const started = performance.now();
+  const run = startProducer(
+    loadProducerConfig({
+      PIPEDRIVE_BASE_URL: sim.baseUrl,
+      PIPEDRIVE_API_TOKEN: sim.token,
+      KAFKA_BROKERS: services.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
+      TOPIC_PREFIX: prefix,
+      CONNECTOR_NAME: prefix,
+      TABLES: 'deal',
+      HISTORY_REBUILD: 'off',
+    }),
+    { metrics: createMetrics('producer'), log: silentLogger, untilCaughtUp: true },
+  );
+  await run.done;
+  return deals / ((performance.now() - started) / 1000);
+}
+
+try {
+  const rows: Array<{ product: number; raw: number; source: number }> = [];
+  if (process.env.ONLY_PRODUCT) {
+    // For profiling: `ONLY_PRODUCT=1 node --cpu-prof --import tsx bench/producer-throughput.ts`.
+    console.log(`product ${Math.round(await product(`ptp${Date.now()}`))} deals/s`);
+    process.exit(0);
+  }
+  for (let rep = 1; rep <= reps; rep++) {
+    const { items, seconds } = await fetchAll();
+    const source = items.length / seconds;
+    const p = await product(`ptp${Date.now()}`);
+    const r = await raw(items, `ptr${Date.now()}`);
+    rows.push({ product: p, raw: r, source });
+    console.log(`rep ${rep}: product ${Math.round(p)} deals/s, raw kafkajs ${Math.round(r)} deals/s, ratio ${(p / r).toFixed(2)}; the local Pipedrive serves ${Math.round(source)} rows/s; load ${loadavg()[0]!.toFixed(1)}`);
+  }
+  const m = { product: median(rows.map((x) => x.product)), raw: median(rows.map((x) => x.raw)), source: median(rows.map((x) => x.source)) };
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`median of ${reps}: product ${Math.round(m.product)} deals/s, raw ${Math.round(m.raw)} deals/s → ratio ${(m.product / m.raw).toFixed(2)}; source ${Math.round(m.source)} rows/s (${deals} deals, each also to deal_history)`);
+} finally {
+  await sim.close();
+  await services.stop();
+}
