@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Rng } from './prng.ts';
 import { seedAccount } from './seed-account.ts';
+import { seedDealPeople } from './store/deal-people.ts';
 import { seedV1 } from './store/v1-seed.ts';
 import { ACCOUNT } from './store/account.ts';
 import type { Deal } from './store/deal-model.ts';
@@ -37,6 +38,7 @@ export function seedDeals(store: SimStore, seed: number, count: number): void {
   }
   seedAccount(store, seed, count); // persons, organizations, activities, products, custom fields (v2)
   seedV1(store, seed, count); // notes, files, leads, call logs, mail, projects/tasks, goals (v1)
+  seedDealPeople(store, seed); // deal participants and followers
 }
 
 /** One literal in DEAL_FIELDS order (see deal-model.ts); the store fills in id and the two times. */

@@ -30,8 +30,8 @@ const NOT_COVERED: Readonly<Record<string, string>> = {
   subscription_payment: 'Pipedrive removed the Subscriptions API (2025-06-27)',
 };
 /** Tables Fivetran documents that its ERD capture lacks. */
-/** Tables beyond the ERD: ACTIVITY_FIELD (Fivetran's docs) and the deal field change log. */
-const EXTRA: readonly string[] = ['activity_field', 'deal_change'];
+/** Tables beyond the ERD: ACTIVITY_FIELD (Fivetran's docs), the deal field change log, deal participants and followers. */
+const EXTRA: readonly string[] = ['activity_field', 'deal_change', 'deal_participant', 'deal_follower'];
 
 /** Deliberate primary-key differences from the ERD (compared as sets): ERD key → ours, and why. */
 const KEY_DIFFERENCES: Readonly<Record<string, { erd: string[]; ours: string[]; why: string }>> = {

@@ -167,6 +167,14 @@ describe('v1 responses conform to the official v1 spec', () => {
     check('getDealChangelog', await api.get(`/deals/${mailDeal}/changelog`, { limit: 2 }));
     check('getDealChangelog', await api.get(`/deals/${fileDeal}/changelog`));
     check('getDealMailMessages', await api.get(`/deals/${mailDeal}/mailMessages`));
+    const seeded = sim.store.dealPeople.participants.table.all()[0]!.data.deal_id;
+    check('getDealParticipants', await api.get(`/deals/${seeded}/participants`));
+    const taken = new Set(sim.store.dealPeople.participantsOf(mailDeal).map((r) => r.data.person_id));
+    const personId = sim.store.persons.table.all().find((r) => r.deletedAtMs === null && !taken.has(r.id))!.id;
+    const added = await api.post<{ data: Json }>(`/deals/${mailDeal}/participants`, { person_id: personId });
+    check('addDealParticipant', added);
+    check('getDealParticipants', await api.get(`/deals/${mailDeal}/participants`, { limit: 1 }));
+    check('deleteDealParticipant', await api.del(`/deals/${mailDeal}/participants/${added.body.data['id']}`));
     check('getMailMessage', await api.get(`/mailbox/mailMessages/${sim.store.v1.mail.messages.all()[0]!.id}`));
     check('getProjects', await api.get('/projects', { limit: 1 }));
     check('getProject', await api.get('/projects/1'));

@@ -2,9 +2,14 @@
  * The people around a deal besides its contact person: participants (persons, v1
  * `/deals/{id}/participants`) and followers (users, v2 `/deals/{id}/followers`). Journaled writes
  * (itemType `dealParticipant` / `dealFollower`); a removal is a soft delete, never listed again.
- * A person or user is on a deal at most once.
+ * A person or user is on a deal at most once. The deal's participants_count / followers_count count
+ * them; an API write moves the deal's update_time (routes call DealStore.touch), so incremental readers
+ * see the new counts.
  */
 import type { SimClock } from '../clock.ts';
+import { Rng } from '../prng.ts';
+import { ACCOUNT } from './account.ts';
+import type { SimStore } from './index.ts';
 import type { EventJournal } from './events.ts';
 import type { Row } from './table.ts';
 import { JournaledTable } from './v1-base.ts';
@@ -95,5 +100,37 @@ export class DealPeopleStore {
     this.index = undefined;
     this.followers.softDelete(row, userId, row.data);
     return true;
+  }
+}
+
+/**
+ * Generated participants and followers: about one deal in five has one or two participants (persons other
+ * than its contact person), one in four one or two followers besides nobody (users). Added between the
+ * deal's add time and its update time, so a deal's update_time stays the latest change. Its own random
+ * stream: the other generated data stays as it was.
+ */
+export function seedDealPeople(store: SimStore, seed: number): void {
+  const rng = new Rng((seed ^ 0x0dea1f01) >>> 0);
+  const persons = store.persons.table.size;
+  for (const d of store.deals.table.all()) {
+    const at = () => rng.int(d.addSec, d.updateSec);
+    if (persons > 1 && rng.chance(0.2)) {
+      const taken = new Set([d.data.person_id]);
+      for (let n = rng.int(1, 2); n > 0; n--) {
+        const personId = rng.int(1, persons);
+        if (taken.has(personId)) continue;
+        taken.add(personId);
+        store.dealPeople.seedParticipant(at(), { deal_id: d.id, person_id: personId, added_by_user_id: d.data.owner_id });
+      }
+    }
+    if (rng.chance(0.25)) {
+      const taken = new Set<number>();
+      for (let n = rng.int(1, 2); n > 0; n--) {
+        const userId = rng.pick(ACCOUNT.userIds);
+        if (taken.has(userId)) continue;
+        taken.add(userId);
+        store.dealPeople.seedFollower(at(), { deal_id: d.id, user_id: userId });
+      }
+    }
   }
 }

@@ -231,6 +231,7 @@ class Oracle {
     await this.callLogs();
     this.projects();
     this.dealProductsAndInstallments();
+    this.dealPeople();
     await this.mail();
     await this.files();
     await this.users();
@@ -481,6 +482,20 @@ class Oracle {
     }
     const inst = this.table('installment');
     for (const id of listed) for (const i of installmentsOf(this.sim.store.deals.table.get(id)!.data)) this.put(inst, this.fromRecord('installment', i));
+  }
+
+  /** Participants and followers of the listed deals (read per deal; removed ones are gone). */
+  private dealPeople(): void {
+    const listed = this.listedDeals();
+    const people = this.sim.store.dealPeople;
+    const participants = this.table('deal_participant');
+    const followers = this.table('deal_follower');
+    for (const id of listed) {
+      for (const row of people.participantsOf(id)) {
+        this.put(participants, { id: row.id, deal_id: id, person_id: row.data.person_id, added_by_user_id: row.data.added_by_user_id, add_time: isoOfSeconds(row.addSec), active_flag: true });
+      }
+      for (const row of people.followersOf(id)) this.put(followers, { deal_id: id, user_id: row.data.user_id, add_time: isoOfSeconds(row.addSec) });
+    }
   }
 
   private async mail(): Promise<void> {
