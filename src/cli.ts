@@ -17,6 +17,7 @@ Commands:
   sink     the sink: consume the topics into DuckDB or PostgreSQL       (config: environment or --config FILE)
   sim      the local Pipedrive (sandbox API): sim --port N --seed S --token T [--deals N]
   config   config check [--config FILE]: validate the configuration without connecting to anything
+  models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
 
@@ -44,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
       return runSim(rest);
+    }
+    case 'models': {
+      const { runModelsCommand } = await import('./models-command.ts');
+      return runModelsCommand(rest);
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
