@@ -82,6 +82,9 @@ export const V1_DEVIATIONS: readonly V1Deviation[] = [
   ...[['getDealMailMessages', 'data[].data'], ['getMailMessage', 'data']].flatMap(([op, at]) => ['from[]', 'to[]', 'cc[]'].map((list): V1Deviation => ({
     ops: [op!], at: `${at!}.${list}`, fields: ['linked_person_id'], relax: 'nullable', reason: 'a party that is no contact (e.g. the user\'s own address) has no linked person',
   }))),
+  ...['to[]', 'from[]'].map((list): V1Deviation => ({
+    ops: ['getMailThreads'], at: `data[].parties.${list}`, fields: ['linked_person_id'], relax: 'nullable', reason: 'a party that is no contact (e.g. the user\'s own address) has no linked person',
+  })),
   ...[['getUsers', 'data[]'], ['getUser', 'data'], ['getCurrentUser', 'data'], ['addUser', 'data'], ['updateUser', 'data'], ['getRecents', 'data[]@user.data[]']].map(([op, at]): V1Deviation => ({
     ops: [op!], at: at!, fields: ['last_login'], relax: 'nullable', reason: 'a user who never logged in (e.g. just added) has no last login',
   })),
