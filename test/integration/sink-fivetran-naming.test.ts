@@ -42,13 +42,14 @@ describe('SINK_NAMING=fivetran: Fivetran-schema SQL runs unchanged', () => {
     sim = await startSimulator({ seed: 5, deals: 25, clock: new SimClock({ start: new Date('2026-05-04T09:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 100_000_000, burst: 2_000 } });
     env = pipelineEnv(sim, uniqueName('ftnames'), { HISTORY_REBUILD: 'all', SINK_NAMING: 'fivetran', DUCKDB_PATH: join(dir, 'sink.duckdb'), DATABASE_URL: services().databaseUrl, DATABASE_SCHEMA: pgSchema });
     const live = sim.store.deals.table.all().filter((r) => r.deletedAtMs === null);
-    const target = live[0]!;
+    // A deal without a generated past (no stage change, still open): its history is its three titles.
+    const target = live.find((r) => r.data.stage_change_time === null && r.data.status === 'open')!;
     renamed = { id: target.id, titles: [target.data.title, 'Renamed once', 'Renamed twice'] };
     sim.clock.advance(60_000);
     sim.store.deals.update(target.id, { title: 'Renamed once' });
     sim.clock.advance(60_000);
     sim.store.deals.update(target.id, { title: 'Renamed twice' });
-    deleted = live[1]!.id;
+    deleted = live.find((r) => r.id !== target.id)!.id;
     sim.store.deals.delete(deleted);
     sim.clock.advance(1000);
     const run = startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: () => undefined, untilCaughtUp: true });

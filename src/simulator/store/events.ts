@@ -54,6 +54,22 @@ export class EventJournal {
     return full;
   }
 
+  /**
+   * A generated account's past (seeding only): events older than every event the journal holds, put before
+   * them (seqs renumbered in time order). Called before anything reads the journal.
+   */
+  seedPast(events: ReadonlyArray<Omit<ChangeEvent, 'seq'>>): void {
+    if (events.length === 0) return;
+    const past = [...events].sort((a, b) => a.timeMs - b.timeMs);
+    const first = this.events[0];
+    if (first && past.at(-1)!.timeMs > first.timeMs) throw new Error('journal: a seeded past must predate every recorded event');
+    const all = [...past, ...this.events];
+    this.events.length = 0;
+    this.byItem.clear();
+    this.seq = 0;
+    for (const e of all) this.append(e);
+  }
+
   private index(e: ChangeEvent): void {
     const k = `${e.itemType}:${e.id}`;
     const list = this.byItem.get(k);
