@@ -35,12 +35,12 @@ export function dbtExecutable(): string {
   return join(dbtVenv(), 'bin', 'dbt');
 }
 
-/** Creates the venv and installs the pinned requirements; does nothing when they are installed already. */
-export function installDbt(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+/** Creates the venv and installs the pinned requirements; does nothing when they are installed already (cold: false). */
+export function installDbt(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): { cold: boolean } {
   const venv = dbtVenv();
   const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
   const stamp = join(venv, '.pipedrive-cdc-requirements');
-  if (existsSync(dbtExecutable()) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+  if (existsSync(dbtExecutable()) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return { cold: false };
   const run = (cmd: string, args: string[], what: string) => {
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.error) throw new ConfigError(`models install: ${what}: ${r.error.message} (install Python 3.9+ with venv, e.g. apt-get install python3-venv)`);
@@ -53,6 +53,7 @@ export function installDbt(log: (line: string) => void = (l) => process.stderr.w
   log(`models: installing ${REQUIREMENTS}`);
   run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], 'pip install');
   writeFileSync(stamp, wanted);
+  return { cold: true };
 }
 
 /** The environment dbt's profile (dbt/profiles.yml) reads for this sink. */
