@@ -20,6 +20,7 @@ Commands:
   config   config check [--config FILE]: validate the configuration without connecting to anything
   status   the connectors of a running producer and their tables' sync state (its admin API)
   tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
+  models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
 
@@ -52,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
       return runSim(rest);
+    }
+    case 'models': {
+      const { runModelsCommand } = await import('./models-command.ts');
+      return runModelsCommand(rest);
     }
     case 'demo': {
       const { runDemo } = await import('./demo.ts');
@@ -140,7 +145,7 @@ async function runSinkCommand(args: string[]): Promise<number> {
       'pipedrive-cdc sink [--config FILE]\n  --config FILE  shared settings and the sink section of a YAML or JSON file (see README); the environment overrides it\nEnvironment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, CONNECTOR_NAME, SINK_DESTINATION (duckdb|postgres),\n' +
         '  KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME(_FILE), KAFKA_SASL_PASSWORD(_FILE), KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE,\n' +
         '  KAFKA_SSL_KEY_FILE, SCHEMA_REGISTRY_USERNAME(_FILE), SCHEMA_REGISTRY_PASSWORD(_FILE), SCHEMA_REGISTRY_CA_FILE (README, "Production setup");\n' +
-        '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS,\n  SINK_MAX_TRANSACTION_RECORDS, SINK_METRICS_PORT\n',
+        '  DUCKDB_PATH, DATABASE_URL, DATABASE_SCHEMA, SINK_GROUP_ID, SINK_SESSION_TIMEOUT_MS,\n  SINK_MAX_TRANSACTION_RECORDS, SINK_METRICS_PORT, SINK_NAMING (native|fivetran)\n',
     );
     return 0;
   }

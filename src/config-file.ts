@@ -103,6 +103,7 @@ const SINK_KEYS = {
   sessionTimeoutMs: 'SINK_SESSION_TIMEOUT_MS',
   maxTransactionRecords: 'SINK_MAX_TRANSACTION_RECORDS',
   metricsPort: 'SINK_METRICS_PORT',
+  naming: 'SINK_NAMING',
 } as const;
 
 /** An object shape with each of `keys` optional, of type `value`. */

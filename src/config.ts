@@ -108,6 +108,11 @@ export interface SinkConfig extends CommonConfig {
   /** Records one database transaction takes at most (batches of several partitions are applied together up to this). */
   readonly maxTransactionRecords: number;
   readonly metricsPort: number;
+  /**
+   * Column names in the destination: `native` (the record's, `_deleted`, `_start`, …) or `fivetran`
+   * (Fivetran's column names and system columns, `_fivetran_synced`, `_fivetran_deleted`, `_fivetran_start`, …).
+   */
+  readonly naming: 'native' | 'fivetran';
 }
 
 export function loadProducerConfig(env: Env = process.env): ProducerConfig {
@@ -259,6 +264,7 @@ export function loadSinkConfig(env: Env = process.env): SinkConfig {
     sessionTimeoutMs: millis(env, 'SINK_SESSION_TIMEOUT_MS', 30_000, 6_000),
     maxTransactionRecords: int(env, 'SINK_MAX_TRANSACTION_RECORDS', 50_000, 1, 1_000_000),
     metricsPort: port(env, 'SINK_METRICS_PORT', 9465),
+    naming: oneOf(env, 'SINK_NAMING', ['native', 'fivetran'] as const, 'native'),
   };
 }
 

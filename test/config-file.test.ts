@@ -77,6 +77,14 @@ describe('configuration file', () => {
     expect(loadSinkConfigFrom(path, {}).databaseUrl).toBe('postgres://sink:from-file@db:5432/cdc');
   });
 
+  it("the sink section's naming: native by default, fivetran when asked, anything else refused naming the key", () => {
+    const base = `kafka: { brokers: [k:9092] }\nschemaRegistry: { url: "http://r:8081" }\nconnectors:\n  - name: a\n    pipedrive: { apiToken: t }\n`;
+    expect(loadSinkConfigFrom(file(base), {}).naming).toBe('native');
+    expect(loadSinkConfigFrom(file(`${base}sink:\n  naming: fivetran\n`), {}).naming).toBe('fivetran');
+    expect(loadSinkConfigFrom(file(`${base}sink:\n  naming: fivetran\n`), { SINK_NAMING: 'native' }).naming).toBe('native');
+    expect(() => loadSinkConfigFrom(file(`${base}sink:\n  naming: stitch\n`), {})).toThrow(/sink.naming: "stitch" is not one of native, fivetran/);
+  });
+
   it('an environment variable cannot stand for several connectors at once', () => {
     expect(() => loadProducerConfigs(file(TWO), { PIPEDRIVE_API_TOKEN: 'x' })).toThrow(/PIPEDRIVE_API_TOKEN: set in the environment, but the configuration file holds 2 connectors/);
   });

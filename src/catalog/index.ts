@@ -7,6 +7,7 @@ import { callLog } from './tables/call-log.ts';
 import { currency } from './tables/currency.ts';
 import { dealField, dealFieldOption, dealFieldSubfield } from './tables/deal-field.ts';
 import { deal } from './tables/deal.ts';
+import { dealFollower, dealParticipant } from './tables/deal-people.ts';
 import { file } from './tables/file.ts';
 import { filter, filterHelper } from './tables/filter.ts';
 import { goal, goalPipeline, goalResult } from './tables/goal.ts';
@@ -76,6 +77,8 @@ const declared: readonly TableSpec[] = [
   activityField,
   productDeal,
   installment,
+  dealParticipant,
+  dealFollower,
   mailMessage,
   mailThread,
   emailTo,

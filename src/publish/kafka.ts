@@ -10,6 +10,12 @@ export interface OutRecord {
   /** null = tombstone. */
   readonly value: Buffer | null;
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Bytes the partition is chosen by instead of the key (default: the key). History records, keyed by
+   * entity and version, are partitioned by the entity's key alone, so one entity's versions share a
+   * partition (and its order).
+   */
+  readonly partitionKey?: Buffer;
 }
 
 export interface TopicSpec {

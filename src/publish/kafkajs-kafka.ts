@@ -1,4 +1,4 @@
-import { Partitioners, type Producer } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
 import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { KafkaError, kafkaCall } from '../kafka/errors.ts';
@@ -29,8 +29,9 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     idempotent: true,
     maxInFlightRequests: 1,
     transactionTimeout: 60_000,
-    // Java's murmur2 partitioner (kafkajs' default since 2.0), named so keys land where Java clients put them.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // Java's murmur2 partitioner (kafkajs' default since 2.0), named so keys land where Java clients put them;
+    // a record's `partitionKey` (OutRecord) stands in for its key.
+    createPartitioner: byPartitionKey,
   });
   const close = async () => {
     await producer.disconnect().catch(() => undefined);
@@ -109,7 +110,7 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
               await tx.sendBatch({
                 topicMessages: [...byTopic].map(([topic, rs]) => ({
                   topic,
-                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined })),
+                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined, ...(r.partitionKey ? { [PARTITION_KEY]: r.partitionKey } : {}) })),
                 })),
               });
             }
@@ -133,6 +134,18 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
     close,
   };
 }
+
+/** Where a message handed to kafkajs carries its partition key: kafkajs passes the message to the partitioner as given. */
+const PARTITION_KEY = 'pipedriveCdcPartitionKey';
+
+/** The default partitioner, on the record's partition key when it has one. */
+const byPartitionKey: ICustomPartitioner = () => {
+  const partition = Partitioners.DefaultPartitioner();
+  return ({ topic, partitionMetadata, message }) => {
+    const key = (message as unknown as Record<string, unknown>)[PARTITION_KEY];
+    return partition({ topic, partitionMetadata, message: Buffer.isBuffer(key) ? { ...message, key } : message });
+  };
+};
 
 /** Bytes of records per send: half of Kafka's default max.message.bytes, room for batch overhead. */
 const SEND_BYTES = 512 * 1024;

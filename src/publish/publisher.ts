@@ -1,7 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from '../capture/change.ts';
-import { keySchema, valueSchema } from './avro-schema.ts';
+import { VERSION_KEY_FIELD, keySchema, valueSchema } from './avro-schema.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
 import { framedReader, type Registry } from '../registry/client.ts';
 import { stateKey, stateValue } from './state.ts';
@@ -127,7 +127,12 @@ export class Publisher {
    * version follows the version itself and has the same fields: its Avro body is the one just written.
    */
   private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[]): LastBody {
-    const key = s.writeKey(ev.key);
+    const history = s.spec.sync.kind === 'history';
+    // History keys hold the version time too (every version is its own key); they are partitioned by the
+    // entity's key as its latest-state topic writes it, so one entity's versions stay in one partition.
+    const key = s.writeKey(history ? { ...ev.key, [VERSION_KEY_FIELD]: ev.sourceTsMs } : ev.key);
+    const of = s.spec.sync.kind === 'history' ? this.schemas.get(s.spec.sync.of) : undefined;
+    const partitionKey = of ? of.writeKey(ev.key) : undefined;
     const deleted = ev.op === 'd';
     let value: Buffer;
     let body: LastBody;
@@ -146,10 +151,10 @@ export class Publisher {
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
     const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
     Object.assign(headers, sealed);
-    out.push({ topic: s.topic, key, value, headers });
+    out.push({ topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    if (deleted && s.spec.sync.kind !== 'history') out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
+    if (deleted && !history) out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
     return body;
   }
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Rng } from './prng.ts';
 import { seedAccount } from './seed-account.ts';
+import { seedDealPeople } from './store/deal-people.ts';
 import { seedV1 } from './store/v1-seed.ts';
 import { ACCOUNT } from './store/account.ts';
 import type { Deal } from './store/deal-model.ts';
@@ -35,8 +36,45 @@ export function seedDeals(store: SimStore, seed: number, count: number): void {
     const updateSec = addSec + rng.int(0, nowSec - addSec);
     store.deals.insert(addSec, updateSec, (id) => generateDeal(rng, id, addSec, updateSec));
   }
+  seedDealPast(store, seed);
   seedAccount(store, seed, count); // persons, organizations, activities, products, custom fields (v2)
   seedV1(store, seed, count); // notes, files, leads, call logs, mail, projects/tasks, goals (v1)
+  seedDealPeople(store, seed); // deal participants and followers
+}
+
+/**
+ * The past of the generated deals, so their flow and changelog are not empty: a deal that has a
+ * stage_change_time came into its stage then (from the stage before it in the pipeline, or the one after
+ * for a first stage), and a won or lost deal was closed at its close_time. The events agree with the
+ * deal's current fields and predate its update_time. Its own random stream: the deals stay as they were.
+ */
+function seedDealPast(store: SimStore, seed: number): void {
+  const rng = new Rng((seed ^ 0x0f10a7ed) >>> 0);
+  const sec = (v2: string) => Math.floor(Date.parse(v2) / 1000);
+  const events: Parameters<SimStore['journal']['seedPast']>[0][number][] = [];
+  for (const row of store.deals.table.all()) {
+    const d = row.data;
+    const stages = ACCOUNT.pipelines.get(d.pipeline_id) ?? [];
+    if (d.stage_change_time !== null && stages.length > 1) {
+      const at = stages.indexOf(d.stage_id);
+      const from = at > 0 ? stages[at - 1]! : stages[at + 1]!;
+      events.push({ itemType: 'deal', id: row.id, action: 'update', timeMs: sec(d.stage_change_time) * 1000, userId: d.owner_id, changes: [
+        { field: 'stage_id', oldValue: from, newValue: d.stage_id },
+        { field: 'stage_change_time', oldValue: null, newValue: d.stage_change_time },
+      ] });
+    }
+    if (d.status !== 'open' && d.close_time !== null) {
+      const closedBy = rng.chance(0.8) ? d.owner_id : rng.pick(ACCOUNT.userIds);
+      const field = d.status === 'won' ? 'won_time' : 'lost_time';
+      events.push({ itemType: 'deal', id: row.id, action: 'update', timeMs: sec(d.close_time) * 1000, userId: closedBy, changes: [
+        { field: 'status', oldValue: 'open', newValue: d.status },
+        { field: 'close_time', oldValue: null, newValue: d.close_time },
+        { field, oldValue: null, newValue: d[field] },
+        ...(d.status === 'lost' && d.lost_reason !== null ? [{ field: 'lost_reason', oldValue: null, newValue: d.lost_reason }] : []),
+      ] });
+    }
+  }
+  store.journal.seedPast(events);
 }
 
 /** One literal in DEAL_FIELDS order (see deal-model.ts); the store fills in id and the two times. */

@@ -1,25 +1,38 @@
 import type { AvroSchema } from '../registry/client.ts';
-import type { SinkColumn, SinkTable, SqlType } from './model.ts';
+import { NATIVE_NAMING, type SinkColumn, type SinkNaming, type SinkTable, type SqlType } from './model.ts';
 
 /** Metadata fields of the record contract; they map to the destination's meta columns, not business columns. */
 const META = new Set(['__op', '__deleted', '__source_ts_ms', '__synced_ms']);
 
-/** Describes a destination table from the key and value schemas of its topic. */
-export function tableFromSchemas(name: string, keySchema: AvroSchema, valueSchema: AvroSchema): SinkTable {
+/** The value-schema field attribute holding Fivetran's name of a column (see src/publish/avro-schema.ts). */
+const FIVETRAN_NAME = 'pipedrive.cdc.fivetran';
+
+/**
+ * Describes a destination table from the key and value schemas of its topic. With Fivetran's naming a
+ * column whose field names Fivetran's column (attribute `pipedrive.cdc.fivetran`) is written under that name.
+ */
+export function tableFromSchemas(name: string, keySchema: AvroSchema, valueSchema: AvroSchema, naming: SinkNaming = NATIVE_NAMING): SinkTable {
   const keyFields = fieldsOf(keySchema);
   return {
     name,
+    ...(naming.kind === 'native' ? {} : { naming }),
     kind: valueSchema['pipedrive.cdc.kind'] === 'history' ? 'history' : 'latest',
-    primaryKey: keyFields.map((f) => f.name),
+    // History keys carry the version time (`__source_ts_ms`) besides the entity's key: it is the version's
+    // `_start`, not a column of its own.
+    primaryKey: keyFields.filter((f) => !META.has(f.name)).map((f) => f.name),
     columns: fieldsOf(valueSchema)
       .filter((f) => !META.has(f.name))
-      .map((f): SinkColumn => ({ name: f.name, type: sqlTypeOf(f.type) })),
+      .map((f): SinkColumn => {
+        const theirs = naming.kind === 'fivetran' ? f[FIVETRAN_NAME] : undefined;
+        return typeof theirs === 'string' && theirs !== f.name ? { name: f.name, type: sqlTypeOf(f.type), as: theirs } : { name: f.name, type: sqlTypeOf(f.type) };
+      }),
   };
 }
 
 interface AvroField {
   name: string;
   type: unknown;
+  [attribute: string]: unknown;
 }
 
 function fieldsOf(schema: AvroSchema): AvroField[] {

@@ -5,9 +5,40 @@
 export type SqlType = 'bigint' | 'integer' | 'double' | 'text' | 'boolean' | 'timestamp' | 'date';
 
 export interface SinkColumn {
+  /** The record's field name (rows are keyed by it). */
   readonly name: string;
   readonly type: SqlType;
+  /** The destination column's name when it differs (SINK_NAMING=fivetran: Fivetran's name for the field). */
+  readonly as?: string;
 }
+
+/**
+ * What the destination calls the bookkeeping columns. Rows and the code keep the native names (`_op`,
+ * `_deleted`, …); the destinations write the physical ones.
+ */
+export interface SinkNaming {
+  readonly kind: 'native' | 'fivetran';
+  readonly meta: Readonly<Record<'_op' | '_deleted' | '_source_ts' | '_synced' | '_start' | '_end' | '_active', string>>;
+}
+
+/** Today's names: `_op`, `_deleted`, `_source_ts`, `_synced`; history `_start`, `_end`, `_active`. */
+export const NATIVE_NAMING: SinkNaming = {
+  kind: 'native',
+  meta: { _op: '_op', _deleted: '_deleted', _source_ts: '_source_ts', _synced: '_synced', _start: '_start', _end: '_end', _active: '_active' },
+};
+
+/**
+ * Fivetran's system columns (`_fivetran_synced`, `_fivetran_deleted`; history mode `_fivetran_start`,
+ * `_fivetran_end`, `_fivetran_active`) and Fivetran's column names where the value schema gives them;
+ * `_op` and `_source_ts` have no Fivetran counterpart and keep their names.
+ */
+export const FIVETRAN_NAMING: SinkNaming = {
+  kind: 'fivetran',
+  meta: {
+    _op: '_op', _deleted: '_fivetran_deleted', _source_ts: '_source_ts', _synced: '_fivetran_synced',
+    _start: '_fivetran_start', _end: '_fivetran_end', _active: '_fivetran_active',
+  },
+};
 
 export interface SinkTable {
   readonly name: string;
@@ -20,6 +51,8 @@ export interface SinkTable {
   readonly primaryKey: readonly string[];
   /** Business columns from the value schema (metadata columns are added by the destination). */
   readonly columns: readonly SinkColumn[];
+  /** Column names in the destination (default NATIVE_NAMING). */
+  readonly naming?: SinkNaming;
 }
 
 export type SinkValue = string | number | boolean | Date | null;

@@ -6,7 +6,7 @@ import { describeError, isRetriable, sleepUnlessAborted, withRetries, type Depen
 import { openDuckDb } from './destinations/duckdb.ts';
 import { openPostgres } from './destinations/postgres.ts';
 import { connectSinkKafka } from './kafkajs-kafka.ts';
-import { offsetKey, type Destination } from './model.ts';
+import { FIVETRAN_NAMING, NATIVE_NAMING, offsetKey, type Destination } from './model.ts';
 import { DestinationTask } from './task.ts';
 
 export interface SinkRun {
@@ -78,7 +78,8 @@ export async function startSink(config: SinkConfig, opts: { metrics: Metrics; lo
       log('sink-failed', { error: describeError(e) });
       fail(e);
     };
-    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal, maxTransactionRecords: config.maxTransactionRecords });
+    const naming = config.naming === 'fivetran' ? FIVETRAN_NAMING : NATIVE_NAMING;
+    const task = new DestinationTask({ destination, schemas, kafka, prefix, metrics, log, stopped: stopping.signal, maxTransactionRecords: config.maxTransactionRecords, naming });
     // Runs first when stopping: the transaction in flight (put returns before its batch commits) ends before
     // the consumer, the registry and the database close.
     cleanup.push(() => task.idle());

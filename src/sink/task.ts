@@ -3,7 +3,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { Aborted, withRetries, type Dependency } from '../retry.ts';
 import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
-import { offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkTable } from './model.ts';
+import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
 import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
 
@@ -40,6 +40,8 @@ export interface TaskDeps {
   readonly stopped: AbortSignal;
   /** Records one database transaction takes at most (SINK_MAX_TRANSACTION_RECORDS; default 50,000). */
   readonly maxTransactionRecords?: number;
+  /** Column names in the destination (default native). */
+  readonly naming?: SinkNaming;
 }
 
 /**
@@ -130,7 +132,7 @@ export class DestinationTask implements SinkTask {
         if (err instanceof RegistryError && err.status === 404) continue;
         throw err;
       }
-      const table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, value.schema);
+      const table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, value.schema, this.deps.naming ?? NATIVE_NAMING);
       await this.retry('database', `creating or widening the table of ${topic}`, () => this.deps.destination.ensureTable(table), signal);
       this.widened.add(topic);
     }
@@ -371,7 +373,7 @@ export class DestinationTask implements SinkTask {
     const cacheKey = `${topic}#${key.id}#${v.id}`;
     let table = this.tables.get(cacheKey);
     if (!table) {
-      table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, v.schema);
+      table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, v.schema, this.deps.naming ?? NATIVE_NAMING);
       this.tables.set(cacheKey, table);
     }
     const last = this.lastTable.get(topic);

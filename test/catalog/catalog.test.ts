@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { catalog } from '../../src/catalog/index.ts';
+import { FIVETRAN_COLUMNS, fivetranColumnNames } from '../../src/catalog/fivetran.ts';
 import type { ListSpec, TableSpec } from '../../src/catalog/types.ts';
 import { FIVETRAN_ERD_PATH, OPENAPI_V1_PATH, OPENAPI_V2_PATH } from '../../spec/paths.ts';
 
@@ -17,7 +18,7 @@ type Json = Record<string, unknown>;
 
 interface ErdTable {
   readonly name: string;
-  readonly columns: ReadonlyArray<{ readonly name: string; readonly primaryKey?: boolean }>;
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type?: string; readonly primaryKey?: boolean }>;
 }
 
 const erd = (JSON.parse(readFileSync(ERD_PATH, 'utf8')) as { tables: ErdTable[] }).tables;
@@ -29,8 +30,8 @@ const NOT_COVERED: Readonly<Record<string, string>> = {
   subscription_payment: 'Pipedrive removed the Subscriptions API (2025-06-27)',
 };
 /** Tables Fivetran documents that its ERD capture lacks. */
-/** Tables beyond the ERD: ACTIVITY_FIELD (Fivetran's docs) and the deal field change log. */
-const EXTRA: readonly string[] = ['activity_field', 'deal_change'];
+/** Tables beyond the ERD: ACTIVITY_FIELD (Fivetran's docs), the deal field change log, deal participants and followers. */
+const EXTRA: readonly string[] = ['activity_field', 'deal_change', 'deal_participant', 'deal_follower'];
 
 /** Deliberate primary-key differences from the ERD (compared as sets): ERD key → ours, and why. */
 const KEY_DIFFERENCES: Readonly<Record<string, { erd: string[]; ours: string[]; why: string }>> = {
@@ -177,6 +178,8 @@ function rowFields(list: ListSpec, within = ''): Set<string> {
   if (unwrap(props(version, item))) item = schemaAt(version, item, 'data') ?? item;
   if (within) item = schemaAt(version, item, within) ?? {};
   const fields = new Set(Object.keys(props(version, item)));
+  // Optional fields asked for with include_fields are in the rows (the schemas do not list them all).
+  if (!within) for (const f of (list.params?.['include_fields'] ?? '').split(',').filter(Boolean)) fields.add(f);
   for (const ex of examplesOf(version, op)) {
     let row = valueAt(ex, rowsPath);
     if (row && typeof row === 'object' && unwrap(row as Json)) row = (row as Json)['data'];
@@ -301,6 +304,22 @@ describe('catalog against the Pipedrive OpenAPI specs', () => {
     }
   });
 
+  it('include_fields ask only for values the endpoint offers (its enum)', () => {
+    let asked = 0;
+    for (const t of tables) {
+      for (const l of listsOf(t)) {
+        const wanted = (l.params?.['include_fields'] ?? '').split(',').filter(Boolean);
+        if (wanted.length === 0) continue;
+        const schema = parameter(l.endpoint, 'include_fields');
+        const offered = (schema?.['enum'] ?? (resolve(splitEndpoint(l.endpoint).version, schema?.['items'])['enum'])) as string[] | undefined;
+        expect(offered, `${t.name}: ${l.endpoint} include_fields enum`).toBeDefined();
+        for (const f of wanted) expect(offered, `${t.name}: ${l.endpoint} include_fields=${f}`).toContain(f);
+        asked += wanted.length;
+      }
+    }
+    expect(asked).toBeGreaterThan(40);
+  });
+
   it('incremental lists support their filter and sort by the cursor field', () => {
     for (const t of tables) {
       if (t.sync.kind === 'updated-since') {
@@ -413,5 +432,72 @@ describe('catalog internal consistency', () => {
     expect(by('updated-since')).toEqual(['activity', 'deal', 'organization', 'person', 'product']);
     expect(by('sorted-desc')).toEqual(['pipeline', 'stage']);
     expect(by('recents')).toEqual(['activity_type', 'file', 'note', 'user']);
+  });
+});
+
+describe('every column of the Fivetran ERD is covered', () => {
+  /** Our table standing for an ERD table (DEAL_HISTORY is deal's history: its columns are deal's). */
+  const ours = (erdName: string): TableSpec | undefined => tables.find((t) => (t.fivetranName ?? t.name).toLowerCase() === erdName);
+  /** The fields of the API rows a table reads (children: the parent's array items). */
+  const apiFields = (t: TableSpec): Set<string> => {
+    if (t.sync.kind === 'child') {
+      const parent = catalog.get(t.sync.parent)!;
+      return rowFields(rowList(parent)!, parent.children!.find((c) => c.table === t.name)!.from);
+    }
+    return rowFields(rowList(t)!);
+  };
+
+  it('each ERD column is a column of ours, mapped to one (`as`), derivable (`derive`) or absent with its reason', () => {
+    const uncovered: string[] = [];
+    let same = 0;
+    let mapped = 0;
+    for (const e of erd.filter((x) => !(x.name in NOT_COVERED))) {
+      const t = ours(e.name)!;
+      expect(t, `ERD table ${e.name}`).toBeDefined();
+      const columns = new Set(t.columns.map((c) => c.name));
+      const entries = FIVETRAN_COLUMNS[t.name] ?? {};
+      for (const col of e.columns) {
+        const entry = entries[col.name];
+        if (columns.has(col.name)) {
+          expect(entry, `${e.name}.${col.name} is a column of ${t.name}: no mapping entry needed`).toBeUndefined();
+          same++;
+        } else if (col.name === 'custom_*') {
+          expect(t.customFields, `${e.name}.custom_*: ${t.name} has custom fields`).toBeDefined();
+          same++;
+        } else if (!entry) {
+          uncovered.push(`${e.name}.${col.name}`);
+        } else {
+          mapped++;
+          if ('as' in entry) expect(columns.has(entry.as), `${e.name}.${col.name} as ${t.name}.${entry.as}`).toBe(true);
+          else {
+            const why = 'derive' in entry ? entry.derive : entry.absent;
+            expect(why.length, `${e.name}.${col.name}: a reason`).toBeGreaterThan(10);
+          }
+          // Absent means the API we read has no such field: one it has belongs in the catalog.
+          if ('absent' in entry && !col.name.includes('*')) expect(apiFields(t).has(col.name), `${e.name}.${col.name} is absent but ${t.name}'s API rows have it`).toBe(false);
+        }
+      }
+    }
+    expect(uncovered, 'ERD columns without a column, a mapping or a reason').toEqual([]);
+    expect(same).toBeGreaterThan(300);
+    expect(mapped).toBeGreaterThan(50);
+  });
+
+  it('mapping entries name columns the ERD has, of tables the catalog has', () => {
+    for (const [table, entries] of Object.entries(FIVETRAN_COLUMNS)) {
+      const t = catalog.get(table);
+      expect(t, `FIVETRAN_COLUMNS.${table}`).toBeDefined();
+      const e = erd.find((x) => x.name.toLowerCase() === (t!.fivetranName ?? t!.name).toLowerCase())!;
+      for (const name of Object.keys(entries)) expect(e.columns.map((c) => c.name), `FIVETRAN_COLUMNS.${table}.${name}`).toContain(name);
+    }
+  });
+
+  it("renames give each table unique column names under Fivetran's naming, none taking a column's own name", () => {
+    for (const t of tables) {
+      const renames = fivetranColumnNames(t.name);
+      const names = t.columns.map((c) => renames.get(c.name) ?? c.name);
+      expect(new Set(names).size, `${t.name}: ${names.join(', ')}`).toBe(names.length);
+      for (const theirs of renames.values()) expect(t.columns.some((c) => c.name === theirs), `${t.name}: ${theirs} is already a column`).toBe(false);
+    }
   });
 });

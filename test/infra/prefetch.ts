@@ -4,6 +4,7 @@
 import { ensureApicurio, ensureKafka, ensurePostgres, ensurePrometheus, kafkaVersion } from '../../src/infra/install.ts';
 import { ensureNginx } from '../../src/infra/nginx.ts';
 import { selectModes, type ServiceName } from '../../src/infra/services.ts';
+import { installDbt } from '../../src/models-command.ts';
 
 const log = (msg: string) => console.log(`[infra prefetch] ${msg}`);
 
@@ -28,6 +29,8 @@ const chains = [
     if (local('prometheus')) await timed('Prometheus', () => ensurePrometheus());
     // Always local: the TLS reverse proxy in front of the registry (test/integration/registry-security.test.ts).
     await timed('nginx', () => ensureNginx());
+    // The pinned dbt toolchain of dbt/ (test/integration/models.test.ts): a venv in the cache, from PyPI.
+    await timed('dbt', async () => installDbt(log));
   },
 ];
 const results = await Promise.allSettled(chains.map((c) => c()));

@@ -222,8 +222,11 @@ async function checkEveryTopicDecodes(prefix: string, tables: readonly string[])
   for (const table of tables) {
     const spec = tableByName(table);
     const records = await readTopic(`${prefix}.${table}`);
+    const history = spec.sync.kind === 'history';
     for (const r of records) {
-      expect(Object.keys(r.key as object), `${table} key`).toEqual([...spec.primaryKey]);
+      // History keys hold the version time too (every version its own key).
+      expect(Object.keys(r.key as object), `${table} key`).toEqual([...spec.primaryKey, ...(history ? ['__source_ts_ms'] : [])]);
+      if (history) expect((r.key as { __source_ts_ms: unknown }).__source_ts_ms, `${table} key time`).toEqual((r.value as { __source_ts_ms: unknown }).__source_ts_ms);
       if (r.value !== null) expect(typeof (r.value as { __op: unknown }).__op, `${table} value`).toBe('string');
       decoded++;
     }

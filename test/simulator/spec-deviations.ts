@@ -47,7 +47,7 @@ export interface V1Deviation {
   /** Object schema holding the fields: `data[]` list items, `data[].data@deal` a recents branch, '' the root. */
   at: string;
   fields: readonly string[];
-  relax: 'nullable' | 'any-format' | 'any-enum' | 'array-of' | 'wrapped';
+  relax: 'nullable' | 'any-format' | 'any-enum' | 'array-of' | 'wrapped' | 'integer';
   reason: string;
 }
 
@@ -82,10 +82,17 @@ export const V1_DEVIATIONS: readonly V1Deviation[] = [
   ...[['getDealMailMessages', 'data[].data'], ['getMailMessage', 'data']].flatMap(([op, at]) => ['from[]', 'to[]', 'cc[]'].map((list): V1Deviation => ({
     ops: [op!], at: `${at!}.${list}`, fields: ['linked_person_id'], relax: 'nullable', reason: 'a party that is no contact (e.g. the user\'s own address) has no linked person',
   }))),
+  ...['to[]', 'from[]'].map((list): V1Deviation => ({
+    ops: ['getMailThreads'], at: `data[].parties.${list}`, fields: ['linked_person_id'], relax: 'nullable', reason: 'a party that is no contact (e.g. the user\'s own address) has no linked person',
+  })),
   ...[['getUsers', 'data[]'], ['getUser', 'data'], ['getCurrentUser', 'data'], ['addUser', 'data'], ['updateUser', 'data'], ['getRecents', 'data[]@user.data[]']].map(([op, at]): V1Deviation => ({
     ops: [op!], at: at!, fields: ['last_login'], relax: 'nullable', reason: 'a user who never logged in (e.g. just added) has no last login',
   })),
   { ops: ['getProjects', 'getTasks', 'getDealChangelog'], at: 'additional_data', fields: ['next_cursor'], relax: 'nullable', reason: 'null at the end of the list, as every cursor endpoint documents' },
+  ...[['getDealParticipants', 'data[]'], ['addDealParticipant', 'data']].map(([op, at]): V1Deviation => ({
+    ops: [op!], at: at!, fields: ['added_by_user_id'], relax: 'integer',
+    reason: 'typed as a whole GetUserResponse ({success, data: user}); v1 sends the user\'s id, as every other *_user_id field (Fivetran\'s participant tables keep it as an id)',
+  })),
   // Unset values are null.
   ...[...NOTE_OPS.map((op) => [op, 'data']), ['getNotes', 'data[]'], ['getRecents', 'data[]@note.data']].flatMap(([op, at]): V1Deviation[] => [
     { ops: [op!], at: at!, fields: ['deal', 'deal_id', 'lead_id', 'org_id', 'organization', 'person', 'person_id', 'project_id', 'project', 'task_id', 'task'], relax: 'nullable', reason: UNSET },
@@ -139,7 +146,7 @@ const dealFieldOps = ['getDealFields', 'getDealField', 'addDealField', 'updateDe
 
 export const V2_DEVIATIONS: readonly V2Deviation[] = [
   {
-    ops: ['getPersons', 'getOrganizations', 'getActivities', 'getProducts', 'getPipelines', 'getStages', 'getDealProducts', 'getDealsProducts', 'getDealFields', 'getPersonFields', 'getOrganizationFields', 'getProductFields', 'getActivityFields'],
+    ops: ['getPersons', 'getOrganizations', 'getActivities', 'getProducts', 'getPipelines', 'getStages', 'getDealProducts', 'getDealsProducts', 'getDealFollowers', 'getDealFields', 'getPersonFields', 'getOrganizationFields', 'getProductFields', 'getActivityFields'],
     fields: ['next_cursor'], list: true,
     reason: 'schema says string, its own description says "null if you have reached the end of the dataset" (as for deals)',
   },

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { V1_OPERATIONS } from '../../src/simulator/routes/v1/index.ts';
+import { ACCOUNT } from '../../src/simulator/store/account.ts';
 import type { Simulator } from '../../src/simulator/server.ts';
 import { startFrozen, T0_SEC, type Reply } from './helpers.ts';
 import { V1_DEVIATIONS } from './spec-deviations.ts';
@@ -167,7 +168,22 @@ describe('v1 responses conform to the official v1 spec', () => {
     check('getDealChangelog', await api.get(`/deals/${mailDeal}/changelog`, { limit: 2 }));
     check('getDealChangelog', await api.get(`/deals/${fileDeal}/changelog`));
     check('getDealMailMessages', await api.get(`/deals/${mailDeal}/mailMessages`));
+    const seeded = sim.store.dealPeople.participants.table.all()[0]!.data.deal_id;
+    check('getDealParticipants', await api.get(`/deals/${seeded}/participants`));
+    const taken = new Set(sim.store.dealPeople.participantsOf(mailDeal).map((r) => r.data.person_id));
+    const personId = sim.store.persons.table.all().find((r) => r.deletedAtMs === null && !taken.has(r.id))!.id;
+    const added = await api.post<{ data: Json }>(`/deals/${mailDeal}/participants`, { person_id: personId });
+    check('addDealParticipant', added);
+    check('getDealParticipants', await api.get(`/deals/${mailDeal}/participants`, { limit: 1 }));
+    check('deleteDealParticipant', await api.del(`/deals/${mailDeal}/participants/${added.body.data['id']}`));
     check('getMailMessage', await api.get(`/mailbox/mailMessages/${sim.store.v1.mail.messages.all()[0]!.id}`));
+    for (const folder of ['inbox', 'sent', 'drafts', 'archive']) check('getMailThreads', await api.get('/mailbox/mailThreads', { folder, limit: 50 }));
+    const inbox = await api.get<{ data: Json[] }>('/mailbox/mailThreads', { folder: 'inbox', limit: 500 });
+    const sent = await api.get<{ data: Json[] }>('/mailbox/mailThreads', { folder: 'sent', limit: 500 });
+    expect(inbox.body.data.length + sent.body.data.length).toBeGreaterThan(0);
+    const me = sim.store.v1.mail.messages.all().filter((m) => m.data.user_id === ACCOUNT.tokenUserId && !m.data.deleted);
+    expect(new Set(inbox.body.data.map((t) => t['id']))).toEqual(new Set(me.filter((m) => !m.data.sent).map((m) => m.data.mail_thread_id)));
+    expect(new Set(sent.body.data.map((t) => t['id']))).toEqual(new Set(me.filter((m) => m.data.sent).map((m) => m.data.mail_thread_id)));
     check('getProjects', await api.get('/projects', { limit: 1 }));
     check('getProject', await api.get('/projects/1'));
     check('getTasks', await api.get('/tasks'));

@@ -69,6 +69,23 @@ describe('GET /v1/deals/{id}/flow', () => {
   });
 });
 
+describe('generated deals have a past', () => {
+  it('a won or lost deal lists its close in its flow, a deal with a stage_change_time its stage change, both agreeing with the deal', async () => {
+    const seeded = sim.store.deals.table.all().filter((r) => r.id !== deal);
+    const closed = seeded.find((r) => r.data.status !== 'open')!;
+    const closeFlow = (await api.get<{ data: FlowItem[] }>(`/deals/${closed.id}/flow`)).body.data.filter((i) => i.object === 'dealChange');
+    expect(closeFlow.map((i) => [i.data['field_key'], i.data['new_value']])).toContainEqual(['status', closed.data.status]);
+    expect(closeFlow.find((i) => i.data['field_key'] === 'status')!.data['log_time']).toBe(v1Time(Math.floor(Date.parse(closed.data.close_time!) / 1000)));
+    const moved = seeded.find((r) => r.data.stage_change_time !== null)!;
+    const log = (await api.get<{ data: Json[] }>(`/deals/${moved.id}/changelog`)).body.data;
+    const stage = log.find((c) => c['field_key'] === 'stage_id')!;
+    expect(String(stage['new_value'])).toBe(String(moved.data.stage_id));
+    expect(stage['old_value']).not.toEqual(stage['new_value']);
+    // Nothing in a generated deal's past is later than its update time.
+    for (const r of seeded) for (const e of sim.store.journal.of('deal', r.id)) expect(e.timeMs).toBeLessThanOrEqual(r.updateSec * 1000);
+  });
+});
+
 describe('GET /v1/deals/{id}/changelog', () => {
   it('lists field changes newest first as strings, cursor-paged', async () => {
     for (const [i, title] of ['B', 'C', 'D'].entries()) {

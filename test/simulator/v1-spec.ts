@@ -89,7 +89,7 @@ function materialize(holder: Json, name: string): Json {
   return child;
 }
 
-export type Relax = 'nullable' | 'any-format' | 'any-enum' | 'array-of' | 'wrapped';
+export type Relax = 'nullable' | 'any-format' | 'any-enum' | 'array-of' | 'wrapped' | 'integer';
 
 /** Relax property `field` of every holder at `path` (or the whole schema for `wrapped`). */
 export function relax(schema: Json, path: string, field: string, how: Relax): Json {
@@ -102,6 +102,7 @@ export function relax(schema: Json, path: string, field: string, how: Relax): Js
     if (how === 'nullable') props[field] = { anyOf: [p, { type: 'null' }] };
     else if (how === 'any-format') props[field] = without(p, 'format');
     else if (how === 'any-enum') props[field] = without(p, 'enum');
+    else if (how === 'integer') props[field] = { type: 'integer' };
     else props[field] = { type: 'array', items: p };
   }
   return schema;

@@ -165,6 +165,19 @@ describe('v2 entities conform to the official spec', () => {
     expect(inst.body.data.length).toBeGreaterThan(0);
   });
 
+  it('getDealFollowers, addDealFollower, deleteDealFollower', async () => {
+    const seeded = sim.store.dealPeople.followers.table.all()[0]!.data.deal_id;
+    const page = await api.get<Page>(`/api/v2/deals/${seeded}/followers`);
+    expectValid('getDealFollowers', page.body);
+    expect(page.body.data.length).toBeGreaterThan(0);
+    const user = [2, 3, 4, 5].find((u) => !sim.store.dealPeople.followersOf(3).some((r) => r.data.user_id === u))!;
+    const added = await api.post<One>('/api/v2/deals/3/followers', { user_id: user });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expectValid('addDealFollower', added.body, '201');
+    expectValid('getDealFollowers', (await api.get('/api/v2/deals/3/followers', { limit: 1 })).body);
+    expectValid('deleteDealFollower', (await api.del(`/api/v2/deals/3/followers/${user}`)).body);
+  });
+
   it('get*Fields, get*Field and the field writes', async () => {
     for (const [e, E] of [['deal', 'Deal'], ['person', 'Person'], ['organization', 'Organization'], ['product', 'Product'], ['activity', 'Activity']] as const) {
       const page = await api.get<Page<Json>>(`/api/v2/${e}Fields`, { limit: 500, include_fields: 'ui_visibility,important_fields,required_fields' });

@@ -77,7 +77,12 @@ describe('seeded account (v2 entities)', () => {
       'time', 'timerange', 'enum', 'set', 'user', 'org', 'people', 'phone', 'address', 'varchar_auto']));
   });
 
-  it('predates the simulator history: seeding writes no journal events', () => {
-    expect(account(1, 200).journal.size).toBe(0);
+  it('predates the simulator history: seeding journals only the generated deals\' past (stage changes, closes), all before now', () => {
+    const s = account(1, 200);
+    const events = s.journal.since(0);
+    expect(events.length).toBeGreaterThan(0);
+    expect(new Set(events.map((e) => `${e.itemType} ${e.action}`))).toEqual(new Set(['deal update']));
+    for (const e of events) expect(e.timeMs).toBeLessThanOrEqual(s.deals.table.get(e.id as number)!.updateSec * 1000);
+    expect(new Set(events.flatMap((e) => e.changes.map((c) => c.field)))).toEqual(new Set(['stage_id', 'stage_change_time', 'status', 'close_time', 'won_time', 'lost_time', 'lost_reason']));
   });
 });

@@ -227,3 +227,19 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('tables from schemas', () => {
+  it('a history key holds the version time besides the entity key: the table is keyed by the entity (and _start)', async () => {
+    const { tableFromSchemas } = await import('../../src/sink/avro-table.ts');
+    const { keySchema, valueSchema } = await import('../../src/publish/avro-schema.ts');
+    const { catalog } = await import('../../src/catalog/index.ts');
+    const spec = catalog.get('deal_history')!;
+    const t = tableFromSchemas('deal_history', keySchema('p', spec), valueSchema('p', spec));
+    expect(t.kind).toBe('history');
+    expect(t.primaryKey).toEqual(['id']);
+    expect(t.columns.map((c) => c.name)).not.toContain('__source_ts_ms');
+    // A version keyed by (id, time) reduces to the entity's key; the start comes from the value.
+    const r = reduceHistory([{ table: t, offset: 1n, key: { id: 3, __source_ts_ms: 5_000 }, value: { ...Object.fromEntries(t.columns.map((c) => [c.name, null])), id: 3, __op: 'u', __deleted: false, __source_ts_ms: 5_000, __synced_ms: 6_000 } }], new Date(0));
+    expect(r.keys.map((k) => [k.key, k.versions.map((x) => x.start)])).toEqual([[{ id: 3 }, [5_000]]]);
+  });
+});

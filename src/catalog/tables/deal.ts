@@ -1,21 +1,27 @@
 import { defineTable } from '../types.ts';
+import { DEAL_INCLUDE_FIELDS, includedColumns } from './shared.ts';
+
+const dealList = { status: 'open,won,lost,deleted', include_fields: DEAL_INCLUDE_FIELDS.join(',') };
 
 /**
  * DEAL — v2 `GET /api/v2/deals` (10 tokens a page of up to 500). Fivetran keeps deals only as DEAL_HISTORY;
  * this is its latest state. `status=open,won,lost,deleted` makes deals deleted in the last 30 days come
- * back with `is_deleted: true` in the same ordered stream as updates, so one cursor covers both.
+ * back with `is_deleted: true` in the same ordered stream as updates, so one cursor covers both. Every
+ * optional field of the list (`include_fields`: activity, note, file, follower, participant, product and
+ * mail counters, next/last activity, first won and last mail times, the smart BCC address, the source
+ * lead) comes in the same call at no extra cost.
  */
 export const deal = defineTable({
   name: 'deal',
   api: 'v2',
   sync: {
     kind: 'updated-since',
-    list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: { status: 'open,won,lost,deleted' } },
+    list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: dealList },
     cursorField: 'update_time',
     sinceParam: 'updated_since',
     untilParam: 'updated_until',
     // Since 2025-07-15 archived deals are only in their own list (20 tokens a page): read it every 10 minutes.
-    archived: { list: { endpoint: '/api/v2/deals/archived', pagination: 'v2-cursor', limit: 500, params: { status: 'open,won,lost,deleted' } }, everyMs: 10 * 60_000 },
+    archived: { list: { endpoint: '/api/v2/deals/archived', pagination: 'v2-cursor', limit: 500, params: dealList }, everyMs: 10 * 60_000 },
   },
   // The flag shows deletes within Pipedrive's 30-day purge window; a daily id scan catches deals purged
   // while the connector was stopped for longer.
@@ -68,5 +74,6 @@ export const deal = defineTable({
     { name: 'arr', type: 'double' },
     { name: 'mrr', type: 'double' },
     { name: 'acv', type: 'double' },
+    ...includedColumns(DEAL_INCLUDE_FIELDS),
   ],
 });

@@ -1,5 +1,5 @@
 import { defineTable } from '../types.ts';
-import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
+import { ORGANIZATION_INCLUDE_FIELDS, addressColumns, includedColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 
 /**
  * ORGANIZATION — v2 `GET /api/v2/organizations` (10 tokens a page of up to 500), `updated_since` ascending;
@@ -9,7 +9,8 @@ import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from 
 export const organization = defineTable({
   name: 'organization',
   api: 'v2',
-  sync: v2UpdatedSince('/api/v2/organizations'),
+  // The optional fields (deal, people, activity, note, file counters, …) in the same call: no extra tokens.
+  sync: v2UpdatedSince('/api/v2/organizations', { include_fields: ORGANIZATION_INCLUDE_FIELDS.join(',') }),
   deletes: v2EntityDeletes,
   primaryKey: ['id'],
   createdField: 'add_time',
@@ -25,5 +26,6 @@ export const organization = defineTable({
     { name: 'visible_to', type: 'long' },
     ...addressColumns('address'),
     { name: 'label_ids', type: 'json' },
+    ...includedColumns(ORGANIZATION_INCLUDE_FIELDS),
   ],
 });

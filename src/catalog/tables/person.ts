@@ -1,5 +1,5 @@
 import { defineTable } from '../types.ts';
-import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
+import { PERSON_INCLUDE_FIELDS, addressColumns, includedColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 
 /**
  * PERSON — v2 `GET /api/v2/persons` (10 tokens a page of up to 500), `updated_since` ascending, v2 shape
@@ -9,7 +9,8 @@ import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from 
 export const person = defineTable({
   name: 'person',
   api: 'v2',
-  sync: v2UpdatedSince('/api/v2/persons'),
+  // The optional fields (deal, activity, note, file, mail counters, …) in the same call: no extra tokens.
+  sync: v2UpdatedSince('/api/v2/persons', { include_fields: PERSON_INCLUDE_FIELDS.join(',') }),
   deletes: v2EntityDeletes,
   primaryKey: ['id'],
   createdField: 'add_time',
@@ -38,6 +39,7 @@ export const person = defineTable({
     // The spec types it as a plain string (no format); a date column would stop the table on any other shape.
     { name: 'birthday', type: 'string' },
     { name: 'job_title', type: 'string' },
+    ...includedColumns(PERSON_INCLUDE_FIELDS),
   ],
 });
 

@@ -26,6 +26,41 @@ export function addressColumns(prefix: string): ColumnSpec[] {
 }
 
 /**
+ * `include_fields` of the v2 deal lists: every optional field getDeals offers (its enum in the v2 spec),
+ * asked for in the list call itself, so they cost no extra tokens (an operation's x-token-cost is per call:
+ * 10 a page of 500). The counters also tell which deals the per-deal walks need to visit.
+ */
+export const DEAL_INCLUDE_FIELDS = [
+  'next_activity_id', 'last_activity_id', 'first_won_time', 'products_count', 'files_count', 'notes_count',
+  'followers_count', 'email_messages_count', 'activities_count', 'done_activities_count', 'undone_activities_count',
+  'participants_count', 'last_incoming_mail_time', 'last_outgoing_mail_time', 'smart_bcc_email', 'source_lead_id',
+] as const;
+
+/**
+ * `include_fields` of the v2 person list: its enum minus `marketing_status` and `doi_status` (refused unless
+ * the company has the marketing app) and the four `related_*` counts (deals of related organizations, a
+ * relation Pipedrive does not document further).
+ */
+export const PERSON_INCLUDE_FIELDS = [
+  'next_activity_id', 'last_activity_id', 'open_deals_count', 'closed_deals_count', 'won_deals_count', 'lost_deals_count',
+  'participant_open_deals_count', 'participant_closed_deals_count', 'email_messages_count', 'activities_count',
+  'done_activities_count', 'undone_activities_count', 'files_count', 'notes_count', 'followers_count',
+  'last_incoming_mail_time', 'last_outgoing_mail_time', 'smart_bcc_email',
+] as const;
+
+/** `include_fields` of the v2 organization list: its enum minus the four `related_*` counts (as for persons). */
+export const ORGANIZATION_INCLUDE_FIELDS = [
+  'next_activity_id', 'last_activity_id', 'open_deals_count', 'closed_deals_count', 'won_deals_count', 'lost_deals_count',
+  'email_messages_count', 'people_count', 'activities_count', 'done_activities_count', 'undone_activities_count',
+  'files_count', 'notes_count', 'followers_count', 'smart_bcc_email',
+] as const;
+
+/** Columns for requested include_fields: ids and counts are longs, `*_time` timestamps, the rest strings. */
+export function includedColumns(fields: readonly string[]): ColumnSpec[] {
+  return fields.map((name): ColumnSpec => ({ name, type: name.endsWith('_id') && name !== 'source_lead_id' ? 'long' : name.endsWith('_count') ? 'long' : name.endsWith('_time') ? 'timestamp' : 'string' }));
+}
+
+/**
  * The sync of a v2 entity list with `updated_since`/`updated_until` (deals, persons, organizations, activities,
  * products): ascending by update time, 500 a page, priority-first on a first sync.
  */

@@ -112,6 +112,20 @@ export class DealStore {
     return row.data;
   }
 
+  /**
+   * The deal changed without a field of its own changing (a participant or follower added or removed):
+   * update_time moves to now, journaled as an update with no field changes (so neither flow nor changelog
+   * list it). False when absent or deleted.
+   */
+  touch(id: number): boolean {
+    const row = this.getRow(id);
+    if (!row || row.deletedAtMs !== null) return false;
+    const nowSec = this.clock.nowSeconds();
+    this.table.update(row, makeDeal({ ...row.data, update_time: formatV2(nowSec) }), nowSec);
+    this.journal.append({ itemType: 'deal', id, action: 'update', timeMs: this.clock.nowMs(), userId: this.actorUserId, changes: [] });
+    return true;
+  }
+
   /** Soft delete: is_deleted=true, status "deleted", update_time moves. False when absent/already deleted. */
   delete(id: number): boolean {
     const row = this.getRow(id);

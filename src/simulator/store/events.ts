@@ -43,12 +43,38 @@ export interface ChangeEvent {
 
 export class EventJournal {
   private readonly events: ChangeEvent[] = [];
+  /** Events per item (`itemType:id`), oldest first: a deal's changelog is read per deal. */
+  private readonly byItem = new Map<string, ChangeEvent[]>();
   private seq = 0;
 
   append(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
     const full = { ...e, seq: ++this.seq };
     this.events.push(full);
+    this.index(full);
     return full;
+  }
+
+  /**
+   * A generated account's past (seeding only): events older than every event the journal holds, put before
+   * them (seqs renumbered in time order). Called before anything reads the journal.
+   */
+  seedPast(events: ReadonlyArray<Omit<ChangeEvent, 'seq'>>): void {
+    if (events.length === 0) return;
+    const past = [...events].sort((a, b) => a.timeMs - b.timeMs);
+    const first = this.events[0];
+    if (first && past.at(-1)!.timeMs > first.timeMs) throw new Error('journal: a seeded past must predate every recorded event');
+    const all = [...past, ...this.events];
+    this.events.length = 0;
+    this.byItem.clear();
+    this.seq = 0;
+    for (const e of all) this.append(e);
+  }
+
+  private index(e: ChangeEvent): void {
+    const k = `${e.itemType}:${e.id}`;
+    const list = this.byItem.get(k);
+    if (list) list.push(e);
+    else this.byItem.set(k, [e]);
   }
 
   /** Events at or after `sinceMs`, oldest first. */
@@ -66,7 +92,7 @@ export class EventJournal {
 
   /** All events of one item, oldest first. */
   of(itemType: ItemType, id: number | string): ChangeEvent[] {
-    return this.events.filter((e) => e.itemType === itemType && e.id === id);
+    return [...(this.byItem.get(`${itemType}:${id}`) ?? [])];
   }
 
   /** Forget events older than `cutoffMs` (the real feeds keep a bounded window). */
@@ -74,6 +100,8 @@ export class EventJournal {
     const keep = this.since(cutoffMs);
     this.events.length = 0;
     this.events.push(...keep);
+    this.byItem.clear();
+    for (const e of keep) this.index(e);
   }
 
   get size(): number {

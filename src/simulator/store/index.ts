@@ -1,5 +1,6 @@
 /** All entity stores of one simulated company, sharing the simulator's clock. */
 import type { SimClock } from '../clock.ts';
+import { DealPeopleStore } from './deal-people.ts';
 import { DealStore } from './deals.ts';
 import { EventJournal } from './events.ts';
 import { createV2Stores, type V2Stores } from './v2-index.ts';
@@ -12,13 +13,15 @@ export interface SimStore extends V2Stores {
   readonly deals: DealStore;
   /** The v1-only entities (notes, users, files, leads, ...): see v1-index.ts. */
   readonly v1: V1Stores;
+  /** Deal participants (persons) and followers (users). */
+  readonly dealPeople: DealPeopleStore;
 }
 
 export function createStore(clock: SimClock): SimStore {
   const journal = new EventJournal();
   const deals = new DealStore(clock, journal);
   const v2 = createV2Stores(clock, journal, deals);
-  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields) };
+  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal) };
 }
 
 export { DealStore } from './deals.ts';

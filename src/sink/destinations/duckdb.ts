@@ -3,7 +3,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { duckDbError } from './errors.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, markDeleted, mergeChanges, quoteIdent, tableKey } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -89,14 +89,15 @@ export async function openDuckDb(path: string): Promise<Destination> {
     ensureTable: (table: SinkTable) =>
       guard(`creating table ${table.name}`, async () => {
         const have = known.get(table.name);
-        if (have && allColumns(table).every((c) => have.has(c.name))) return;
+        if (have && allColumns(table).every((c) => have.has(physical(table, c.name)))) return;
         await conn.run(createTableSql(table, (t) => duckType[t]));
         const r = await conn.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [table.name]);
         const cols = new Set(r.getRowObjectsJS().map((x) => String(x.column_name)));
         for (const c of allColumns(table)) {
-          if (!cols.has(c.name)) {
-            await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(c.name)} ${duckType[c.type]}`);
-            cols.add(c.name);
+          const name = physical(table, c.name);
+          if (!cols.has(name)) {
+            await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${quoteIdent(name)} ${duckType[c.type]}`);
+            cols.add(name);
           }
         }
         known.set(table.name, cols);
@@ -141,7 +142,7 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
   for (const rows of chunkRows(ch.tombstones, pk.length)) {
     const params: unknown[] = [];
     const tuples = rows.map((r) => `(${pk.map((k) => (params.push(r[k] ?? null), `$${params.length}`)).join(',')})`);
-    await conn.run(`UPDATE ${t} SET _deleted = true WHERE (${pk.map(quoteIdent).join(',')}) IN (${tuples.join(',')})`, params as never);
+    await conn.run(`UPDATE ${t} SET ${ident(ch.table, '_deleted')} = true WHERE (${pk.map((k) => ident(ch.table, k)).join(',')}) IN (${tuples.join(',')})`, params as never);
   }
   await markDeleted(t, ch.table, ch.keyOnlyDeletes, (i, type) => `CAST($${i} AS ${duckType[type]})`, async (sql, params) => void (await conn.run(sql, params as never)));
 }
@@ -154,9 +155,10 @@ async function applyTable(conn: DuckDBConnection, ch: TableChanges): Promise<voi
 async function replaceRows(conn: DuckDBConnection, table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<void> {
   const t = quoteIdent(table.name);
   const stage = await stageRows(conn, table, rows);
-  const match = tableKey(table).map((k) => `${t}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  // The stage's columns carry the field names; the table's are the naming's (physical).
+  const match = tableKey(table).map((k) => `${t}.${ident(table, k)} = s.${quoteIdent(k)}`).join(' AND ');
   await conn.run(`DELETE FROM ${t} USING ${stage} s WHERE ${match}`);
-  await conn.run(`INSERT INTO ${t} (${allColumns(table).map((c) => quoteIdent(c.name)).join(',')}) SELECT * FROM ${stage}`);
+  await conn.run(`INSERT INTO ${t} (${allColumns(table).map((c) => ident(table, c.name)).join(',')}) SELECT * FROM ${stage}`);
 }
 
 /** Appends rows to a fresh temp table shaped like the target (no SQL parameter per value); returns its name. */
@@ -164,7 +166,7 @@ async function stageRows(conn: DuckDBConnection, table: SinkTable, rows: Readonl
   return quoteIdent(await appendStage(conn, `_stage_${table.name}`, allColumns(table), rows));
 }
 
-/** A fresh temp table of `cols`, filled through an Appender. */
+/** A fresh temp table of `cols` (named by their field names), filled through an Appender. */
 async function appendStage(conn: DuckDBConnection, name: string, cols: readonly SinkColumn[], rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<string> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${duckType[c.type]}`).join(', ')})`);
   const appender = await conn.createAppender(name, 'main', 'temp');

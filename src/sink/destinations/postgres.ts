@@ -6,7 +6,7 @@ import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, Si
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
 import { copyFrom } from './pg-copy.ts';
-import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, markDeleted, mergeChanges, quoteIdent, tableKey } from './sql.ts';
+import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
   bigint: 'BIGINT',
@@ -150,17 +150,17 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
 
     async ensureTable(table: SinkTable) {
       const have = known.get(table.name);
-      if (have && allColumns(table).every((c) => have.has(c.name))) return;
+      if (have && allColumns(table).every((c) => have.has(physical(table, c.name)))) return;
       await ddl(`creating table ${table.name}`, async (c) => {
         await c.query(createTableSql(table, (t) => pgType[t]).replace(/^CREATE TABLE IF NOT EXISTS "[^"]+"/, `CREATE TABLE IF NOT EXISTS ${qualified(table.name)}`));
         const r = await c.query('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [schema, table.name]);
         const present = new Set(r.rows.map((x: { column_name: string }) => x.column_name));
-        const missing = allColumns(table).filter((col) => !present.has(col.name));
+        const missing = allColumns(table).filter((col) => !present.has(physical(table, col.name)));
         if (missing.length > 0) {
-          await c.query(`ALTER TABLE ${qualified(table.name)} ${missing.map((col) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${pgType[col.type]}`).join(', ')}`);
+          await c.query(`ALTER TABLE ${qualified(table.name)} ${missing.map((col) => `ADD COLUMN IF NOT EXISTS ${ident(table, col.name)} ${pgType[col.type]}`).join(', ')}`);
         }
       });
-      known.set(table.name, new Set(allColumns(table).map((c) => c.name)));
+      known.set(table.name, new Set(allColumns(table).map((c) => physical(table, c.name))));
     },
 
     apply: async (changes: readonly TableChanges[], offset: OffsetAdvance) => (await applyAll([{ changes, offset }]))[0]!,
@@ -214,7 +214,8 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges, st
     const tuples = rows.map((r) => `(${keyCols.map((c) => (params.push(bind(r[c.name] ?? null)), `$${params.length}::${pgType[c.type]}`)).join(',')})`);
     const names = keyCols.map((c) => quoteIdent(c.name));
     await client.query(
-      `UPDATE ${table} AS h SET _deleted = true FROM (VALUES ${tuples.join(',')}) AS s(${names.join(',')}) WHERE ${names.map((n) => `h.${n} = s.${n}`).join(' AND ')}`,
+      `UPDATE ${table} AS h SET ${ident(ch.table, '_deleted')} = true FROM (VALUES ${tuples.join(',')}) AS s(${names.join(',')}) ` +
+        `WHERE ${keyCols.map((c) => `h.${ident(ch.table, c.name)} = s.${quoteIdent(c.name)}`).join(' AND ')}`,
       params,
     );
   }
@@ -229,10 +230,12 @@ async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: R
   if (rows.length === 0) return;
   const cols = allColumns(spec);
   const key = tableKey(spec);
-  const names = cols.map((c) => quoteIdent(c.name)).join(',');
-  const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+  // The stage's columns carry the field names; the table's are the naming's (physical).
+  const staged = cols.map((c) => quoteIdent(c.name)).join(',');
+  const names = cols.map((c) => ident(spec, c.name)).join(',');
+  const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${ident(spec, c.name)} = EXCLUDED.${ident(spec, c.name)}`);
   const from = await stage(spec, rows);
-  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${from} ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${updates.join(', ')}`);
+  await client.query(`INSERT INTO ${table} (${names}) SELECT ${staged} FROM ${from} ON CONFLICT (${key.map((k) => ident(spec, k)).join(', ')}) DO UPDATE SET ${updates.join(', ')}`);
 }
 
 /** Rows in COPY's text format (tab-separated, `\N` for null, backslash escapes), in chunks of about 1 MiB. */

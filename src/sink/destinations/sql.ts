@@ -1,11 +1,27 @@
 import { earliestTime, planKeyHistory, type ChainUpdate, type StoredVersion } from '../history.ts';
-import { HISTORY_COLUMNS, META_COLUMNS, type ApplyItem, type HistoryChanges, type KeyHistory, type LatestChanges, type SinkColumn, type SinkTable, type SinkValue, type SqlType, type TableChanges } from '../model.ts';
+import { HISTORY_COLUMNS, META_COLUMNS, NATIVE_NAMING, type ApplyItem, type HistoryChanges, type KeyHistory, type LatestChanges, type SinkColumn, type SinkTable, type SinkValue, type SqlType, type TableChanges } from '../model.ts';
 
 /** SQL shared by the destinations (both speak a PostgreSQL-like dialect). */
 export const OFFSETS_TABLE = '_pipedrive_cdc_offsets';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A column's name in the destination: a business column's `as` (Fivetran's name) or its field name, a
+ * bookkeeping column (`_deleted`, `_start`, …) as the table's naming calls it. Rows stay keyed by field
+ * and native names; SQL uses these.
+ */
+export function physical(table: SinkTable, name: string): string {
+  const meta = (table.naming ?? NATIVE_NAMING).meta as Readonly<Record<string, string>>;
+  if (name in meta) return meta[name]!;
+  return table.columns.find((c) => c.name === name)?.as ?? name;
+}
+
+/** `physical`, quoted. */
+export function ident(table: SinkTable, name: string): string {
+  return quoteIdent(physical(table, name));
 }
 
 export function allColumns(table: SinkTable): SinkColumn[] {
@@ -18,8 +34,8 @@ export function tableKey(table: SinkTable): string[] {
 }
 
 export function createTableSql(table: SinkTable, typeName: (t: SqlType) => string): string {
-  const cols = allColumns(table).map((c) => `${quoteIdent(c.name)} ${typeName(c.type)}`);
-  const pk = tableKey(table).map(quoteIdent).join(', ');
+  const cols = allColumns(table).map((c) => `${ident(table, c.name)} ${typeName(c.type)}`);
+  const pk = tableKey(table).map((k) => ident(table, k)).join(', ');
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table.name)} (${cols.join(', ')}, PRIMARY KEY (${pk}))`;
 }
 
@@ -122,10 +138,11 @@ export async function markDeleted(
       }
       return `(${ps.join(',')})`;
     });
+    const m = (n: string) => ident(table, n);
     await run(
-      `UPDATE ${qualified} AS h SET _deleted = true, _op = s.op_, _source_ts = s.ts_, _synced = s.synced_ ` +
+      `UPDATE ${qualified} AS h SET ${m('_deleted')} = true, ${m('_op')} = s.op_, ${m('_source_ts')} = s.ts_, ${m('_synced')} = s.synced_ ` +
         `FROM (VALUES ${tuples.join(',')}) AS s(${[...names, 'op_', 'ts_', 'synced_'].join(',')}) ` +
-        `WHERE ${keyCols.map((c) => `h.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ')}`,
+        `WHERE ${keyCols.map((c) => `h.${ident(table, c.name)} = s.${quoteIdent(c.name)}`).join(' AND ')}`,
       params,
     );
   }
@@ -168,14 +185,17 @@ export async function applyHistory(qualified: string, ch: HistoryChanges, d: His
   if (ch.keys.length === 0) return;
   const keyCols = ch.table.primaryKey.map((k) => ch.table.columns.find((c) => c.name === k) ?? { name: k, type: 'text' as const });
   const names = keyCols.map((c) => quoteIdent(c.name));
-  const keyMatch = (a: string, b: string) => keyCols.map((c) => `${a}.${quoteIdent(c.name)} = ${b}.${quoteIdent(c.name)}`).join(' AND ');
+  const m = (n: string) => ident(ch.table, n);
+  // `a` is the table, `b` the VALUES list (its columns carry the field names).
+  const keyMatch = (a: string, b: string) => keyCols.map((c) => `${a}.${m(c.name)} = ${b}.${quoteIdent(c.name)}`).join(' AND ');
   const idOf = (row: Readonly<Record<string, unknown>>) => keyCols.map((c) => String(row[c.name])).join('\u0000');
 
   // Stored versions the batch can affect: per key, from the last one started before its earliest time on.
   const lookup = (source: string) =>
-    `SELECT ${names.map((n) => `h.${n}`).join(', ')}, h._start, h._end, h._active, h._deleted FROM ${qualified} AS h ` +
+    `SELECT ${keyCols.map((c) => `h.${m(c.name)} AS ${quoteIdent(c.name)}`).join(', ')}, h.${m('_start')} AS _start, h.${m('_end')} AS _end, ` +
+    `h.${m('_active')} AS _active, h.${m('_deleted')} AS _deleted FROM ${qualified} AS h ` +
     `JOIN ${source} ON ${keyMatch('h', 's')} ` +
-    `WHERE h._start >= COALESCE((SELECT max(h2._start) FROM ${qualified} AS h2 WHERE ${keyMatch('h2', 's')} AND h2._start < s.from_), s.from_)`;
+    `WHERE h.${m('_start')} >= COALESCE((SELECT max(h2.${m('_start')}) FROM ${qualified} AS h2 WHERE ${keyMatch('h2', 's')} AND h2.${m('_start')} < s.from_), s.from_)`;
   const found: Array<Record<string, unknown>> = [];
   if (d.stage) {
     const keys = ch.keys.map((k) => ({ ...k.key, from_: new Date(earliestTime(k)) }));
@@ -208,7 +228,8 @@ export async function applyHistory(qualified: string, ch: HistoryChanges, d: His
     for (const u of plan.updates) updates.push({ ...u, key: k.key });
   }
   const update = (source: string) =>
-    `UPDATE ${qualified} AS h SET _end = s.end_, _active = s.active_, _deleted = s.deleted_ FROM ${source} WHERE ${keyMatch('h', 's')} AND h._start = s.start_`;
+    `UPDATE ${qualified} AS h SET ${m('_end')} = s.end_, ${m('_active')} = s.active_, ${m('_deleted')} = s.deleted_ FROM ${source} ` +
+    `WHERE ${keyMatch('h', 's')} AND h.${m('_start')} = s.start_`;
   if (d.stage && updates.length > 0) {
     const cols: SinkColumn[] = [...keyCols, { name: 'start_', type: 'timestamp' }, { name: 'end_', type: 'timestamp' }, { name: 'active_', type: 'boolean' }, { name: 'deleted_', type: 'boolean' }];
     const staged = await d.stage(

@@ -32,6 +32,7 @@
  *     ui_visibility defaults).
  */
 import { tableByName } from '../../../src/catalog/index.ts';
+import { DEAL_INCLUDE_FIELDS, ORGANIZATION_INCLUDE_FIELDS, PERSON_INCLUDE_FIELDS } from '../../../src/catalog/tables/shared.ts';
 import type { ColumnType, TableSpec } from '../../../src/catalog/types.ts';
 import type { Simulator } from '../../../src/simulator/server.ts';
 import { ACCOUNT } from '../../../src/simulator/store/account.ts';
@@ -216,10 +217,10 @@ class Oracle {
     s.deals.purge();
     for (const e of [s.persons, s.organizations, s.activities, s.products, s.pipelines, s.stages]) e.purge();
 
-    this.deals();
+    await this.deals();
     this.activities();
     await this.persons();
-    this.organizations();
+    await this.organizations();
     this.products();
     this.pipelinesAndStages();
     this.activityTypes();
@@ -230,6 +231,7 @@ class Oracle {
     await this.callLogs();
     this.projects();
     this.dealProductsAndInstallments();
+    this.dealPeople();
     await this.mail();
     await this.files();
     await this.users();
@@ -243,12 +245,36 @@ class Oracle {
     return new Set(this.sim.store.deals.table.all().filter((r) => r.deletedAtMs === null && !r.data.is_archived).map((r) => r.id));
   }
 
-  private deals(): void {
+  /**
+   * The include_fields columns (counters, next/last activity, smart BCC, …) of every listed item, as the v2
+   * list presents them: the store keeps none of them (they are computed when presented).
+   */
+  private async included(name: string, paths: readonly string[], fields: readonly string[]): Promise<Map<string, Obj>> {
+    const spec = tableByName(name);
+    const out = new Map<string, Obj>();
+    for (const path of paths) {
+      for (const item of await this.api.v2List(path, { include_fields: fields.join(','), ...(name === 'deal' ? { status: 'open,won,lost' } : {}) })) {
+        const row: Obj = {};
+        for (const f of fields) row[f] = fromPresented(spec.columns.find((c) => c.name === f)!.type, item[f] ?? null, `${name}.${f}`);
+        out.set(String(item['id']), row);
+      }
+    }
+    return out;
+  }
+
+  private includedOf(name: string, all: ReadonlyMap<string, Obj>, id: number): Obj {
+    const row = all.get(String(id));
+    if (!row) throw new Error(`oracle: ${name} ${id} is live in the store but not listed by the v2 list`);
+    return row;
+  }
+
+  private async deals(): Promise<void> {
     const t = this.table('deal', 'deal');
+    const included = await this.included('deal', ['/api/v2/deals', '/api/v2/deals/archived'], DEAL_INCLUDE_FIELDS);
     for (const row of this.sim.store.deals.table.all()) {
       if (row.deletedAtMs !== null) continue; // archived deals are live: they are read from the archived list
       const d = row.data;
-      this.put(t, this.fromRecord('deal', d, { add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(d.custom_fields));
+      this.put(t, this.fromRecord('deal', d, { ...this.includedOf('deal', included, row.id), add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(d.custom_fields));
     }
   }
 
@@ -280,9 +306,10 @@ class Oracle {
     const emails = this.table('person_email');
     const phones = this.table('person_phone');
     const live = this.sim.store.persons.all().filter((r) => r.deletedAtMs === null);
+    const included = await this.included('person', ['/api/v2/persons'], PERSON_INCLUDE_FIELDS);
     for (const row of live) {
       const p = row.data;
-      this.put(t, this.fromRecord('person', p, { id: row.id, ...address('person', 'postal_address', p.postal_address), add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(p.custom_fields));
+      this.put(t, this.fromRecord('person', p, { ...this.includedOf('person', included, row.id), id: row.id, ...address('person', 'postal_address', p.postal_address), add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(p.custom_fields));
     }
     // Contacts: seeded persons hold markers the presenter expands into an address and a number.
     const presented = byKey(await this.api.v2List('/api/v2/persons'), 'id');
@@ -295,12 +322,13 @@ class Oracle {
     }
   }
 
-  private organizations(): void {
+  private async organizations(): Promise<void> {
     const t = this.table('organization', 'organization');
+    const included = await this.included('organization', ['/api/v2/organizations'], ORGANIZATION_INCLUDE_FIELDS);
     for (const row of this.sim.store.organizations.all()) {
       if (row.deletedAtMs !== null) continue;
       const o = row.data;
-      this.put(t, this.fromRecord('organization', o, { id: row.id, ...address('organization', 'address', o.address), add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(o.custom_fields));
+      this.put(t, this.fromRecord('organization', o, { ...this.includedOf('organization', included, row.id), id: row.id, ...address('organization', 'address', o.address), add_time: isoOfSeconds(row.addSec), update_time: isoOfSeconds(row.updateSec) }), v2Custom(o.custom_fields));
     }
   }
 
@@ -454,6 +482,20 @@ class Oracle {
     }
     const inst = this.table('installment');
     for (const id of listed) for (const i of installmentsOf(this.sim.store.deals.table.get(id)!.data)) this.put(inst, this.fromRecord('installment', i));
+  }
+
+  /** Participants and followers of the listed deals (read per deal; removed ones are gone). */
+  private dealPeople(): void {
+    const listed = this.listedDeals();
+    const people = this.sim.store.dealPeople;
+    const participants = this.table('deal_participant');
+    const followers = this.table('deal_follower');
+    for (const id of listed) {
+      for (const row of people.participantsOf(id)) {
+        this.put(participants, { id: row.id, deal_id: id, person_id: row.data.person_id, added_by_user_id: row.data.added_by_user_id, add_time: isoOfSeconds(row.addSec), active_flag: true });
+      }
+      for (const row of people.followersOf(id)) this.put(followers, { deal_id: id, user_id: row.data.user_id, add_time: isoOfSeconds(row.addSec) });
+    }
   }
 
   private async mail(): Promise<void> {

@@ -1,9 +1,14 @@
-/** Reads the local Pipedrive over HTTP, the way any API client would. */
+import { DEAL_INCLUDE_FIELDS } from '../../../src/catalog/tables/shared.ts';
+
+/**
+ * Reads the local Pipedrive over HTTP, the way any API client would: every deal with the optional fields
+ * (include_fields) the deal table's columns hold.
+ */
 export async function listAllDeals(baseUrl: string, token: string): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
   let cursor: string | null = null;
   do {
-    const q = new URLSearchParams({ status: 'open,won,lost,deleted', limit: '500', ...(cursor ? { cursor } : {}) });
+    const q = new URLSearchParams({ status: 'open,won,lost,deleted', include_fields: DEAL_INCLUDE_FIELDS.join(','), limit: '500', ...(cursor ? { cursor } : {}) });
     const res = await fetch(`${baseUrl}/api/v2/deals?${q}`, { headers: { 'x-api-token': token } });
     if (!res.ok) throw new Error(`GET deals: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { data: Array<Record<string, unknown>>; additional_data: { next_cursor: string | null } };

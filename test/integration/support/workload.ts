@@ -117,6 +117,45 @@ export function workload(sim: Simulator, seed: number): Workload {
     },
   };
 
+  /**
+   * Deal participants and followers, added and removed on a random stream of their own (the entity steps
+   * above stay as they were for a seed).
+   */
+  const rndPeople = mulberry32(seed * 104_729 + 3);
+  const pickPeople = <T>(xs: readonly T[]): T => xs[Math.floor(rndPeople() * xs.length)]!;
+  const onePeople = async (path: string): Promise<string | number | undefined> => {
+    const list = await ids(path);
+    return list.length === 0 ? undefined : pickPeople(list);
+  };
+  const dealPeople = [
+    async () => {
+      const deal = await onePeople('/api/v2/deals');
+      const person = await onePeople('/api/v2/persons');
+      if (deal === undefined || person === undefined) return;
+      const taken = (await ids(`/v1/deals/${deal}/participants`, 'person_id')).map((p) => (p as unknown as Json)['value']);
+      if (!taken.includes(person)) await call('POST', `/v1/deals/${deal}/participants`, { person_id: Number(person) });
+    },
+    async () => {
+      const deal = await onePeople('/api/v2/deals');
+      if (deal === undefined) return;
+      const list = await ids(`/v1/deals/${deal}/participants`);
+      if (list.length > 0) await call('DELETE', `/v1/deals/${deal}/participants/${pickPeople(list)}`);
+    },
+    async () => {
+      const deal = await onePeople('/api/v2/deals');
+      if (deal === undefined) return;
+      const taken = new Set(await ids(`/api/v2/deals/${deal}/followers`, 'user_id'));
+      const free = [1, 2, 3, 4, 5].filter((u) => !taken.has(u));
+      if (free.length > 0) await call('POST', `/api/v2/deals/${deal}/followers`, { user_id: pickPeople(free) });
+    },
+    async () => {
+      const deal = await onePeople('/api/v2/deals');
+      if (deal === undefined) return;
+      const list = await ids(`/api/v2/deals/${deal}/followers`, 'user_id');
+      if (list.length > 0) await call('DELETE', `/api/v2/deals/${deal}/followers/${pickPeople(list)}`);
+    },
+  ];
+
   function v2(table: string, path: string, createBody: () => Json, updateBody: () => Json) {
     return {
       create: async () => void (await call('POST', path, createBody())),
@@ -172,6 +211,7 @@ export function workload(sim: Simulator, seed: number): Workload {
       await call('PATCH', `/api/v2/${f.entity}Fields/${f.key}`, { field_name: f.name });
     },
     async step() {
+      if (rndPeople() < 0.3) await pickPeople(dealPeople)();
       const r = rnd();
       const table = pick(Object.keys(entities));
       const e = entities[table]!;

@@ -11,6 +11,7 @@ import type { SimStore } from '../../store/index.ts';
 import { activityTypeRoutes } from './activity-types.ts';
 import { dealHistoryRoutes } from './deal-history.ts';
 import { dealMailRoutes } from './deal-mail.ts';
+import { dealParticipantRoutes } from './deal-participants.ts';
 import { fieldRoutes } from './fields.ts';
 import { fileRoutes } from './files.ts';
 import { filterRoutes } from './filters.ts';
@@ -33,7 +34,7 @@ export interface V1Parts {
 }
 
 const MODULES = [recentsRoutes, noteRoutes, userRoutes, activityTypeRoutes, fileRoutes, filterRoutes, leadRoutes, goalRoutes,
-  miscRoutes, projectRoutes, dealHistoryRoutes, dealMailRoutes, fieldRoutes];
+  miscRoutes, projectRoutes, dealHistoryRoutes, dealMailRoutes, dealParticipantRoutes, fieldRoutes];
 
 /** Every v1 operationId the router serves (filled as routers are built; for coverage checks). */
 export const V1_OPERATIONS = new Set<string>();

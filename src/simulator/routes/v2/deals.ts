@@ -16,6 +16,9 @@ const MAX_IDS = 100;
 export function dealRoutes(store: SimStore, operation: (name: string) => RequestHandler): Router {
   const r = express.Router();
   const deals = store.deals;
+  const extrasOf = (id: number) => ({
+    sourceLeadId: deals.sourceLeadOf(id), participants: store.dealPeople.participantsOf(id).length, followers: store.dealPeople.followersOf(id).length,
+  });
 
   // Archived deals have a list of their own (and cost twice as much); the route goes before /deals/:id.
   r.get('/deals/archived', operation('getArchivedDeals'), (req, res) => listDeals(req, res, true));
@@ -44,7 +47,7 @@ export function dealRoutes(store: SimStore, operation: (name: string) => Request
       stage_id: intQuery(req, 'stage_id'),
       archived,
     });
-    sendList(res, page.map((d) => presentDeal(d, present, deals.sourceLeadOf(d.id))), next && encodeCursor(sortBy, direction, next));
+    sendList(res, page.map((d) => presentDeal(d, present, extrasOf(d.id))), next && encodeCursor(sortBy, direction, next));
   };
 
   r.get('/deals/:id', operation('getDeal'), (req, res) => {
@@ -52,7 +55,7 @@ export function dealRoutes(store: SimStore, operation: (name: string) => Request
     // A soft-deleted deal stays readable (is_deleted: true) until it is purged after 30 days.
     const row = deals.getRow(pathId(req));
     if (!row || row.data.is_archived) throw entityNotFound();
-    sendData(res, presentDeal(row.data, present, deals.sourceLeadOf(row.id)));
+    sendData(res, presentDeal(row.data, present, extrasOf(row.id)));
   });
 
   r.post('/deals', operation('addDeal'), (req, res) => {
