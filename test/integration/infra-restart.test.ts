@@ -55,6 +55,7 @@ async function readCommitted(client: Kafka, topic: string, want: number, groupId
 
 describe('a dedicated Kafka broker, killed and restarted', () => {
   it('keeps committed transactions, topic configs, group offsets and transactional-id state', async () => {
+    // kafkajs' own request retries (fewer than its default 5), not a retry of the test.
     const client = new Kafka({ clientId: 'infra-restart', brokers: kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
     const admin = client.admin();
     await admin.connect();

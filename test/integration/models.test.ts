@@ -4,14 +4,11 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadProducerConfig, loadSinkConfig, type SinkConfig } from '../../src/config.ts';
+import { loadSinkConfig, type SinkConfig } from '../../src/config.ts';
 import { dbtExecutable, installDbt, runDbt } from '../../src/models-command.ts';
-import { silentLogger } from '../../src/observe/log.ts';
-import { createMetrics } from '../../src/observe/metrics.ts';
-import { startProducer } from '../../src/producer.ts';
-import { startSink } from '../../src/sink/sink.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { dropPostgresSchemas, syncIntoBothSinks } from './support/both-sinks.ts';
 import { pipelineEnv, services, uniqueName } from './support/harness.ts';
 
 const DAY_MS = 86_400_000;
@@ -65,22 +62,12 @@ describe('dbt models over the sink', () => {
     await api('PATCH', `/api/v2/deals/${others[1]!.id}`, { status: 'lost' });
     sim.clock.advance(1000);
 
-    const run = startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: () => undefined, untilCaughtUp: true });
-    await run.done;
-    for (const destination of ['duckdb', 'postgres']) {
-      const sink = await startSink(loadSinkConfig({ ...env, SINK_DESTINATION: destination }), { metrics: createMetrics('sink'), log: silentLogger });
-      await sink.caughtUp(120_000);
-      await sink.stop();
-    }
+    await syncIntoBothSinks(env);
   }, 600_000);
 
   afterAll(async () => {
     await sim?.close();
-    const client = new pg.Client({ connectionString: services().databaseUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
-    await client.query(`DROP SCHEMA IF EXISTS "${pgSchema}_models" CASCADE`);
-    await client.end();
+    await dropPostgresSchemas(`${pgSchema}`, `${pgSchema}_models`);
   });
 
   /** `dbt build` against the sink of `config`: its exit code and output. */

@@ -4,13 +4,9 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadProducerConfig, loadSinkConfig } from '../../src/config.ts';
-import { silentLogger } from '../../src/observe/log.ts';
-import { createMetrics } from '../../src/observe/metrics.ts';
-import { startProducer } from '../../src/producer.ts';
-import { startSink } from '../../src/sink/sink.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { dropPostgresSchemas, syncIntoBothSinks } from './support/both-sinks.ts';
 import { pipelineEnv, services, uniqueName } from './support/harness.ts';
 
 type Row = Record<string, unknown>;
@@ -52,21 +48,12 @@ describe('SINK_NAMING=fivetran: Fivetran-schema SQL runs unchanged', () => {
     deleted = live.find((r) => r.id !== target.id)!.id;
     sim.store.deals.delete(deleted);
     sim.clock.advance(1000);
-    const run = startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: () => undefined, untilCaughtUp: true });
-    await run.done;
-    for (const destination of ['duckdb', 'postgres']) {
-      const sink = await startSink(loadSinkConfig({ ...env, SINK_DESTINATION: destination }), { metrics: createMetrics('sink'), log: silentLogger });
-      await sink.caughtUp(120_000);
-      await sink.stop();
-    }
+    await syncIntoBothSinks(env);
   }, 300_000);
 
   afterAll(async () => {
     await sim?.close();
-    const client = new pg.Client({ connectionString: services().databaseUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
-    await client.end();
+    await dropPostgresSchemas(pgSchema);
   });
 
   /** The rows each query must return, from the simulator's store. */
