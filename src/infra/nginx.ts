@@ -5,11 +5,10 @@
 // in its run dir. Every request it serves is a line of its access log, which tests read.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureDebianBinary } from './debian.ts';
 import { launch, prepareRun, type LocalService } from './launch.ts';
-import { freePort, waitReady } from './proc.ts';
+import { accepts, freePort, waitReady } from './proc.ts';
 
 export interface LocalNginx extends LocalService {
   /** https://127.0.0.1:PORT — append the upstream's path (e.g. /apis/ccompat/v7). */
@@ -94,15 +93,4 @@ export async function startNginx(opts: StartNginxOptions): Promise<LocalNginx> {
     throw e;
   }
   return Object.assign(svc, { url: `https://127.0.0.1:${port}`, port, accessLog: join(runDir, 'access.log'), cold });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

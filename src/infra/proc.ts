@@ -1,7 +1,7 @@
 // Child-process helpers shared by the local services: free ports, logged spawns, kill-by-PID, waiting.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 /** Absolute path of an executable on PATH, or undefined. */
@@ -232,4 +232,16 @@ export async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   await res.arrayBuffer();
   return res.ok;
+}
+
+/** Whether something accepts TCP connections on a loopback port. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }

@@ -3,12 +3,11 @@
 // Prometheus — never `apt-get install`, whose package would start a system daemon. Every request line it
 // forwards ends up in its log (LogLevel Connect), which is what the tests read.
 import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { installAtomically, newTempDir } from './atomic.ts';
 import { launch, prepareRun, type LocalService } from './launch.ts';
 import { cacheDir } from './paths.ts';
-import { freePort, run, runOk, waitReady, which } from './proc.ts';
+import { accepts, freePort, run, runOk, waitReady, which } from './proc.ts';
 
 export interface LocalTinyproxy extends LocalService {
   /** http://127.0.0.1:PORT, with `user:password@` when basic auth is on. */
@@ -91,15 +90,4 @@ export async function startTinyproxy(opts: StartTinyproxyOptions = {}): Promise<
   }
   const auth = opts.basicAuth ? `${encodeURIComponent(opts.basicAuth.user)}:${encodeURIComponent(opts.basicAuth.password)}@` : '';
   return { ...svc, url: `http://${auth}127.0.0.1:${port}`, port, cold };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
