@@ -121,14 +121,14 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     let specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
     let companions = companionsOf(specs);
     const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
+    const publisher = new Publisher(kafka, registry, {
+      topicPrefix: config.topicPrefix,
+      connector: config.connectorName,
+      partitions: config.topicPartitions,
+      replicationFactor: config.topicReplicationFactor,
+      minInsyncReplicas: config.topicMinInsyncReplicas,
+    });
     try {
-      const publisher = new Publisher(kafka, registry, {
-        topicPrefix: config.topicPrefix,
-        connector: config.connectorName,
-        partitions: config.topicPartitions,
-        replicationFactor: config.topicReplicationFactor,
-        minInsyncReplicas: config.topicMinInsyncReplicas,
-      });
       const state = await kafka.readCompacted(publisher.stateTopic);
       const offsets = offsetsFromState(config.connectorName, state);
       const { rules } = config;
@@ -208,15 +208,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
         // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
         const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames, blocked: policyBlocked(t) });
-        try {
-          const n = await publisher.publish(ruled.published, knownRecord ? [knownRecord] : []);
-          knownRecord = undefined;
-          metrics.transactions.inc({ connector, result: 'committed' });
-          log('batch-committed', { table: batch.table, records: n, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
-        } catch (err) {
-          metrics.transactions.inc({ connector, result: 'aborted' });
-          throw err;
-        }
+        const { records, committed } = await publisher.publish(ruled.published, knownRecord ? [knownRecord] : []);
+        knownRecord = undefined;
+        committed.then(
+          () => {
+            metrics.transactions.inc({ connector, result: 'committed' });
+            log('batch-committed', { table: batch.table, records, cursor: batch.offset.cursorMs === null ? null : new Date(batch.offset.cursorMs).toISOString() });
+          },
+          () => metrics.transactions.inc({ connector, result: 'aborted' }),
+        );
         for (const ev of ruled.kept) {
           indexes.get(ev.table)?.apply(ev);
           metrics.recordsProduced.inc({ connector, table: ev.table, op: ev.op });
@@ -225,6 +225,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const scheduler = new TableScheduler({
         tables,
         publish,
+        flush: () => publisher.flush(),
         schemaChanged: prepare,
         passEnded,
         budgetLow: () => governor.budgetLow(),
@@ -253,6 +254,9 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       resumed();
       return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
     } finally {
+      // A transaction may still be in flight (the session ended on another error, or was stopped): let it
+      // finish before disconnecting; its failure, if any, needs no report — the next session starts over.
+      await publisher.flush().catch(() => undefined);
       await kafka.close();
     }
   };

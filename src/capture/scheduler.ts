@@ -18,8 +18,14 @@ import type { TableRuntime } from './table-runtime.ts';
  */
 export interface SchedulerDeps {
   readonly tables: readonly TableRuntime[];
-  /** Publishes a batch in one Kafka transaction (then the scheduler marks it committed). */
+  /**
+   * Publishes a batch in one Kafka transaction; may return before it commits (one in flight), and the
+   * scheduler then reads on as if it had: a failed transaction fails a later `publish` or `flush`, and the
+   * caller starts over from the state topic.
+   */
   publish(table: TableRuntime, batch: ChangeBatch): Promise<void>;
+  /** Waits until everything published has committed (before a pass counts as caught up). */
+  flush(): Promise<void>;
   /** The table's columns changed (new custom fields): register its new schemas before rows use them. */
   schemaChanged(table: TableRuntime): Promise<void>;
   /** A pass over the table reached its end (offset bookkeeping that no batch carried is committed here). */
@@ -127,6 +133,7 @@ export class TableScheduler {
         }
         if (!batch) {
           await this.deps.passEnded?.(t);
+          await this.deps.flush();
           this.recovered(t);
           this.deps.hooks?.onCaughtUp?.(name, passStarted);
           return published;

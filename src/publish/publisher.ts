@@ -54,6 +54,8 @@ interface LastBody {
 export class Publisher {
   private readonly schemas = new Map<string, TableSchemas>();
   private readonly now: () => number;
+  /** The last transaction handed to Kafka. */
+  private inflight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kafka: ProducerKafka,
@@ -101,9 +103,16 @@ export class Publisher {
 
   /**
    * Publishes the batch's events (of its table and its child tables) and its offset atomically, with `also`
-   * (further state records) in the same transaction. Returns the number of data records.
+   * (further state records) in the same transaction. Pipelined, one transaction in flight: the batch is
+   * encoded at once, then this waits for the previous batch's transaction to commit (rethrowing its
+   * failure) and hands this one to Kafka without waiting for it — the caller reads and encodes the next
+   * batch meanwhile. `committed` settles with this transaction; `flush()` waits for it too.
+   *
+   * A failed transaction leaves its outcome unknown (see ProducerKafka.writeTransaction), so after any
+   * failure from here or from `flush()` the caller must stop publishing and start over from the state
+   * topic — which is also why the caller may treat a handed-over batch as committed for what it reads next.
    */
-  async publish(batch: ChangeBatch, also: readonly OutRecord[] = []): Promise<number> {
+  async publish(batch: ChangeBatch, also: readonly OutRecord[] = []): Promise<{ records: number; committed: Promise<void> }> {
     const synced = this.now();
     const records: OutRecord[] = [];
     let last: LastBody | undefined;
@@ -118,8 +127,17 @@ export class Publisher {
       key: Buffer.from(stateKey(this.opts.connector, batch.table), 'utf8'),
       value: stateValue(batch.offset),
     });
-    await this.kafka.writeTransaction(records);
-    return data;
+    await this.inflight;
+    const committed = this.kafka.writeTransaction(records);
+    // Reported by the next publish or flush (and by `committed` to whoever waits on it).
+    this.inflight = committed;
+    committed.catch(() => undefined);
+    return { records: data, committed };
+  }
+
+  /** Waits until the transaction in flight (if any) committed; rethrows its failure. */
+  async flush(): Promise<void> {
+    await this.inflight;
   }
 
   /**
