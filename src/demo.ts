@@ -10,6 +10,7 @@ import { startMetricsServer } from './observe/server.ts';
 import { startProducer } from './producer.ts';
 import { startSink } from './sink/sink.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
+import { prepareModels, showModels } from './demo-models.ts';
 import { ProgressLine, Rate, count, duration, eta } from './demo-progress.ts';
 
 const USAGE = `pipedrive-cdc demo [options]
@@ -51,6 +52,10 @@ export async function runDemo(argv: string[]): Promise<number> {
   // The demo's Kafka is new each run, so offsets stored in an old demo file would not match it.
   rmSync(duckdbPath, { force: true });
   rmSync(`${duckdbPath}.wal`, { force: true });
+  rmSync(duckdbPath.replace(/(\.duckdb)?$/, '.models.duckdb'), { force: true });
+  // dbt for the models step at the end: installed beside the sync when missing (PyPI, once).
+  const models = prepareModels();
+  models.ready.catch(() => undefined);
 
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -104,8 +109,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     };
     const producer = startProducer(loadProducerConfig(env), { metrics: producerMetrics, log: silentLogger });
     cleanups.push(producer.stop);
-    const sink = await startSink(loadSinkConfig(env), { metrics: sinkMetrics, log: silentLogger });
-    cleanups.push(sink.stop);
+    let sink = await startSink(loadSinkConfig(env), { metrics: sinkMetrics, log: silentLogger });
+    cleanups.push(() => sink.stop());
 
     // Tables with a pass of their own (children, history and change logs are published with their parent).
     const syncTables = loadProducerConfig(env).tables.filter((t) => !['child', 'history', 'changelog'].includes(tableByName(t).sync.kind));
@@ -122,7 +127,11 @@ export async function runDemo(argv: string[]): Promise<number> {
       return 0;
     }
     await summary(sink, env.TOPIC_PREFIX, producerServer.url, sinkServer.url, services.prometheusUrl, duckdbPath);
+    // DuckDB allows one writing process per file and dbt attaches the sink's: the sink pauses meanwhile.
+    await sink.stop();
+    await showModels(loadSinkConfig(env), models, say);
     if (values['exit-after-sync']) return 0;
+    sink = await startSink(loadSinkConfig(env), { metrics: sinkMetrics, log: silentLogger });
 
     say('\n  Changing deals in the local Pipedrive every 5 s; watch them flow through. Ctrl-C stops everything.');
     const changes = setInterval(() => void changeSomeDeals(sim, producerMetrics, sinkMetrics), 5000);

@@ -35,24 +35,57 @@ export function dbtExecutable(): string {
   return join(dbtVenv(), 'bin', 'dbt');
 }
 
+/** A hash of dbt/requirements.txt, stamped into the venv once they are installed. */
+const requirementsHash = () => createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
+const stampFile = () => join(dbtVenv(), '.pipedrive-cdc-requirements');
+
+/** True when the venv holds dbt with exactly today's pinned requirements. */
+export function dbtInstalled(): boolean {
+  return existsSync(dbtExecutable()) && existsSync(stampFile()) && readFileSync(stampFile(), 'utf8') === requirementsHash();
+}
+
+/** The install's steps: a venv (unless there is one), then pip with the pinned requirements. */
+function installSteps(): Array<{ cmd: string; args: string[]; what: string; say: string }> {
+  const venv = dbtVenv();
+  return [
+    ...(existsSync(join(venv, 'bin', 'python')) ? [] : [{ cmd: 'python3', args: ['-m', 'venv', venv], what: 'python3 -m venv', say: `models: creating ${venv}` }]),
+    { cmd: join(venv, 'bin', 'python'), args: ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], what: 'pip install', say: `models: installing ${REQUIREMENTS}` },
+  ];
+}
+
+const installError = (what: string, detail: string) => new ConfigError(`models install: ${what} ${detail}`);
+const NO_PYTHON = '(install Python 3.9+ with venv, e.g. apt-get install python3-venv)';
+
 /** Creates the venv and installs the pinned requirements; does nothing when they are installed already (cold: false). */
 export function installDbt(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): { cold: boolean } {
-  const venv = dbtVenv();
-  const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
-  const stamp = join(venv, '.pipedrive-cdc-requirements');
-  if (existsSync(dbtExecutable()) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return { cold: false };
-  const run = (cmd: string, args: string[], what: string) => {
-    const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.error) throw new ConfigError(`models install: ${what}: ${r.error.message} (install Python 3.9+ with venv, e.g. apt-get install python3-venv)`);
-    if (r.status !== 0) throw new ConfigError(`models install: ${what} failed (exit ${r.status}); see the output above`);
-  };
-  if (!existsSync(join(venv, 'bin', 'python'))) {
-    log(`models: creating ${venv}`);
-    run('python3', ['-m', 'venv', venv], 'python3 -m venv');
+  if (dbtInstalled()) return { cold: false };
+  for (const step of installSteps()) {
+    log(step.say);
+    const r = spawnSync(step.cmd, step.args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.error) throw installError(step.what, `: ${r.error.message} ${NO_PYTHON}`);
+    if (r.status !== 0) throw installError(step.what, `failed (exit ${r.status}); see the output above`);
   }
-  log(`models: installing ${REQUIREMENTS}`);
-  run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], 'pip install');
-  writeFileSync(stamp, wanted);
+  writeFileSync(stampFile(), requirementsHash());
+  return { cold: true };
+}
+
+/**
+ * installDbt() without blocking the event loop and with the tools' output kept (the demo runs it beside the
+ * sync); a failure's error carries the output's tail.
+ */
+export async function installDbtInBackground(): Promise<{ cold: boolean }> {
+  if (dbtInstalled()) return { cold: false };
+  for (const step of installSteps()) {
+    await new Promise<void>((resolveStep, reject) => {
+      const child = spawn(step.cmd, step.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      child.on('error', (e) => reject(installError(step.what, `: ${e.message} ${NO_PYTHON}`)));
+      child.on('exit', (code) => (code === 0 ? resolveStep() : reject(installError(step.what, `failed (exit ${code}): ${out.trim().split('\n').slice(-5).join(' | ')}`))));
+    });
+  }
+  writeFileSync(stampFile(), requirementsHash());
   return { cold: true };
 }
 

@@ -21,7 +21,7 @@ export interface Tool {
   cmd: string;
   install: string;
 }
-const MVN: Tool = { cmd: 'mvn', install: 'Apache Maven 3.8+ (apt-get install -y maven)' };
+export const MVN: Tool = { cmd: 'mvn', install: 'Apache Maven 3.8+ (apt-get install -y maven)' };
 const APT: Tool = { cmd: 'apt-get', install: "apt (Debian/Ubuntu's apt-get)" };
 const DPKG: Tool = { cmd: 'dpkg', install: "dpkg (Debian/Ubuntu's dpkg)" };
 
@@ -52,7 +52,8 @@ function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
   queues.set(key, next.catch(() => {}));
   return next;
 }
-const mvn = (args: string[]) => serial('mvn', () => runOk('mvn', ['-B', '-q', ...args]));
+/** `mvn -B -q <args>`, queued behind this process's other Maven runs (see serial). */
+export const mvn = (args: string[]) => serial('mvn', () => runOk('mvn', ['-B', '-q', ...args]));
 const apt = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => serial('apt', () => run('apt-get', args, opts));
 
 export interface KafkaInstall {

@@ -2,6 +2,7 @@
 // processes and never spends its hook timeout on downloads. Run by test/infra/setup.sh.
 // Only services that would run as local processes are fetched: env-var (external) and Docker ones need nothing.
 import { ensureApicurio, ensureKafka, ensurePostgres, ensurePrometheus, kafkaVersion } from '../../src/infra/install.ts';
+import { ensureKafkaConnect } from '../../src/infra/kafka-connect.ts';
 import { ensureNginx } from '../../src/infra/nginx.ts';
 import { selectModes, type ServiceName } from '../../src/infra/services.ts';
 import { installDbt } from '../../src/models-command.ts';
@@ -23,6 +24,8 @@ const chains = [
   async () => {
     if (local('kafka')) await timed(`Kafka ${kafkaVersion()}`, () => ensureKafka());
     if (local('registry')) await timed('Apicurio Registry', () => ensureApicurio(process.env.APICURIO_VERSION || undefined));
+    // Always local: the Kafka Connect worker and its plugins (test/integration/kafka-connect.test.ts).
+    await timed('Kafka Connect', () => ensureKafkaConnect());
   },
   async () => {
     if (local('postgres')) await timed('PostgreSQL', () => ensurePostgres());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First step of `npm test`: make sure everything the integration tests start locally is already in the
-# cache (<repo>/.infra, or $PIPEDRIVE_CDC_CACHE): Kafka jars and Apicurio from Maven Central, Prometheus
-# from Debian's .deb, PostgreSQL from Debian. Idempotent: a warm cache costs a second or two.
+# cache (<repo>/.infra, or $PIPEDRIVE_CDC_CACHE): Kafka jars, Apicurio and the Kafka Connect worker with its
+# plugins from Maven Central, Prometheus from Debian's .deb, PostgreSQL from Debian. Idempotent: a warm
+# cache costs a second or two.
 # Needs Node (with this repo's node_modules), and for local services Java 17 (Apicurio: 21+), Maven, apt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
