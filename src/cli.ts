@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig } from './config.ts';
 import { loadProducerConfigs, loadSinkConfigFrom } from './config-file.ts';
-import type { ConnectorStatus } from './admin/status.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
 import { ListenError, startMetricsServer } from './observe/server.ts';
@@ -82,43 +81,47 @@ async function runProducerCommand(args: string[]): Promise<number> {
         '  TABLES, EXCLUDE_TABLES, POLL_INTERVAL_MS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS, METRICS_PORT,\n' +
         '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM,\n' +
         '  SYNC_RULES, SCHEMA_CHANGES, HASH_SALT(_FILE) (blocked, hashed and filtered data: docs/SYNC-RULES.md);\n' +
-        '  ADMIN_API_TOKEN(_FILE), ADMIN_API_READONLY_TOKEN(_FILE), ADMIN_API_PORT (the admin API: spec/admin-api.yaml)\n' +
+        '  ADMIN_API_TOKEN(_FILE), ADMIN_API_READONLY_TOKEN(_FILE), ADMIN_API_PORT (the admin API: spec/admin-api.yaml);\n' +
+        '  CONNECTOR_SECRETS_KEY(_FILE), CONNECTORS_TOPIC (connectors created through the admin API: docs/ADMIN-API.md)\n' +
         'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',
     );
     return 0;
   }
   const configs = loadProducerConfigs(values.config);
-  const several = configs.length > 1;
+  const template = configs[0]!;
   const log = jsonLogger('producer');
   const metrics = createMetrics('producer');
-  const server = await startMetricsServer(metrics, configs[0]!.metricsPort);
+  const server = await startMetricsServer(metrics, template.metricsPort);
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
-  const statuses: Array<() => ConnectorStatus> = [];
-  const admin = configs[0]!.adminApi ? await (await import('./admin/server.ts')).startAdminApi({ port: configs[0]!.adminApi.port, tokens: configs[0]!.adminApi.tokens, connectors: () => statuses.map((s) => s()) }) : undefined;
-  if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
+  const { Connectors } = await import('./connectors.ts');
+  // With the admin API, connectors can be created through it: they are kept in a topic, read here.
+  const stored = template.adminApi ? await (await import('./connector-store.ts')).openConnectorStore(template, log) : undefined;
   // One producer per connector (Pipedrive company): its own client, rate-limit budget, topics and state.
-  const runs = configs.map((config) => {
-    const connectorLog = several ? jsonLogger('producer', { connector: config.connectorName }) : log;
-    connectorLog('starting', { config: describeConfig(config) });
-    const run = startProducer(config, { metrics, log: connectorLog, untilCaughtUp: values.once === true });
-    // One connector stopping on an error of its own does not stop the others.
-    const outcome = run.done.then(
-      ({ failed }) => ({ name: config.connectorName, failed, error: undefined as Error | undefined }),
-      (error: Error) => {
-        if (several) connectorLog('connector-failed', { error: error.message });
-        return { name: config.connectorName, failed: new Map<string, Error>(), error };
-      },
-    );
-    statuses.push(() => run.status());
-    return { run, outcome };
+  const connectors = new Connectors({
+    metrics,
+    log,
+    logFor: (name) => (configs.length === 1 && name === template.connectorName ? log : jsonLogger('producer', { connector: name })),
+    untilCaughtUp: values.once === true,
+    start: startProducer,
+    template,
+    store: stored?.store,
   });
-  const stop = () => void Promise.all(runs.map((r) => r.run.stop()));
+  for (const config of configs) connectors.startConfigured(config);
+  connectors.startStored(stored?.definitions ?? []);
+  const admin = template.adminApi
+    ? await (await import('./admin/server.ts')).startAdminApi({ port: template.adminApi.port, tokens: template.adminApi.tokens, connectors: () => connectors.list(), connectorAdmin: connectors })
+    : undefined;
+  if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
+  const stop = () => void connectors.stopAll();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let code = 0;
   try {
-    for (const { name, failed, error } of await Promise.all(runs.map((r) => r.outcome))) {
+    // One connector stopping on an error of its own does not stop the others.
+    const outcomes = await connectors.settled();
+    const several = outcomes.length > 1;
+    for (const { name, failed, error } of outcomes) {
       const who = several ? `connector ${name}: ` : '';
       if (error) {
         if (!several) throw error;
@@ -133,6 +136,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
   } finally {
     await server.close();
     await admin?.close();
+    await stored?.store.close();
   }
   log('stopped');
   return code;

@@ -18,7 +18,7 @@ import { PipedriveError } from './pipedrive/errors.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
 import { OAuthAuth } from './pipedrive/oauth.ts';
 import { OAuthServer } from './pipedrive/oauth-server.ts';
-import { TokenStore } from './pipedrive/token-store.ts';
+import { TokenStore, type TokenStorage } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import type { OutRecord } from './publish/kafka.ts';
@@ -44,6 +44,8 @@ export interface ProducerRunOptions {
   readonly log: Logger;
   /** Stop once every table has reached its end (used by `run --once`, tests and benchmarks). */
   readonly untilCaughtUp?: boolean;
+  /** Where OAuth tokens are kept instead of the token file (connectors created through the admin API). */
+  readonly tokenStorage?: TokenStorage;
 }
 
 /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
@@ -73,7 +75,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   // missing one stops the producer before it connects to anything.
   const dispatcher = pipedriveDispatcher({ proxy: config.pipedrive.proxy });
   const client = new PipedriveClient({
-    auth: pipedriveAuth(config.pipedrive, dispatcher, log),
+    auth: pipedriveAuth(config.pipedrive, dispatcher, log, opts.tokenStorage),
     dispatcher,
     governor,
     log,
@@ -336,12 +338,12 @@ function companionsOf(specs: readonly TableSpec[]): TableSpec[] {
 }
 
 /** The API token, or OAuth with its token file and the app's credentials. */
-export function pipedriveAuth(settings: PipedriveSettings, dispatcher: Dispatcher, log: Logger): PipedriveAuth {
+export function pipedriveAuth(settings: PipedriveSettings, dispatcher: Dispatcher, log: Logger, tokenStorage?: TokenStorage): PipedriveAuth {
   const a = settings.auth;
   if (a.kind === 'api-token') return new ApiTokenAuth(a.baseUrl, a.apiToken);
   return new OAuthAuth({
     server: new OAuthServer({ oauthUrl: a.oauthUrl, clientId: a.clientId, clientSecret: a.clientSecret, dispatcher }),
-    store: new TokenStore(a.tokenFile),
+    store: tokenStorage ?? new TokenStore(a.tokenFile),
     clientId: a.clientId,
     allowInsecureHttp: settings.allowInsecureHttp,
     log,

@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listen } from '../observe/server.ts';
+import { connectorRoutes, oauthCallbackRoutes, type ConnectorAdmin } from './connector-routes.ts';
 import type { ConnectorStatus } from './status.ts';
 
 export interface AdminToken {
@@ -23,12 +24,16 @@ export interface AdminApiOptions {
   readonly tokens: readonly AdminToken[];
   /** The connectors of this process, as they are now. */
   readonly connectors: () => readonly ConnectorStatus[];
+  /** Creating and deleting connectors, OAuth authorization (connector-routes.ts); absent: read-only. */
+  readonly connectorAdmin?: ConnectorAdmin;
 }
 
 /** The express app (exported for tests that listen themselves). */
-export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors'>): express.Express {
+export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'connectorAdmin'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // The browser's way back from Pipedrive carries no bearer token: checked by its one-time state instead.
+  if (opts.connectorAdmin) app.use(oauthCallbackRoutes(opts.connectorAdmin));
   // Digests of equal length, so comparing never depends on where or whether the tokens differ.
   const digests = opts.tokens.map((t) => ({ ...t, digest: createHash('sha256').update(t.token).digest() }));
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -46,6 +51,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors'>): 
     }
     next();
   });
+  if (opts.connectorAdmin) app.use(connectorRoutes(opts.connectorAdmin));
   const summary = (c: ConnectorStatus) => ({ name: c.name, topicPrefix: c.topicPrefix, state: c.state, schemaChanges: c.schemaChanges, budget: c.budget });
   const find = (req: Request, res: Response): ConnectorStatus | undefined => {
     const c = opts.connectors().find((x) => x.name === req.params.connector);

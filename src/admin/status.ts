@@ -5,8 +5,11 @@
 export interface ConnectorStatus {
   readonly name: string;
   readonly topicPrefix: string;
-  /** `starting` until the first session resumed its tables; `stopped` once the producer ended. */
-  readonly state: 'starting' | 'running' | 'stopped';
+  /**
+   * `starting` until the first session resumed its tables; `stopped` once the producer ended;
+   * `awaiting-authorization` for a connector created through the API whose OAuth authorization is not done.
+   */
+  readonly state: 'starting' | 'running' | 'stopped' | 'awaiting-authorization';
   readonly schemaChanges: 'allow-all' | 'allow-columns' | 'block-all';
   /** What Pipedrive's last answers said of the API budget (null before the first, or when not reported). */
   readonly budget: { readonly dailyTokensRemaining: number | null; readonly burstRemaining: number | null; readonly low: boolean };

@@ -44,8 +44,7 @@ export class OAuthServer {
 
   /** The page the user opens to grant access. `state` comes back with the code and proves the callback is ours. */
   authorizeUrl(redirectUri: string, state: string): string {
-    const q = new URLSearchParams({ client_id: this.opts.clientId, redirect_uri: redirectUri, state });
-    return `${this.base}/oauth/authorize?${q.toString()}`;
+    return authorizeUrlOf(this.base, this.opts.clientId, redirectUri, state);
   }
 
   /** Exchanges an authorization code (valid 5 minutes, once) for tokens. */
@@ -102,6 +101,12 @@ export class OAuthServer {
     if (code === 'invalid_grant') return new OAuthGrantError(`${where}: ${said}`);
     return new PipedriveAuthError(`${where}: HTTP ${status} (${said})`);
   }
+}
+
+/** The authorize page's URL: public values only (client id, redirect URI, the one-time state). */
+export function authorizeUrlOf(oauthUrl: string, clientId: string, redirectUri: string, state: string): string {
+  const q = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, state });
+  return `${oauthUrl.replace(/\/+$/, '')}/oauth/authorize?${q.toString()}`;
 }
 
 /**

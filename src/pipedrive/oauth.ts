@@ -11,12 +11,12 @@ import { redactUrl } from '../redact.ts';
 import type { PipedriveAuth, RequestCredentials } from './auth.ts';
 import { PipedriveAuthError } from './errors.ts';
 import { OAuthGrantError, type OAuthServer, type TokenGrant } from './oauth-server.ts';
-import { REAUTHORIZE, TOKEN_FILE_SETTING, type StoredTokens, type TokenStore } from './token-store.ts';
+import { REAUTHORIZE, TOKEN_FILE_SETTING, type StoredTokens, type TokenStorage } from './token-store.ts';
 import { InsecureTransportError, insecureReason } from './transport.ts';
 
 export interface OAuthAuthOptions {
   readonly server: OAuthServer;
-  readonly store: TokenStore;
+  readonly store: TokenStorage;
   /** PIPEDRIVE_OAUTH_CLIENT_ID: a token file of another app is refused. */
   readonly clientId: string;
   /** PIPEDRIVE_ALLOW_INSECURE_HTTP: whether an http:// api_domain off this machine may get the token. */
@@ -100,7 +100,7 @@ export class OAuthAuth implements PipedriveAuth {
       scope: grant.scope ?? base.scope,
     });
     // Durable before use: the next request, or a crash right after it, must find this refresh token on disk.
-    this.opts.store.write(next);
+    await this.opts.store.write(next);
     this.adopt(next, 'refreshed', reason, { expiresInS: grant.expiresInS, refreshTokenRotated: next.refreshToken !== base.refreshToken });
   }
 

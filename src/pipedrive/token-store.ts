@@ -35,7 +35,19 @@ export function defaultTokenFile(env: Readonly<Record<string, string | undefined
   return join(base, 'pipedrive-cdc', 'oauth-tokens.json');
 }
 
-export class TokenStore {
+/**
+ * Where OAuthAuth keeps the tokens: this file, or (connectors created through the admin API) the connector
+ * definitions topic (connector-store.ts). `write` is durable once it returned or its promise resolved.
+ */
+export interface TokenStorage {
+  /** Where the tokens are, for messages (a file path, or the topic and connector). */
+  readonly path: string;
+  read(): StoredTokens | undefined;
+  write(tokens: StoredTokens): void | Promise<void>;
+  readableByOthers(): boolean;
+}
+
+export class TokenStore implements TokenStorage {
   constructor(readonly path: string) {}
 
   /** The stored tokens, or undefined when there is no file yet. */
