@@ -7,6 +7,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ConnectorRequestError, type Connectors } from '../connectors.ts';
+import { KafkaError } from '../kafka/errors.ts';
 import { parseCreateConnector } from './connector-request.ts';
 
 export const OAUTH_CALLBACK_PATH = '/v1/oauth/callback';
@@ -21,6 +22,11 @@ function callbackUrl(req: Request): string {
 function fail(res: Response, err: unknown): void {
   if (err instanceof ConnectorRequestError) {
     res.status(err.status).json({ error: err.code, message: err.message });
+    return;
+  }
+  // The connectors topic could not be written: nothing was changed, the request can be repeated.
+  if (err instanceof KafkaError) {
+    res.status(503).json({ error: 'unavailable', message: `Kafka did not take the change (${err.message}); nothing was changed, try again` });
     return;
   }
   res.status(500).json({ error: 'internal', message: `the request failed: ${(err as Error).message}` });
