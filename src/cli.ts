@@ -19,6 +19,7 @@ Commands:
   config   config check [--config FILE]: validate the configuration without connecting to anything
   status   the connectors of a running producer and their tables' sync state (its admin API)
   tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
+  connectors  connectors create|authorize|delete NAME: connectors created in a running producer through its admin API
   models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
@@ -48,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
     case 'tables': {
       const { runAdminCommand } = await import('./admin-command.ts');
       return runAdminCommand(command, rest);
+    }
+    case 'connectors': {
+      const { runConnectorsCommand } = await import('./connectors-command.ts');
+      return runConnectorsCommand(rest);
     }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');

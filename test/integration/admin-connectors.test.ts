@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { pipelineEnv, readTopic, runCli, uniqueName, type CliRun } from './support/harness.ts';
@@ -74,7 +77,9 @@ describe('admin API: connectors created with an API token or OAuth', () => {
   const secrets = () => new Set([apiToken, sim.token, adminToken, readOnlyToken, ...sim.oauth.secrets()]);
 
   beforeAll(async () => {
-    sim = await startSimulator({ seed: 23, deals: 15, tokens: [{ token: apiToken, userId: 1, admin: true }] });
+    // Access tokens of 4 s: the OAuth connector refreshes (and the refresh token rotates) every 2 s, so its
+    // restart below works only if the rotated tokens were stored in the connectors topic.
+    sim = await startSimulator({ seed: 23, deals: 15, tokens: [{ token: apiToken, userId: 1, admin: true }], oauth: { accessTokenTtlS: 4, rotateRefreshTokens: true } });
     env = pipelineEnv(sim, base, {
       TABLES: 'deal',
       POLL_INTERVAL_MS: '300',
@@ -165,6 +170,7 @@ describe('admin API: connectors created with an API token or OAuth', () => {
 
     await expectDealsSynced(oauthName);
     expect(sim.oauth.stats()).toMatchObject({ grants: 1 });
+    await run.waitForLine((l) => l.event === 'oauth-token-refreshed' && l.connector === oauthName && l.refreshTokenRotated === true, 30_000);
   });
 
   it('after a restart both connectors are back and go on syncing; DELETE stops and removes one; no secret anywhere', async () => {
@@ -172,6 +178,8 @@ describe('admin API: connectors created with an API token or OAuth', () => {
     await start();
     const list = await call('GET', '/v1/connectors', undefined, readOnlyToken);
     expect((list.body.connectors as Json[]).map((c) => c.name)).toEqual([base, apiName, oauthName]);
+    // The rotated refresh token it resumed with works (the one from the first grant was retired long ago).
+    await run.waitForLine((l) => l.event === 'oauth-token-refreshed' && l.connector === oauthName, 30_000);
     const created = await api(sim.baseUrl, sim.token, 'POST', '/api/v2/deals', { title: 'after the restart' });
     for (const prefix of [apiName, oauthName]) {
       await expectDealsSynced(prefix);
@@ -197,6 +205,29 @@ describe('admin API: connectors created with an API token or OAuth', () => {
     const later = await api(sim.baseUrl, sim.token, 'POST', '/api/v2/deals', { title: 'after the delete' });
     await expectDealsSynced(oauthName);
     expect((await dealIds(apiName)).has(Number(later.id))).toBe(false);
+
+    // The CLI on the API: create from a token file (never an argument), readable output, --json, delete.
+    const cliName = uniqueName('accli');
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'pcdc-conn-')), 'token');
+    writeFileSync(tokenFile, `${apiToken}\n`);
+    const cliEnv = { ADMIN_API_URL: url, ADMIN_API_TOKEN: adminToken };
+    const help = runCli(['connectors', '--help'], cliEnv);
+    expect(await help.exit).toBe(0);
+    expect(help.lines.join('\n')).toContain('pipedrive-cdc connectors create NAME');
+    const refused = runCli(['connectors', 'create', cliName, '--api-token-file', tokenFile], { ADMIN_API_URL: url, ADMIN_API_TOKEN: readOnlyToken });
+    expect(await refused.exit).toBe(2);
+    expect(refused.lines.join('\n')).toContain('403');
+    const cliCreate = runCli(['connectors', 'create', cliName, '--api-token-file', tokenFile, '--base-url', sim.baseUrl, '--tables', 'deal'], cliEnv);
+    expect(await cliCreate.exit, cliCreate.lines.join('\n')).toBe(0);
+    expect(cliCreate.lines[0]).toMatch(new RegExp(`^Created connector ${cliName} \\((starting|running); topics ${cliName}\\.\\*\\)`));
+    const duplicate = runCli(['connectors', 'create', cliName, '--api-token-file', tokenFile], cliEnv);
+    expect(await duplicate.exit).toBe(1);
+    expect(duplicate.lines.join('\n')).toContain(`a connector named "${cliName}" exists already`);
+    await expectDealsSynced(cliName);
+    const cliDelete = runCli(['connectors', 'delete', cliName, '--json'], cliEnv);
+    expect(await cliDelete.exit).toBe(0);
+    expect(JSON.parse(cliDelete.lines.join('\n'))).toMatchObject({ name: cliName, deleted: true });
+    outputs.push(...help.lines, ...refused.lines, ...cliCreate.lines, ...duplicate.lines, ...cliDelete.lines);
 
     const metrics = await (await fetch(metricsUrl)).text();
     await stop();
