@@ -70,14 +70,13 @@ interface Entry {
   readonly config: ProducerConfig;
   def: ConnectorDefinition | undefined;
   run: ProducerRun | undefined;
-  outcome: Promise<Outcome> | undefined;
   removed: boolean;
 }
 
 export class Connectors {
   private readonly entries = new Map<string, Entry>();
-  /** Every entry that ever ran (removed ones too), so `settled` waits for all of them. */
-  private readonly ran: Entry[] = [];
+  /** Every run there was (of removed connectors too, and each run of one authorized again), so `settled` waits for all. */
+  private readonly ran: Array<{ readonly entry: Entry; readonly outcome: Promise<Outcome> }> = [];
   private readonly now: () => number;
 
   constructor(private readonly opts: ConnectorsOptions) {
@@ -86,7 +85,7 @@ export class Connectors {
 
   /** Starts a connector of the configuration. */
   startConfigured(config: ProducerConfig): void {
-    const entry: Entry = { name: config.connectorName, origin: 'config', config, def: undefined, run: undefined, outcome: undefined, removed: false };
+    const entry: Entry = { name: config.connectorName, origin: 'config', config, def: undefined, run: undefined, removed: false };
     this.entries.set(entry.name, entry);
     this.launch(entry);
   }
@@ -107,7 +106,7 @@ export class Connectors {
         this.opts.log('stored-connector-skipped', { connector: def.name, reason: (err as Error).message, topic: store.topic });
         continue;
       }
-      const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, outcome: undefined, removed: false };
+      const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, removed: false };
       this.entries.set(entry.name, entry);
       if (def.pipedrive.kind === 'api-token' || def.pipedrive.tokens) this.launch(entry);
       else this.opts.log('connector-awaiting-authorization', { connector: def.name });
@@ -144,7 +143,7 @@ export class Connectors {
     };
     const config = this.configOf(def);
     // Reserved before the first await: a second request with the same name gets 409, not a race.
-    const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, outcome: undefined, removed: false };
+    const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, removed: false };
     this.entries.set(entry.name, entry);
     try {
       if (def.pipedrive.kind === 'api-token') {
@@ -240,12 +239,16 @@ export class Connectors {
 
   /** Resolves once every connector that runs (or starts meanwhile) has ended; removed ones are left out. */
   async settled(): Promise<Outcome[]> {
-    const done = new Map<Entry, Outcome>();
+    const done = new Map<Promise<Outcome>, { entry: Entry; outcome: Outcome }>();
     for (;;) {
-      const pending = this.ran.filter((e) => !done.has(e));
-      if (pending.length === 0) return [...done].filter(([e]) => !e.removed).map(([, o]) => o);
-      for (const e of pending) done.set(e, await e.outcome!);
+      const pending = this.ran.filter((r) => !done.has(r.outcome));
+      if (pending.length === 0) break;
+      for (const r of pending) done.set(r.outcome, { entry: r.entry, outcome: await r.outcome });
     }
+    // A connector's last run speaks for it; removed connectors were stopped on purpose.
+    const last = new Map<Entry, Outcome>();
+    for (const { entry, outcome } of done.values()) last.set(entry, outcome);
+    return [...last].filter(([e]) => !e.removed).map(([, o]) => o);
   }
 
   private launch(entry: Entry): void {
@@ -268,14 +271,14 @@ export class Connectors {
         : undefined;
     const run = this.opts.start(entry.config, { metrics: this.opts.metrics, log, untilCaughtUp: this.opts.untilCaughtUp, tokenStorage });
     entry.run = run;
-    entry.outcome = run.done.then(
+    const outcome = run.done.then(
       ({ failed }) => ({ name: entry.name, failed, error: undefined }),
       (error: Error) => {
         log('connector-failed', { error: error.message });
         return { name: entry.name, failed: new Map<string, Error>(), error };
       },
     );
-    this.ran.push(entry);
+    this.ran.push({ entry, outcome });
   }
 
   private async beginAuthorization(entry: Entry, defaultRedirectUri: string): Promise<Created> {
