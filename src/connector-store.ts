@@ -182,6 +182,7 @@ export class DefinitionTokenStorage implements TokenStorage {
     readonly path: string,
     private readonly current: () => StoredTokens | undefined,
     private readonly save: (tokens: StoredTokens) => Promise<void>,
+    readonly reauthorize: string,
   ) {}
 
   read(): StoredTokens | undefined {

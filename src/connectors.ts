@@ -267,6 +267,7 @@ export class Connectors {
               await store.put(next);
               entry.def = next;
             },
+            `authorize it again: POST /v1/connectors/${entry.name}/authorize (or pipedrive-cdc connectors authorize ${entry.name})`,
           )
         : undefined;
     const run = this.opts.start(entry.config, { metrics: this.opts.metrics, log, untilCaughtUp: this.opts.untilCaughtUp, tokenStorage });

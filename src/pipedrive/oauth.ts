@@ -41,7 +41,7 @@ export class OAuthAuth implements PipedriveAuth {
   /** Reads the token file at once, so a missing or foreign one stops the producer before it connects to anything. */
   constructor(private readonly opts: OAuthAuthOptions) {
     this.now = opts.now ?? Date.now;
-    this.unauthorizedRemedy = `Pipedrive refused a just-refreshed OAuth access token (the app's access was revoked or the app uninstalled); ${REAUTHORIZE}`;
+    this.unauthorizedRemedy = `Pipedrive refused a just-refreshed OAuth access token (the app's access was revoked or the app uninstalled); ${opts.store.reauthorize ?? REAUTHORIZE}`;
     this.tokens = this.load();
     // Which company and file this run uses: the config summary cannot say, the file holds the api_domain.
     opts.log?.('oauth-tokens-loaded', { file: opts.store.path, apiDomain: redactUrl(this.tokens.apiDomain), accessTokenExpiresAt: new Date(this.tokens.expiresAtMs).toISOString() });
@@ -86,7 +86,7 @@ export class OAuthAuth implements PipedriveAuth {
         return;
       }
       throw new OAuthGrantError(
-        `${err.message} — the refresh token was revoked (the app uninstalled or its access removed), went unused for 60 days, or was replaced; ${REAUTHORIZE} (tokens in ${this.opts.store.path})`,
+        `${err.message} — the refresh token was revoked (the app uninstalled or its access removed), went unused for 60 days, or was replaced; ${this.opts.store.reauthorize ?? REAUTHORIZE} (tokens in ${this.opts.store.path})`,
         { cause: err },
       );
     }

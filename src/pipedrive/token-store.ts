@@ -45,6 +45,8 @@ export interface TokenStorage {
   read(): StoredTokens | undefined;
   write(tokens: StoredTokens): void | Promise<void>;
   readableByOthers(): boolean;
+  /** How to authorize again, when not `pipedrive-cdc auth`. */
+  readonly reauthorize?: string;
 }
 
 export class TokenStore implements TokenStorage {

@@ -171,6 +171,21 @@ describe('admin API: connectors created with an API token or OAuth', () => {
     await expectDealsSynced(oauthName);
     expect(sim.oauth.stats()).toMatchObject({ grants: 1 });
     await run.waitForLine((l) => l.event === 'oauth-token-refreshed' && l.connector === oauthName && l.refreshTokenRotated === true, 30_000);
+
+    // The grant revoked at Pipedrive: the connector stops saying how to authorize it again; doing so restarts it.
+    sim.oauth.revokeAll();
+    const failed = await run.waitForLine((l) => l.event === 'connector-failed' && l.connector === oauthName, 30_000);
+    expect(String(failed.error)).toContain(`POST /v1/connectors/${oauthName}/authorize`);
+    expect((await call('GET', `/v1/connectors/${oauthName}`, undefined, readOnlyToken)).body.state).toBe('stopped');
+    const again = await call('POST', `/v1/connectors/${oauthName}/authorize`);
+    expect(again.status).toBe(202);
+    check('POST', '/v1/connectors/{connector}/authorize', 202, again.body);
+    const back2 = await consentInBrowser(String(again.body.authorizeUrl), 'allow');
+    const done2 = await call('GET', `${back2.pathname}${back2.search}`, undefined, null);
+    expect(done2.status, JSON.stringify(done2.body)).toBe(200);
+    const newer = await api(sim.baseUrl, sim.token, 'POST', '/api/v2/deals', { title: 'after the new grant' });
+    await expectDealsSynced(oauthName);
+    expect((await dealIds(oauthName)).has(Number(newer.id))).toBe(true);
   });
 
   it('after a restart both connectors are back and go on syncing; DELETE stops and removes one; no secret anywhere', async () => {
