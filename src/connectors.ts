@@ -108,8 +108,14 @@ export class Connectors {
       }
       const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, removed: false };
       this.entries.set(entry.name, entry);
-      if (def.pipedrive.kind === 'api-token' || def.pipedrive.tokens) this.launch(entry);
-      else this.opts.log('connector-awaiting-authorization', { connector: def.name });
+      if (def.pipedrive.kind === 'api-token' || def.pipedrive.tokens) {
+        try {
+          this.launch(entry);
+        } catch (err) {
+          // e.g. stored tokens whose api_domain this process may no longer reach: the others still start.
+          this.opts.log('connector-failed', { connector: def.name, error: (err as Error).message });
+        }
+      } else this.opts.log('connector-awaiting-authorization', { connector: def.name });
     }
   }
 
@@ -123,7 +129,7 @@ export class Connectors {
   }
 
   /** Creates a connector: started at once with an API token, awaiting the browser with OAuth. */
-  async create(req: CreateConnectorRequest, defaultRedirectUri: string): Promise<Created> {
+  async create(req: CreateConnectorRequest, defaultRedirectUri: string, by?: string): Promise<Created> {
     const store = this.writableStore();
     const topicPrefix = req.topicPrefix ?? req.name;
     const clash = this.entries.get(req.name);
@@ -148,12 +154,12 @@ export class Connectors {
     try {
       if (def.pipedrive.kind === 'api-token') {
         await store.put(def);
-        this.opts.log('connector-created', { connector: def.name, auth: 'api-token', topic: store.topic });
+        this.opts.log('connector-created', { connector: def.name, auth: 'api-token', topic: store.topic, by: by ?? null });
         this.launch(entry);
         return { kind: 'started', status: this.statusOf(entry) };
       }
-      const started = await this.beginAuthorization(entry, defaultRedirectUri);
-      this.opts.log('connector-created', { connector: def.name, auth: 'oauth', topic: store.topic });
+      const started = await this.beginAuthorization(entry, defaultRedirectUri, by);
+      this.opts.log('connector-created', { connector: def.name, auth: 'oauth', topic: store.topic, by: by ?? null });
       return started;
     } catch (err) {
       this.entries.delete(entry.name);
@@ -162,11 +168,11 @@ export class Connectors {
   }
 
   /** A new authorize URL for an OAuth connector created through the API (again after a revoked grant). */
-  async authorize(name: string, defaultRedirectUri: string): Promise<Created> {
+  async authorize(name: string, defaultRedirectUri: string, by?: string): Promise<Created> {
     const entry = this.entries.get(name);
     if (!entry) throw notFound(name);
     if (entry.def?.pipedrive.kind !== 'oauth') throw new ConnectorRequestError(409, 'conflict', `connector "${name}" does not use OAuth created through the API; nothing to authorize`);
-    return this.beginAuthorization(entry, defaultRedirectUri);
+    return this.beginAuthorization(entry, defaultRedirectUri, by);
   }
 
   /** The browser came back: check the state (once), exchange the code, keep the tokens, start the connector. */
@@ -218,7 +224,7 @@ export class Connectors {
   }
 
   /** Stops an API-created connector and forgets it (its topics and their data stay). */
-  async remove(name: string): Promise<void> {
+  async remove(name: string, by?: string): Promise<void> {
     const entry = this.entries.get(name);
     if (!entry) throw notFound(name);
     if (entry.origin === 'config') {
@@ -230,7 +236,7 @@ export class Connectors {
     entry.removed = true;
     this.entries.delete(name);
     await entry.run?.stop();
-    this.opts.log('connector-deleted', { connector: name, topic: store.topic });
+    this.opts.log('connector-deleted', { connector: name, topic: store.topic, by: by ?? null });
   }
 
   async stopAll(): Promise<void> {
@@ -282,7 +288,7 @@ export class Connectors {
     this.ran.push({ entry, outcome });
   }
 
-  private async beginAuthorization(entry: Entry, defaultRedirectUri: string): Promise<Created> {
+  private async beginAuthorization(entry: Entry, defaultRedirectUri: string, by: string | undefined): Promise<Created> {
     const store = this.writableStore();
     const def = entry.def!;
     if (def.pipedrive.kind !== 'oauth') throw new Error('not an OAuth connector');
@@ -292,7 +298,7 @@ export class Connectors {
     const next: ConnectorDefinition = { ...def, pipedrive: { ...def.pipedrive, pending: { stateSha256: sha256(state), expiresAt, redirectUri } } };
     await store.put(next);
     entry.def = next;
-    this.opts.log('oauth-authorization-started', { connector: entry.name, expiresAt });
+    this.opts.log('oauth-authorization-started', { connector: entry.name, expiresAt, by: by ?? null });
     return { kind: 'authorize', name: entry.name, authorizeUrl: authorizeUrlOf(def.pipedrive.oauthUrl, def.pipedrive.clientId, redirectUri, state), state, expiresAt };
   }
 
@@ -329,7 +335,8 @@ export class Connectors {
     return {
       name: entry.name,
       topicPrefix: entry.config.topicPrefix,
-      state: 'awaiting-authorization',
+      // No run: waiting for the browser, or (its start failed) stopped.
+      state: entry.def?.pipedrive.kind === 'oauth' && !entry.def.pipedrive.tokens ? 'awaiting-authorization' : 'stopped',
       schemaChanges: entry.config.rules.policy,
       budget: { dailyTokensRemaining: null, burstRemaining: null, low: false },
       tables: [],

@@ -19,6 +19,11 @@ function callbackUrl(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? '127.0.0.1'}${OAUTH_CALLBACK_PATH}`;
 }
 
+/** The token holder the bearer check found (server.ts), for the audit lines. */
+function holder(res: Response): string | undefined {
+  return typeof res.locals.tokenHolder === 'string' ? res.locals.tokenHolder : undefined;
+}
+
 function fail(res: Response, err: unknown): void {
   if (err instanceof ConnectorRequestError) {
     res.status(err.status).json({ error: err.code, message: err.message });
@@ -58,7 +63,7 @@ export function connectorRoutes(connectors: ConnectorAdmin): Router {
       return;
     }
     try {
-      const created = await connectors.create(parsed.value, callbackUrl(req));
+      const created = await connectors.create(parsed.value, callbackUrl(req), holder(res));
       if (created.kind === 'started') {
         const { tables, ...summary } = created.status;
         res.status(201).location(`/v1/connectors/${encodeURIComponent(created.status.name)}`).json({ ...summary, tables: tables.map(({ columns: _c, ...t }) => t) });
@@ -71,7 +76,7 @@ export function connectorRoutes(connectors: ConnectorAdmin): Router {
   });
   router.post('/v1/connectors/:connector/authorize', async (req, res) => {
     try {
-      const created = await connectors.authorize(String(req.params.connector), callbackUrl(req));
+      const created = await connectors.authorize(String(req.params.connector), callbackUrl(req), holder(res));
       if (created.kind === 'authorize') res.status(202).json({ connector: created.name, authorizeUrl: created.authorizeUrl, state: created.state, expiresAt: created.expiresAt });
     } catch (err) {
       fail(res, err);
@@ -80,7 +85,7 @@ export function connectorRoutes(connectors: ConnectorAdmin): Router {
   router.delete('/v1/connectors/:connector', async (req, res) => {
     const name = String(req.params.connector);
     try {
-      await connectors.remove(name);
+      await connectors.remove(name, holder(res));
       res.json({ name, deleted: true, message: `connector ${name} stopped and removed; its topics and their data are kept` });
     } catch (err) {
       fail(res, err);

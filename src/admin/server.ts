@@ -49,6 +49,8 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | '
       res.status(403).json({ error: 'forbidden', message: `the token "${holder.name}" is read-only` });
       return;
     }
+    // Who asked, for the audit lines of changes (the holder's name, never the token).
+    res.locals.tokenHolder = holder.name;
     next();
   });
   if (opts.connectorAdmin) app.use(connectorRoutes(opts.connectorAdmin));

@@ -119,6 +119,7 @@ describe('admin API: connectors created with an API token or OAuth', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     check('POST', '/v1/connectors', 201, created.body);
     expect(created.body).toMatchObject({ name: apiName, topicPrefix: apiName });
+    await run.waitForLine((l) => l.event === 'connector-created' && l.connector === apiName && l.by === 'admin');
     expect(created.headers.get('location')).toBe(`/v1/connectors/${apiName}`);
     const again = await call('POST', '/v1/connectors', body);
     expect(again.status).toBe(409);
