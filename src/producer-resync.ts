@@ -129,7 +129,7 @@ export class ResyncSession {
     const name = t.base.name;
     const request = this.requests.find((r) => r.waiting.has(name));
     if (!request) return;
-    const { publisher, log } = this.deps;
+    const { log } = this.deps;
     request.generation ??= nextGeneration(request.requestedAt, request.tables.map((n) => this.state.get(n)?.generation ?? this.deps.offsets.get(n)?.resync?.generation));
     const offset = resyncOffset(t.withNames(t.lastCommitted), request.generation, request.requestedAt);
     const begin = await this.markers(t.base, 'begin', offset.resync!);
