@@ -31,6 +31,8 @@ interface Request {
 export interface ResyncSessionDeps {
   /** The offsets the session resumed from (re-syncs in progress continue). */
   readonly offsets: ReadonlyMap<string, TableOffset>;
+  /** The tables the session syncs (the schema-change policy may hold some back). */
+  readonly running: readonly string[];
   readonly publisher: Publisher;
   readonly kafka: Pick<ProducerKafka, 'partitionCounts'>;
   /** The session's key indexes: a re-synced table's are emptied (every row is published again). */
@@ -105,6 +107,15 @@ export class ResyncSession {
     private readonly deps: ResyncSessionDeps,
     private readonly requests: Request[],
   ) {
+    // A table the session does not sync (held back by the schema-change policy) has no boundary to start at.
+    for (const request of [...requests]) {
+      for (const name of [...request.waiting].filter((n) => !deps.running.includes(n))) {
+        request.waiting.delete(name);
+        request.tables.splice(request.tables.indexOf(name), 1);
+        deps.log('resync-skipped', { table: name, reason: 'the schema-change policy holds the table back (rules.enable)' });
+      }
+      if (request.waiting.size === 0) this.settle(request);
+    }
     for (const [table, offset] of deps.offsets) {
       if (!offset.resync) continue;
       this.state.set(table, offset.resync);
@@ -144,9 +155,14 @@ export class ResyncSession {
     log('resync-started', { table: name, generation: request.generation, markers: begin.length });
     request.waiting.delete(name);
     request.begun.push(committed);
-    if (request.waiting.size > 0) return;
+    if (request.waiting.size === 0) this.settle(request);
+  }
+
+  /** Every table of the request started (or was skipped): it answers once their transactions committed. */
+  private settle(request: Request): void {
     this.requests.splice(this.requests.indexOf(request), 1);
     const generation = request.generation;
+    if (generation === undefined) return request.reject(new Error('re-sync: none of the tables asked for is synced now (held back by the schema-change policy; see the resync-skipped lines)'));
     Promise.all(request.begun).then(
       () => request.resolve({ tables: request.tables, generation }),
       (err: unknown) => request.reject(new Error(`re-sync of ${request.tables.join(', ')}: the transaction starting it failed (${(err as Error).message}); ask again`)),

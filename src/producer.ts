@@ -151,7 +151,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         companions = companionsOf(specs);
       }
       const indexes = new Map<string, KeyIndex>();
-      const resync = resyncs.startSession({ offsets, publisher, kafka, indexes, publish: (t, batch, also) => publish(t, batch, also), log });
+      const resync = resyncs.startSession({ offsets, running: specs.map((s) => s.name), publisher, kafka, indexes, publish: (t, batch, also) => publish(t, batch, also), log });
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
       const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
       const byTopic = new Map(
