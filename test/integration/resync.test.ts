@@ -210,5 +210,10 @@ describe('re-sync', () => {
 
     await runSinks(env(), sinks);
     await expectResynced(sinks, sim, purged, generation);
+
+    // A table the connector does not sync: refused, naming the ones it does.
+    const refused = runCli(['run', '--once', '--resync', 'deal,person'], env());
+    expect(await refused.exit).toBe(1);
+    expect(refused.lines.join('\n')).toContain('table "person" cannot be re-synced (the connector does not sync it (TABLES)); its tables: deal (or "all")');
   }, 600_000);
 });
