@@ -73,10 +73,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runProducerCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, config: { type: 'string' }, resync: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(
-      'pipedrive-cdc run [--once] [--config FILE]\n  --once         stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
+      'pipedrive-cdc run [--once] [--config FILE] [--resync TABLE[,TABLE]|all]\n  --once         stop when every table has caught up (default: keep polling); exit 1 if a table failed\n' +
+        '  --resync T,U   re-sync these tables (or all): read again from the start, rows gone from Pipedrive end soft-deleted in the sinks (docs/OPERATIONS.md)\n' +
         '  --config FILE  connectors and shared settings from a YAML or JSON file (see README); the environment overrides it\n' +
         'Environment: PIPEDRIVE_API_TOKEN(_FILE), PIPEDRIVE_BASE_URL — or PIPEDRIVE_OAUTH_CLIENT_ID, PIPEDRIVE_OAUTH_CLIENT_SECRET(_FILE),\n' +
         '  PIPEDRIVE_OAUTH_TOKEN_FILE, PIPEDRIVE_OAUTH_URL (see `auth --help`); HTTPS_PROXY, HTTP_PROXY, NO_PROXY, PIPEDRIVE_ALLOW_INSECURE_HTTP;\n' +
@@ -119,6 +120,20 @@ async function runProducerCommand(args: string[]): Promise<number> {
     : undefined;
   if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
   const stop = () => void connectors.stopAll();
+  // Asked for before the first poll: each table starts over at its first batch boundary.
+  let resyncRefused: Error | undefined;
+  if (values.resync !== undefined) {
+    const tables = values.resync.trim() === 'all' ? 'all' : values.resync.split(',').map((t) => t.trim()).filter(Boolean);
+    for (const { run } of connectors.running()) {
+      run.resync(tables).then(
+        (result) => log('resync-requested', { ...result }),
+        (err: Error) => {
+          resyncRefused ??= err;
+          stop();
+        },
+      );
+    }
+  }
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let code = 0;
@@ -142,6 +157,10 @@ async function runProducerCommand(args: string[]): Promise<number> {
     await server.close();
     await admin?.close();
     await stored?.store.close();
+  }
+  if (resyncRefused) {
+    process.stderr.write(`pipedrive-cdc: ${resyncRefused.message}\n`);
+    code = 1;
   }
   log('stopped');
   return code;

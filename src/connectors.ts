@@ -123,6 +123,17 @@ export class Connectors {
     return [...this.entries.values()].map((e) => this.statusOf(e));
   }
 
+  /** The connector's running producer (undefined: no such connector, removed, or awaiting authorization). */
+  runOf(name: string): ProducerRun | undefined {
+    const e = this.entries.get(name);
+    return e && !e.removed ? e.run : undefined;
+  }
+
+  /** The running producers, by connector name. */
+  running(): Array<{ readonly name: string; readonly run: ProducerRun }> {
+    return [...this.entries.values()].flatMap((e) => (e.run && !e.removed ? [{ name: e.name, run: e.run }] : []));
+  }
+
   /** Whether the connector was created through the API (undefined: no such connector). */
   origin(name: string): 'config' | 'api' | undefined {
     return this.entries.get(name)?.origin;

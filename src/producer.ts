@@ -26,6 +26,7 @@ import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './p
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
+import { Resyncs, type ResyncResult } from './producer-resync.ts';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
 
 export interface ProducerRun {
@@ -37,6 +38,12 @@ export interface ProducerRun {
   stop(): Promise<void>;
   /** The connector's tables with their sync state, for the admin API. */
   status(): ConnectorStatus;
+  /**
+   * Re-syncs tables (or all of them): each starts over at its next batch boundary, its sinks end equal to
+   * Pipedrive (src/producer-resync.ts). Resolves once every table's first re-sync transaction committed;
+   * rejects at once for a table the connector does not sync.
+   */
+  resync(tables: readonly string[] | 'all'): Promise<ResyncResult>;
 }
 
 export interface ProducerRunOptions {
@@ -115,6 +122,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     burstRemaining: null as number | null,
     blockedColumns: (_t: TableRuntime): ReadonlySet<string> => new Set<string>(),
   };
+  const resyncs = new Resyncs(connector, config.tables.map(tableByName).filter((s) => !['child', 'history', 'changelog'].includes(s.sync.kind)).map((s) => s.name));
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
@@ -145,6 +153,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         companions = companionsOf(specs);
       }
       const indexes = new Map<string, KeyIndex>();
+      const resync = resyncs.startSession({ offsets, running: specs.map((s) => s.name), publisher, kafka, indexes, publish: (t, batch, also) => publish(t, batch, also), log });
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
       const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
       const byTopic = new Map(
@@ -157,7 +166,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       // Keys are applied as they are read (a key's last record comes last), so only the compact index is held.
       await kafka.readKeys([...byTopic.keys()], (topic, { key, live, header }) => {
         const t = byTopic.get(topic);
-        if (!t) return;
+        if (!t || !resync.loads(topic, header)) return;
         const ts = header(SOURCE_TS_HEADER);
         // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
         const sealed = header(SEALED_KEY_HEADER);
@@ -192,6 +201,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
        * and a field renamed before its next batch would get its column from the new name.
        */
       const passEnded = async (t: TableRuntime) => {
+        if (resync.completedUnmarked(t)) {
+          const batch: ChangeBatch = { table: t.base.name, events: [], offset: t.withNames(t.lastCommitted) };
+          await publish(t, batch);
+          t.committed(batch);
+          return;
+        }
         const names = t.withNames(t.lastCommitted);
         if (JSON.stringify(names.customColumns ?? {}) === JSON.stringify(t.lastCommitted.customColumns ?? {})) return;
         const batch: ChangeBatch = { table: t.base.name, events: [], offset: names };
@@ -206,11 +221,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       let knownRecord: OutRecord | undefined =
         known === undefined || knownNow.length > known.length ? { topic: publisher.stateTopic, key: Buffer.from(knownTablesKey(config.connectorName), 'utf8'), value: Buffer.from(JSON.stringify(knownNow), 'utf8') } : undefined;
 
-      const publish = async (t: TableRuntime, batch: ChangeBatch) => {
-        const full: ChangeBatch = { ...batch, offset: t.withNames(batch.offset) };
+      const publish = async (t: TableRuntime, batch: ChangeBatch, also: readonly OutRecord[] = []) => {
+        const resynced = await resync.decorate(t, { ...batch, offset: t.withNames(batch.offset) });
+        const full = resynced.batch;
         // The rules decide what leaves the producer; the key indexes follow what was published, in clear.
         const ruled = rules.apply(full, (table, key) => indexes.get(table)?.has(keyString(tableByName(table), key)) ?? false, { customNames: t.ctx.customNames, blocked: policyBlocked(t) });
-        const { records, committed } = await publisher.publish(ruled.published, knownRecord ? [knownRecord] : []);
+        const { records, committed } = await publisher.publish(ruled.published, [...(knownRecord ? [knownRecord] : []), ...also, ...resynced.also]);
         knownRecord = undefined;
         committed.then(
           () => {
@@ -223,12 +239,14 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           indexes.get(ev.table)?.apply(ev);
           metrics.recordsProduced.inc({ connector, table: ev.table, op: ev.op });
         }
+        return { committed };
       };
       const scheduler = new TableScheduler({
         tables,
-        publish,
+        publish: async (t, batch) => void (await publish(t, batch)),
         flush: () => publisher.flush(),
         schemaChanged: prepare,
+        boundary: (t) => resync.boundary(t),
         passEnded,
         budgetLow: () => governor.budgetLow(),
         serverNowMs: () => client.serverNowMs(),
@@ -250,6 +268,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           onRetry: () => onRetry('pipedrive'),
         },
       });
+      resyncs.wake = () => scheduler.wake();
       view.tables = tables;
       view.blockedColumns = (t) => policyBlocked(t)(t.base.name);
       view.state = 'running';
@@ -258,6 +277,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     } finally {
       // A transaction may still be in flight (the session ended on another error, or was stopped): let it
       // finish before disconnecting; its failure, if any, needs no report — the next session starts over.
+      resyncs.endSession();
       await publisher.flush().catch(() => undefined);
       await kafka.close();
     }
@@ -292,6 +312,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
 
   const done = supervise().finally(async () => {
     view.state = 'stopped';
+    resyncs.stopped();
     clearInterval(freshnessTimer);
     await client.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
@@ -300,6 +321,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   done.catch(() => undefined);
   return {
     done,
+    resync: (tables) => resyncs.request(tables),
     async stop() {
       abort.abort();
       await done.catch(() => undefined);

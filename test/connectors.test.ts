@@ -38,6 +38,7 @@ function supervisor(log: KeyedLog, box: SecretsBox | undefined, clock = { ms: Da
       async stop() {
         stop();
       },
+      resync: () => Promise.reject(new Error('not asked for in these tests')),
       status: () => ({ name: config.connectorName, topicPrefix: config.topicPrefix, state: 'running', schemaChanges: config.rules.policy, budget: { dailyTokensRemaining: null, burstRemaining: null, low: false }, tables: [] }),
     };
   };

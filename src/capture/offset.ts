@@ -52,6 +52,20 @@ export interface TableOffset {
    * policy blocked new columns (SCHEMA_CHANGES=block-all): not published until enabled (rules.ts).
    */
   readonly newColumnsBlocked?: readonly string[];
+  /**
+   * The table's last re-sync (capture/resync.ts): its generation (every record published since carries it in
+   * the header `pipedrive-cdc.resync`), when it started, and whether its re-import completed (the end markers
+   * were published). Absent for a table never re-synced.
+   */
+  readonly resync?: ResyncState;
+}
+
+export interface ResyncState {
+  readonly generation: number;
+  /** Epoch ms the re-sync was started at (its begin markers' `pipedrive-cdc.resync-started-at`). */
+  readonly startedAt: number;
+  /** True once the re-import read the whole table and the end markers went out with its last batch. */
+  readonly done: boolean;
 }
 
 export interface ImportProgress {
@@ -78,7 +92,8 @@ export function parseOffset(table: string, json: unknown): TableOffset {
     (o.imported === undefined || (typeof o.imported === 'object' && o.imported !== null)) &&
     (o.import === undefined || (typeof o.import === 'object' && o.import !== null && typeof o.import.startedMs === 'number' && (o.import.resumeAt === 'end' || (typeof o.import.resumeAt === 'object' && o.import.resumeAt !== null)))) &&
     optionalNumber(o.lastImportMs) &&
-    optionalNumber(o.lastIdScanMs);
+    optionalNumber(o.lastIdScanMs) &&
+    (o.resync === undefined || (typeof o.resync === 'object' && o.resync !== null && typeof o.resync.generation === 'number' && typeof o.resync.startedAt === 'number' && typeof o.resync.done === 'boolean'));
   if (!ok) {
     throw new Error(
       `state topic: offset of table "${table}" is not readable (${JSON.stringify(json).slice(0, 120)}); ` +

@@ -30,6 +30,11 @@ export interface SchedulerDeps {
   schemaChanged(table: TableRuntime): Promise<void>;
   /** A pass over the table reached its end (offset bookkeeping that no batch carried is committed here). */
   passEnded?(table: TableRuntime): Promise<void>;
+  /**
+   * Called before each poll of a table, between its batches: work that must not interleave with a batch
+   * of the table (a re-sync starting it over) happens here.
+   */
+  boundary?(table: TableRuntime): Promise<void>;
   /** The day's API budget is low: no backfill starts, and idle rounds wait longer. */
   budgetLow(): boolean;
   serverNowMs(): number;
@@ -76,7 +81,18 @@ export class TableScheduler {
   /** Tables with custom fields whose schemas were registered after their field catalog was read. */
   private readonly prepared = new Set<string>();
 
+  /** Ends the current idle wait (see `wake`). */
+  private wakeIdle: (() => void) | undefined;
+  /** A wake that came while no idle wait ran: the next one is skipped. */
+  private woken = false;
+
   constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Starts the next round now instead of after the idle wait (a re-sync was asked for). */
+  wake(): void {
+    this.woken = true;
+    this.wakeIdle?.();
+  }
 
   /**
    * Polls until stopped, or with `untilCaughtUp` until a round publishes nothing and nothing waits for the
@@ -106,7 +122,15 @@ export class TableScheduler {
       // With the day's budget low, poll less often so incremental reads last until the reset.
       const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
       const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
-      await sleepUnlessAborted(Math.max(0, Math.min(idle, nextRetry)), signal).catch(() => undefined);
+      if (this.woken) {
+        this.woken = false;
+        continue;
+      }
+      const woken = new AbortController();
+      this.wakeIdle = () => woken.abort();
+      await sleepUnlessAborted(Math.max(0, Math.min(idle, nextRetry)), AbortSignal.any([signal, woken.signal])).catch(() => undefined);
+      this.wakeIdle = undefined;
+      this.woken = false;
     }
     return { failed: new Map([...this.trouble].filter(([, x]) => x.kind === 'failed').map(([name, x]) => [name, x.error])) };
   }
@@ -119,6 +143,7 @@ export class TableScheduler {
     try {
       if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs)) await this.refreshCustomFields(t, signal);
       for (;;) {
+        await this.deps.boundary?.(t);
         const started = performance.now();
         let batch: ChangeBatch | null;
         try {

@@ -81,6 +81,12 @@ export class TableRuntime {
     this.current = sourceFor(this.ctx, this.client, this.committedOffset, this.sourceOptions);
   }
 
+  /** Starts the table over from `offset` (a re-sync): a fresh source, as if that offset had been committed. */
+  restart(offset: TableOffset): void {
+    this.committedOffset = offset;
+    this.current = sourceFor(this.ctx, this.client, offset, this.sourceOptions);
+  }
+
   get spec(): TableSpec {
     return this.ctx.spec;
   }

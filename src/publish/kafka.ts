@@ -16,6 +16,8 @@ export interface OutRecord {
    * partition (and its order).
    */
   readonly partitionKey?: Buffer;
+  /** The partition to write to, bypassing the partitioner (re-sync markers go to every partition). */
+  readonly partition?: number;
 }
 
 export interface TopicSpec {
@@ -64,5 +66,7 @@ export interface ProducerKafka {
    * it) and read the state topic again before writing more.
    */
   writeTransaction(records: readonly OutRecord[]): Promise<void>;
+  /** The number of partitions of each existing topic (re-sync markers are written to each of them). */
+  partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
   close(): Promise<void>;
 }

@@ -110,7 +110,7 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
               await tx.sendBatch({
                 topicMessages: [...byTopic].map(([topic, rs]) => ({
                   topic,
-                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined, ...(r.partitionKey ? { [PARTITION_KEY]: r.partitionKey } : {}) })),
+                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined, ...(r.partitionKey ? { [PARTITION_KEY]: r.partitionKey } : {}), ...(r.partition !== undefined ? { partition: r.partition } : {}) })),
                 })),
               });
             }
@@ -129,6 +129,12 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
         throw err;
       }
       failpoint('publish.after-commit');
+    },
+
+    async partitionCounts(topics: readonly string[]) {
+      if (topics.length === 0) return new Map<string, number>();
+      const { topics: described } = await kafkaCall('describing topics', () => admin.fetchTopicMetadata({ topics: [...topics] }));
+      return new Map(described.map((t) => [t.name, t.partitions.length]));
     },
 
     close,

@@ -1,9 +1,10 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from '../capture/change.ts';
+import type { ResyncState } from '../capture/offset.ts';
 import { VERSION_KEY_FIELD, keySchema, valueSchema } from './avro-schema.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
-import { framedReader, type Registry } from '../registry/client.ts';
+import { framedReader, type AvroSchema, type Registry } from '../registry/client.ts';
 import { stateKey, stateValue } from './state.ts';
 
 export interface PublisherOptions {
@@ -26,6 +27,15 @@ export const SOURCE_TS_HEADER = 'pipedrive-cdc.source-ts-ms';
 export const HASH_HEADER = 'pipedrive-cdc.hash';
 /** The clear key of a record whose key holds a hashed column, sealed (capture/rules.ts): the key index's source after a restart. */
 export const SEALED_KEY_HEADER = 'pipedrive-cdc.key';
+/** The re-sync generation of the table (capture/resync.ts) on every record published during and after a re-sync. */
+export const RESYNC_HEADER = 'pipedrive-cdc.resync';
+/** On re-sync markers only: `resync-begin` or `resync-end` (docs/ARCHITECTURE.md, re-sync). */
+export const MARKER_HEADER = 'pipedrive-cdc.marker';
+/** On markers: when the re-sync started (epoch ms). */
+export const RESYNC_STARTED_HEADER = 'pipedrive-cdc.resync-started-at';
+/** On markers: how many partitions the topic has (a sink knows a re-sync ended once each passed its end marker). */
+export const PARTITIONS_HEADER = 'pipedrive-cdc.partitions';
+export type MarkerKind = 'resync-begin' | 'resync-end';
 
 interface TableSchemas {
   readonly spec: TableSpec;
@@ -116,10 +126,11 @@ export class Publisher {
     const synced = this.now();
     const records: OutRecord[] = [];
     let last: LastBody | undefined;
+    const generation = batch.offset.resync ? String(batch.offset.resync.generation) : undefined;
     for (const ev of batch.events) {
       const s = this.schemas.get(ev.table);
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
-      last = this.encode(s, ev, synced, last, records);
+      last = this.encode(s, ev, synced, last, records, generation);
     }
     const data = records.length;
     records.push(...also, {
@@ -135,6 +146,19 @@ export class Publisher {
     return { records: data, committed };
   }
 
+  /**
+   * The re-sync markers of a table's topic: a tombstone on every partition (`partitions` of them) with the
+   * key schema's sentinel key (-1, "", false: never a row's key), and the marker headers. Empty for a table
+   * not prepared (blocked by the rules: it has no topic).
+   */
+  markerRecords(table: string, kind: MarkerKind, resync: ResyncState, partitions: number): OutRecord[] {
+    const s = this.schemas.get(table);
+    if (!s) return [];
+    const key = s.writeKey(sentinelKey(keySchema(this.opts.topicPrefix, s.spec)));
+    const headers = { [MARKER_HEADER]: kind, [RESYNC_HEADER]: String(resync.generation), [RESYNC_STARTED_HEADER]: String(resync.startedAt), [PARTITIONS_HEADER]: String(partitions) };
+    return Array.from({ length: partitions }, (_, partition) => ({ topic: s.topic, key, value: null, headers, partition }));
+  }
+
   /** Waits until the transaction in flight (if any) committed; rethrows its failure. */
   async flush(): Promise<void> {
     await this.inflight;
@@ -144,7 +168,7 @@ export class Publisher {
    * Appends the records of one event: the change (and a tombstone after a delete). The history copy of a
    * version follows the version itself and has the same fields: its Avro body is the one just written.
    */
-  private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[]): LastBody {
+  private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[], generation: string | undefined): LastBody {
     const history = s.spec.sync.kind === 'history';
     // History keys hold the version time too (every version is its own key); they are partitioned by the
     // entity's key as its latest-state topic writes it, so one entity's versions stay in one partition.
@@ -168,6 +192,7 @@ export class Publisher {
     const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
     if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
     const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
+    if (generation !== undefined) sealed[RESYNC_HEADER] = generation;
     Object.assign(headers, sealed);
     out.push({ topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
@@ -175,6 +200,16 @@ export class Publisher {
     if (deleted && !history) out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
     return body;
   }
+}
+
+/** A key no row has: every key field at its type's sentinel (numbers -1, strings "", booleans false). */
+function sentinelKey(schema: AvroSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of (schema as { fields: Array<{ name: string; type: unknown }> }).fields) {
+    const t = typeof f.type === 'object' && f.type !== null ? (f.type as { type: string }).type : f.type;
+    out[f.name] = t === 'string' ? '' : t === 'boolean' ? false : -1;
+  }
+  return out;
 }
 
 /** A Confluent wire-format record of another schema id around an Avro body. */

@@ -16,6 +16,8 @@ export interface InRecord {
   readonly key: Buffer | null;
   /** null = tombstone. */
   readonly value: Buffer | null;
+  /** The record's headers the sink reads (src/sink/resync.ts: SINK_HEADERS), as text. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface InBatch {

@@ -5,6 +5,7 @@ import type { Logger } from '../observe/log.ts';
 import { Aborted, describeError, withRetries, type Dependency } from '../retry.ts';
 import type { SinkKafka, SinkTask, TopicPartition, Watermarks } from './kafka.ts';
 import { offsetKey } from './model.ts';
+import { SINK_HEADERS } from './resync.ts';
 
 export interface SinkKafkaOptions extends KafkaConnection {
   readonly clientId: string;
@@ -218,7 +219,7 @@ export class Consumption {
     const generation = this.generation;
     let result;
     try {
-      const records = batch.messages.map((m) => ({ offset: BigInt(m.offset), key: m.key, value: m.value }));
+      const records = batch.messages.map((m) => ({ offset: BigInt(m.offset), key: m.key, value: m.value, headers: sinkHeaders(m.headers) }));
       result = await this.keepingMembership(heartbeat, (revoked) => this.task.put({ topic, partition, records }, revoked));
     } catch (err) {
       this.fail(err);
@@ -337,4 +338,16 @@ export class Consumption {
     }
     this.onFatal(err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/** The headers the sink reads, as text (undefined when a record has none of them: most records before a re-sync). */
+function sinkHeaders(headers: EachBatchPayload['batch']['messages'][number]['headers']): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const name of SINK_HEADERS) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    (out ??= {})[name] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  }
+  return out;
 }

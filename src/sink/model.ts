@@ -2,6 +2,8 @@
  * What the sink applies, independent of Kafka and of the database: tables described from the Avro
  * schemas, and per-batch changes already reduced to the last state per key.
  */
+import type { SinkMarker } from './resync.ts';
+
 export type SqlType = 'bigint' | 'integer' | 'double' | 'text' | 'boolean' | 'timestamp' | 'date';
 
 export interface SinkColumn {
@@ -64,6 +66,13 @@ export const META_COLUMNS: readonly SinkColumn[] = [
   { name: '_source_ts', type: 'timestamp' },
   { name: '_synced', type: 'timestamp' },
 ];
+
+/**
+ * Latest-state tables' re-sync bookkeeping: the generation of the row's last write (the record header
+ * `pipedrive-cdc.resync`; null before the table's first re-sync). Rows older than a completed re-sync are
+ * soft-deleted (src/sink/resync.ts). Named alike in both namings.
+ */
+export const RESYNC_COLUMN: SinkColumn = { name: '_resync', type: 'bigint' };
 
 /** Type-2 columns of history tables (Fivetran's `_fivetran_start`, `_fivetran_end`, `_fivetran_active`). */
 export const HISTORY_COLUMNS: readonly SinkColumn[] = [
@@ -131,6 +140,8 @@ export type ApplyResult = { readonly applied: true } | { readonly applied: false
 export interface ApplyItem {
   readonly changes: readonly TableChanges[];
   readonly offset: OffsetAdvance;
+  /** Re-sync markers among the batch's records, recorded with its offset (src/sink/resync.ts). */
+  readonly markers?: readonly SinkMarker[];
 }
 
 /**

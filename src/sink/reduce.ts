@@ -7,6 +7,8 @@ export interface DecodedRecord {
   readonly offset: bigint;
   readonly key: Readonly<Record<string, unknown>>;
   readonly value: Readonly<Record<string, unknown>> | null;
+  /** The re-sync generation the record was written by (its header; null or absent: none). */
+  readonly resync?: number | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -53,7 +55,9 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     }
     t.tombstones.delete(id);
     t.keyOnly.delete(id);
-    t.rows.set(id, conv.row(rec.value, syncedAt));
+    const row = conv.row(rec.value, syncedAt);
+    row._resync = rec.resync ?? null;
+    t.rows.set(id, row);
   }
   return [...byTable.values()].map((t) => ({ kind: 'latest' as const, table: t.table, upserts: [...t.rows.values()], tombstones: [...t.tombstones.values()], keyOnlyDeletes: [...t.keyOnly.values()] }));
 }

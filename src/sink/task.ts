@@ -5,6 +5,7 @@ import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
 import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
+import { resyncOf, splitMarkers } from './resync.ts';
 import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
 
 /** A batch waiting for (or in) a group transaction. */
@@ -159,7 +160,9 @@ export class DestinationTask implements SinkTask {
       // Decoded and reduced while the previous transaction runs.
       const decoded = fresh.length > 0 ? await this.decode(batch, fresh, signal) : [];
       const now = new Date();
-      const changes = fresh.length > 0 ? reduceBatch(decoded, now) : [];
+      // Re-sync markers are recorded with the offset, never applied as rows.
+      const { rows, markers } = splitMarkers(batch.topic, batch.partition, decoded, fresh);
+      const changes = rows.length > 0 ? reduceBatch(rows, now) : [];
       if (previous) {
         const prior = await untilSettled(previous.applied, signal);
         // Refused: its outcome moved the consumer back to the stored offset, and this batch is dropped with it.
@@ -174,8 +177,9 @@ export class DestinationTask implements SinkTask {
       if (fresh.length === 0) return { kind: 'done' };
       const next = fresh[fresh.length - 1]!.offset + 1n;
       const tables = [...new Map(decoded.map((d) => [d.table, d.table])).values()];
-      const outcome = this.submit({ changes, offset: { topic: batch.topic, partition: batch.partition, expected, next } }, fresh.length, tables, signal);
-      const applied = outcome.then((o) => this.settled(batch, k, o, decoded, now, fresh[0]!.offset, next));
+      const item = { changes, offset: { topic: batch.topic, partition: batch.partition, expected, next }, ...(markers.length > 0 ? { markers } : {}) };
+      const outcome = this.submit(item, fresh.length, tables, signal);
+      const applied = outcome.then((o) => this.settled(batch, k, o, rows, now, fresh[0]!.offset, next));
       this.queued.set(k, { next, applied });
       const forget = () => {
         if (this.queued.get(k)?.applied === applied) this.queued.delete(k);
@@ -343,7 +347,7 @@ export class DestinationTask implements SinkTask {
       const keyWriter = this.known(r.key) ?? (await this.writer(r.key, batch, r.offset, signal));
       const valueWriter = r.value ? (this.known(r.value) ?? (await this.writer(r.value, batch, r.offset, signal))) : null;
       const table = this.knownTable(batch.topic, keyWriter, valueWriter) ?? (await this.tableFor(batch.topic, keyWriter, valueWriter, signal));
-      out[i] = { table, offset: r.offset, key: decodeWith(keyWriter, r.key, batch, r.offset), value: r.value && valueWriter ? decodeWith(valueWriter, r.value, batch, r.offset) : null };
+      out[i] = { table, offset: r.offset, key: decodeWith(keyWriter, r.key, batch, r.offset), value: r.value && valueWriter ? decodeWith(valueWriter, r.value, batch, r.offset) : null, resync: resyncOf(r) };
     }
     return out;
   }

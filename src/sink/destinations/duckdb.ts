@@ -3,6 +3,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { duckDbError } from './errors.ts';
+import { MARKERS_TABLE, applyMarkers, markersTableSql } from '../resync.ts';
 import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
 
 const duckType: Record<SqlType, string> = {
@@ -32,6 +33,7 @@ export async function openDuckDb(path: string): Promise<Destination> {
   await guard('creating the offsets table', () =>
     conn.run(`CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (topic VARCHAR, "partition" INTEGER, next_offset BIGINT, PRIMARY KEY (topic, "partition"))`),
   );
+  await guard('creating the markers table', () => conn.run(markersTableSql(MARKERS_TABLE, (t) => duckType[t])));
   const known = new Map<string, Set<string>>();
 
   const applyAll = (items: readonly ApplyItem[]) =>
@@ -66,6 +68,18 @@ export async function openDuckDb(path: string): Promise<Destination> {
           return results;
         }
         for (const ch of mergeChanges(applying.map((i) => i.changes))) await applyTable(conn, ch);
+        const markers = applying.flatMap((i) => i.markers ?? []);
+        if (markers.length > 0) {
+          // One writing process per file: the transactions take turns already.
+          await applyMarkers(markers, {
+            markers: MARKERS_TABLE,
+            qualified: quoteIdent,
+            column: ident,
+            param: (i, type) => `CAST($${i} AS ${duckType[type]})`,
+            query: async (sql, params) => (await conn.runAndReadAll(sql, params as never)).getRowObjectsJS() as Array<Record<string, unknown>>,
+            run: async (sql, params) => Number((await conn.run(sql, params as never)).rowsChanged),
+          }, new Date());
+        }
         failpoint('sink.before-db-commit');
         await conn.run('COMMIT');
         return results;
@@ -109,7 +123,7 @@ export async function openDuckDb(path: string): Promise<Destination> {
     countRows: () =>
       guard('counting rows', async () => {
         const out = new Map<string, number>();
-        const r = await conn.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_name <> '${OFFSETS_TABLE}' ORDER BY table_name`);
+        const r = await conn.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_name NOT IN ('${OFFSETS_TABLE}', '${MARKERS_TABLE}') ORDER BY table_name`);
         for (const row of r.getRowObjectsJS()) {
           const name = String(row.table_name);
           const c = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${quoteIdent(name)}`);

@@ -6,6 +6,7 @@ import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, Si
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
 import { copyFrom } from './pg-copy.ts';
+import { MARKERS_TABLE, applyMarkers, markersTableSql } from '../resync.ts';
 import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
 
 const pgType: Record<SqlType, string> = {
@@ -121,7 +122,21 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
           await c.query('ROLLBACK');
           return results;
         }
+        // Transactions with re-sync markers take turns on the schema (before any row lock is taken, so they
+        // never wait on each other in a cycle): the last end marker of a topic sees all the others.
+        const markers = applying.flatMap((i) => i.markers ?? []);
+        if (markers.length > 0) await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pipedrive-cdc resync ${schema}`]);
         for (const ch of mergeChanges(applying.map((i) => i.changes))) await applyTable(c, qualified(ch.table.name), ch, stage);
+        if (markers.length > 0) {
+          await applyMarkers(markers, {
+            markers: qualified(MARKERS_TABLE),
+            qualified,
+            column: ident,
+            param: (i, type) => `$${i}::${pgType[type]}`,
+            query: async (sql, params) => (await c.query(sql, params)).rows,
+            run: async (sql, params) => (await c.query(sql, params)).rowCount ?? 0,
+          }, new Date());
+        }
         failpoint('sink.before-db-commit');
         await c.query('COMMIT');
         // A stage created in a transaction that rolled back is gone: only now is it known.
@@ -137,6 +152,7 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
   await ddl('creating the schema and the offsets table', async (c) => {
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${s}.${OFFSETS_TABLE} (topic TEXT, "partition" INTEGER, next_offset BIGINT, PRIMARY KEY (topic, "partition"))`);
+    await c.query(markersTableSql(qualified(MARKERS_TABLE), (t) => pgType[t]));
   });
 
   return {
@@ -168,7 +184,7 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
 
     countRows: () =>
       session('counting rows', async (c) => {
-        const r = await c.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> $2 ORDER BY table_name`, [schema, OFFSETS_TABLE]);
+        const r = await c.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> $2 AND table_name <> $3 ORDER BY table_name`, [schema, OFFSETS_TABLE, MARKERS_TABLE]);
         const out = new Map<string, number>();
         for (const row of r.rows) {
           const n = await c.query(`SELECT count(*)::int AS n FROM ${qualified(row.table_name)}`);

@@ -1,5 +1,5 @@
 import { earliestTime, planKeyHistory, type ChainUpdate, type StoredVersion } from '../history.ts';
-import { HISTORY_COLUMNS, META_COLUMNS, NATIVE_NAMING, type ApplyItem, type HistoryChanges, type KeyHistory, type LatestChanges, type SinkColumn, type SinkTable, type SinkValue, type SqlType, type TableChanges } from '../model.ts';
+import { HISTORY_COLUMNS, META_COLUMNS, NATIVE_NAMING, RESYNC_COLUMN, type ApplyItem, type HistoryChanges, type KeyHistory, type LatestChanges, type SinkColumn, type SinkTable, type SinkValue, type SqlType, type TableChanges } from '../model.ts';
 
 /** SQL shared by the destinations (both speak a PostgreSQL-like dialect). */
 export const OFFSETS_TABLE = '_pipedrive_cdc_offsets';
@@ -25,7 +25,7 @@ export function ident(table: SinkTable, name: string): string {
 }
 
 export function allColumns(table: SinkTable): SinkColumn[] {
-  return table.kind === 'history' ? [...table.columns, ...META_COLUMNS, ...HISTORY_COLUMNS] : [...table.columns, ...META_COLUMNS];
+  return table.kind === 'history' ? [...table.columns, ...META_COLUMNS, ...HISTORY_COLUMNS] : [...table.columns, ...META_COLUMNS, RESYNC_COLUMN];
 }
 
 /** The table's primary key: the topic key, plus `_start` for history tables. */

@@ -48,10 +48,12 @@ const TYPE_DIFFERENCES = new Set(['timestamp with time zone -> timestamp without
 /** The project sink's bookkeeping columns and the record fields they come from (docs/ARCHITECTURE.md, record contract). */
 const OWN_META = { _op: '__op', _deleted: '__deleted', _source_ts: '__source_ts_ms', _synced: '__synced_ms' } as const;
 const HISTORY_META = ['_start', '_end', '_active'];
+/** The project sink's own bookkeeping with no record field behind it: `_resync`, the re-sync generation of a row's last write. */
+const SINK_ONLY = ['_resync'];
 
 /** Business columns of the project sink's table: what both sinks must have alike. */
 function businessColumns(own: ReadTable): string[] {
-  return [...own.types.keys()].filter((c) => !(c in OWN_META) && !HISTORY_META.includes(c)).sort();
+  return [...own.types.keys()].filter((c) => !(c in OWN_META) && !HISTORY_META.includes(c) && !SINK_ONLY.includes(c)).sort();
 }
 
 /**

@@ -46,7 +46,7 @@ import { customFieldsOf, type CustomField, type FieldSightings, type StoredValue
 import { atPath, fromPresented, instant, isoOfSeconds, PresentedApi, type PathContext } from './presented.ts';
 
 const DAY_MS = 86_400_000;
-const SINK_META = ['_op', '_deleted', '_source_ts', '_synced'];
+const SINK_META = ['_op', '_deleted', '_source_ts', '_synced', '_resync'];
 
 export interface ExpectedColumn {
   readonly name: string;
