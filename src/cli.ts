@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig } from './config.ts';
 import { loadProducerConfigs, loadSinkConfigFrom } from './config-file.ts';
 import type { ConnectorStatus } from './admin/status.ts';
+import type { ConnectorSettingsStore } from './connector-settings.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
 import { ListenError, startMetricsServer } from './observe/server.ts';
@@ -95,7 +96,10 @@ async function runProducerCommand(args: string[]): Promise<number> {
   log('metrics', { url: `${server.url}/metrics` });
   const { startProducer } = await import('./producer.ts');
   const statuses: Array<() => ConnectorStatus> = [];
-  const admin = configs[0]!.adminApi ? await (await import('./admin/server.ts')).startAdminApi({ port: configs[0]!.adminApi.port, tokens: configs[0]!.adminApi.tokens, connectors: () => statuses.map((s) => s()) }) : undefined;
+  const settings = new Map<string, ConnectorSettingsStore>();
+  const admin = configs[0]!.adminApi
+    ? await (await import('./admin/server.ts')).startAdminApi({ port: configs[0]!.adminApi.port, tokens: configs[0]!.adminApi.tokens, connectors: () => statuses.map((s) => s()), settings: (name) => settings.get(name) })
+    : undefined;
   if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
   // One producer per connector (Pipedrive company): its own client, rate-limit budget, topics and state.
   const runs = configs.map((config) => {
@@ -111,6 +115,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
       },
     );
     statuses.push(() => run.status());
+    settings.set(config.connectorName, run.settings);
     return { run, outcome };
   });
   const stop = () => void Promise.all(runs.map((r) => r.run.stop()));

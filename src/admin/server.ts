@@ -1,6 +1,6 @@
 /**
- * The admin REST API in the producer process (read-only so far): the connectors, their tables and
- * columns with sync state. Bearer tokens: the admin token (ADMIN_API_TOKEN) and a read-only token
+ * The admin REST API in the producer process: the connectors, their tables and columns with sync state,
+ * and their runtime settings (settings-routes.ts: block, hash, filter, pause, audit). Bearer tokens: the admin token (ADMIN_API_TOKEN) and a read-only token
  * (ADMIN_API_READONLY_TOKEN); compared in constant time; anything else is 401, and a read-only token on
  * a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
  * tests validate every response against.
@@ -8,6 +8,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listen } from '../observe/server.ts';
+import type { ConnectorSettingsStore } from '../connector-settings.ts';
+import { settingsRoutes, TOKEN_NAME } from './settings-routes.ts';
 import type { ConnectorStatus } from './status.ts';
 
 export interface AdminToken {
@@ -23,10 +25,12 @@ export interface AdminApiOptions {
   readonly tokens: readonly AdminToken[];
   /** The connectors of this process, as they are now. */
   readonly connectors: () => readonly ConnectorStatus[];
+  /** The runtime settings of a connector of this process (none: the settings endpoints answer 404). */
+  readonly settings?: (connector: string) => ConnectorSettingsStore | undefined;
 }
 
 /** The express app (exported for tests that listen themselves). */
-export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors'>): express.Express {
+export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'settings'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Digests of equal length, so comparing never depends on where or whether the tokens differ.
@@ -44,6 +48,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors'>): 
       res.status(403).json({ error: 'forbidden', message: `the token "${holder.name}" is read-only` });
       return;
     }
+    res.locals[TOKEN_NAME] = holder.name;
     next();
   });
   const summary = (c: ConnectorStatus) => ({ name: c.name, topicPrefix: c.topicPrefix, state: c.state, schemaChanges: c.schemaChanges, budget: c.budget });
@@ -66,6 +71,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors'>): 
     if (!t) res.status(404).json({ error: 'not-found', message: `connector ${c.name} has no table "${String(req.params.table)}"` });
     else res.json(t);
   });
+  app.use(settingsRoutes({ settings: opts.settings ?? (() => undefined) }));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not-found', message: 'no such endpoint (see spec/admin-api.yaml)' });
   });

@@ -40,6 +40,15 @@ export interface SchedulerDeps {
   /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
   readonly customFieldsRefreshMs: number;
   readonly hooks?: SchedulerHooks;
+  /** Runtime settings (src/connector-settings.ts), read before each table's poll and after each batch. */
+  readonly settings?: SchedulerSettings;
+}
+
+export interface SchedulerSettings {
+  /** The table (or the whole connector) is paused: not polled; a pass in progress stops at its next batch. */
+  paused(table: string): boolean;
+  /** The rules changed since the run started: it ends at the next batch boundary, for a session with them. */
+  changed(): boolean;
 }
 
 export interface SchedulerHooks {
@@ -66,6 +75,8 @@ interface Trouble {
 /** What `run` ends with: the tables that failed (their last error), for `run --once` to report. */
 export interface SchedulerResult {
   readonly failed: ReadonlyMap<string, Error>;
+  /** The run ended because the rules changed (SchedulerSettings.changed): start a new session. */
+  readonly settingsChanged?: boolean;
 }
 
 /** Backoff of a table whose Pipedrive calls kept failing (the client already retried for about a minute). */
@@ -90,6 +101,8 @@ export class TableScheduler {
       // Each round starts at the next table, so a scarce budget is shared instead of spent on the first ones.
       for (const t of tables.map((_, i) => tables[(i + round) % tables.length]!)) {
         if (signal.aborted) break;
+        if (this.deps.settings?.changed()) return { failed: new Map(), settingsChanged: true };
+        if (this.deps.settings?.paused(t.base.name)) continue;
         const trouble = this.trouble.get(t.base.name);
         if (trouble && (Date.now() < trouble.retryAtMs || (untilCaughtUp && trouble.kind === 'failed'))) continue;
         if (this.deps.budgetLow() && t.source.startsBackfill?.(this.deps.serverNowMs())) {
@@ -141,6 +154,11 @@ export class TableScheduler {
         await this.deps.publish(t, batch);
         t.committed(batch);
         published = true;
+        if (this.deps.settings && (this.deps.settings.changed() || this.deps.settings.paused(name))) {
+          // Paused or new rules mid-pass: the pass starts over from the committed offset when the table is polled again.
+          t.reset();
+          return published;
+        }
       }
     } catch (err) {
       if (signal.aborted || !(err instanceof PipedriveError) || err.scope !== 'table') throw err;
