@@ -158,7 +158,8 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 /** The first issue, naming the field: `filter.column: Required`; unknown keys by name. */
 function issue(error: z.ZodError): string {
-  const i = error.issues[0]!;
+  // A misspelt key explains a missing one: report it first.
+  const i = error.issues.find((x) => x.code === 'unrecognized_keys') ?? error.issues[0]!;
   const keys = 'keys' in i ? ` (${(i.keys as string[]).join(', ')})` : '';
   return `${i.path.length > 0 ? i.path.map(String).join('.') : '(the object)'}: ${i.message}${keys}`;
 }
