@@ -21,6 +21,11 @@ Commands:
   config   config check [--config FILE]: validate the configuration without connecting to anything
   status   the connectors of a running producer and their tables' sync state (its admin API)
   tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
+  block    block CONNECTOR TABLE[.COLUMN] [--undo]: stop syncing a table or a column (admin API; docs/ADMIN-API.md)
+  hash     hash CONNECTOR TABLE.COLUMN [--undo]: publish a column as COLUMN_sha256
+  filter   filter CONNECTOR TABLE FILTER_JSON | --clear: the table's row filter
+  pause    pause CONNECTOR [TABLE]: stop polling at the next batch boundary; resume CONNECTOR [TABLE] continues
+  audit    audit CONNECTOR: the settings changes, newest first
   models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
@@ -50,6 +55,15 @@ async function main(argv: string[]): Promise<number> {
     case 'tables': {
       const { runAdminCommand } = await import('./admin-command.ts');
       return runAdminCommand(command, rest);
+    }
+    case 'block':
+    case 'hash':
+    case 'filter':
+    case 'pause':
+    case 'resume':
+    case 'audit': {
+      const { runSettingsCommand } = await import('./admin-commands/settings.ts');
+      return runSettingsCommand(command, rest);
     }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
