@@ -66,6 +66,7 @@ export class ConnectorSettingsStore {
   private effective: SyncRules;
   private gen = 0;
   private loaded = false;
+  private readonly listeners = new Set<() => void>();
   /** Loads and changes one after another: a load never overwrites a change it did not read. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -96,6 +97,12 @@ export class ConnectorSettingsStore {
 
   tablePaused(table: string): boolean {
     return this.state.pausedTables.includes(table);
+  }
+
+  /** Calls `listener` after every change made through this store; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   view(): SettingsView {
@@ -182,6 +189,7 @@ export class ConnectorSettingsStore {
     await this.opts.log.write(next, entry);
     this.adopt(next, rules);
     this.opts.logger('settings-changed', { action, target, by });
+    for (const l of [...this.listeners]) l();
     return entry;
   }
 

@@ -251,7 +251,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         serverNowMs: () => client.serverNowMs(),
         log,
         pollIntervalMs: config.pollIntervalMs,
-        settings: { paused: (table) => settings.paused || settings.tablePaused(table), changed: () => settings.generation !== generation },
+        settings: { paused: (table) => settings.paused || settings.tablePaused(table), changed: () => settings.generation !== generation, onChange: (l) => settings.onChange(l) },
         failedTableRetryMs: config.failedTableRetryMs,
         customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
         hooks: {

@@ -49,6 +49,8 @@ export interface SchedulerSettings {
   paused(table: string): boolean;
   /** The rules changed since the run started: it ends at the next batch boundary, for a session with them. */
   changed(): boolean;
+  /** Calls `listener` on every settings change (an idle wait ends, so a resume or new rules apply at once); returns the unsubscribe. */
+  onChange?(listener: () => void): () => void;
 }
 
 export interface SchedulerHooks {
@@ -119,9 +121,24 @@ export class TableScheduler {
       // With the day's budget low, poll less often so incremental reads last until the reset.
       const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
       const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
-      await sleepUnlessAborted(Math.max(0, Math.min(idle, nextRetry)), signal).catch(() => undefined);
+      await this.idle(Math.max(0, Math.min(idle, nextRetry)), signal);
     }
     return { failed: new Map([...this.trouble].filter(([, x]) => x.kind === 'failed').map(([name, x]) => [name, x.error])) };
+  }
+
+  /** Waits between rounds, until stopped or the settings change. */
+  private async idle(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    const off = this.deps.settings?.onChange?.(stop);
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await sleepUnlessAborted(ms, wake.signal).catch(() => undefined);
+    } finally {
+      off?.();
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   /** Drains one table's pending batches; true when anything was published. */
