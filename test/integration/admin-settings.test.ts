@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { startAdminApi, type AdminToken } from '../../src/admin/server.ts';
 import { loadProducerConfig } from '../../src/config.ts';
 import { createMetrics } from '../../src/observe/metrics.ts';
 import { startProducer } from '../../src/producer.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
+import { operationOf } from '../../src/simulator/index.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { pipelineEnv, readTopic, runCli, services, uniqueName } from './support/harness.ts';
 import { openApiValidator } from './support/openapi.ts';
@@ -216,8 +218,58 @@ describe('admin API: runtime settings', () => {
       }
       expect((await readTopic(`${prefix}.deal`, { decode: false })).some((r) => (r.value as Buffer | null)?.includes('SECRET-TITLE-42'))).toBe(false);
       expect(((await p.call('GET', `${c}/audit`, undefined, readOnlyToken)).body.entries as Json[]).length).toBe(5);
-      // No token in any log line of either producer.
+      // No token in any log line, nor in the config and audit topics; the config topic is compacted, the audit kept.
       expect(JSON.stringify(p.lines)).not.toContain(adminToken);
+      const audited = (await readTopic(`${prefix}._audit`, { decode: false })).map((r) => JSON.parse(String(r.value)) as Json);
+      expect(audited.map((e) => e.action)).toEqual(['pause', 'resume', 'pause-table', 'resume-table', 'block-column']);
+      const stored = await readTopic(`${prefix}._config`, { decode: false });
+      expect(JSON.parse(String(stored.at(-1)!.value))).toMatchObject({ rules: { tables: { deal: { block: ['title'] } } }, paused: false, pausedTables: [] });
+      for (const token of [adminToken, readOnlyToken]) expect(JSON.stringify([audited, String(stored.at(-1)!.value)])).not.toContain(token);
+      const kafka = new Kafka({ clientId: 'settings-test', brokers: services().brokers, logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [`${prefix}._config`, `${prefix}._audit`].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'retention.ms'] })) });
+      await admin.disconnect();
+      const configOf = (topic: string, name: string) => described.resources.find((r) => r.resourceName === topic)!.configEntries.find((e) => e.configName === name)!.configValue;
+      expect(configOf(`${prefix}._config`, 'cleanup.policy')).toBe('compact');
+      expect(configOf(`${prefix}._audit`, 'cleanup.policy')).toBe('delete');
+      expect(configOf(`${prefix}._audit`, 'retention.ms')).toBe('-1');
+    } finally {
+      await p.stop();
+      await sim.close();
+    }
+  });
+
+  it('a pause in the middle of a pass stops it at the next batch; resume continues from the offset without loss', { timeout: 240_000 }, async () => {
+    const sim = await startSimulator({ seed: 9, deals: 1600, clock: new SimClock({ start: new Date('2026-05-04T09:00:00Z') }) });
+    // A gate on the deal list after its first page: the pause is written while the pass is surely under way.
+    let pages = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    sim.interceptors.push((_req, res, next) => {
+      if (operationOf(res) !== 'getDeals' || ++pages < 2) return next();
+      void gate.then(() => next());
+    });
+    const prefix = uniqueName('settings_midpass');
+    const p = await startWithApi(pipelineEnv(sim, prefix, { TABLES: 'deal', POLL_INTERVAL_MS: '300', TOPIC_PARTITIONS: '1', HISTORY_REBUILD: 'off' }));
+    try {
+      const c = `/v1/connectors/${prefix}`;
+      await p.waitFor((l) => l.event === 'batch-committed' && l.table === 'deal');
+      expect((await p.call('POST', `${c}/pause`)).status).toBe(200);
+      const pausedAt = p.lines.length;
+      open();
+      await new Promise((r) => setTimeout(r, 3000));
+      // At most the batch read before the pause was seen; the pass stopped short of the table's end.
+      const after = p.lines.slice(pausedAt).filter((l) => l.event === 'batch-committed' && l.table === 'deal');
+      expect(after.length).toBeLessThanOrEqual(1);
+      const live = sim.store.deals.table.all().filter((d) => d.deletedAtMs === null && !d.data.is_archived);
+      const stalled = await topicDeals(prefix);
+      expect(stalled.size).toBeLessThan(live.length);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await topicDeals(prefix)).size, 'nothing published while paused').toBe(stalled.size);
+
+      expect((await p.call('POST', `${c}/resume`)).status).toBe(200);
+      await topicEqualsSource(sim, prefix);
     } finally {
       await p.stop();
       await sim.close();
