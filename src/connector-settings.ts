@@ -149,7 +149,7 @@ export class ConnectorSettingsStore {
       const parsed = stored.safeParse(raw);
       if (!parsed.success) {
         const i = parsed.error.issues[0]!;
-        throw new Error(`the settings of connector ${this.opts.connector} in its _config topic are not readable (${i.path.map(String).join('.')}: ${i.message}); reset them through the admin API (DELETE …/rules) or delete the record`);
+        throw new Error(`the settings of connector ${this.opts.connector} in its _config topic are not readable (${i.path.map(String).join('.')}: ${i.message}); write a tombstone for the key ["${this.opts.connector}","settings"] there to go back to the file's rules and no pause`);
       }
       next = parsed.data;
     }
