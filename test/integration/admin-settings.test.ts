@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { startAdminApi, type AdminToken } from '../../src/admin/server.ts';
@@ -276,10 +276,11 @@ describe('admin API: runtime settings', () => {
     }
   });
 
-  it('block-all: a new custom field arrives blocked and appears once enabled through the API', { timeout: 240_000 }, async () => {
+  it('block-all: a new custom field arrives blocked, appears once enabled through the API, and is hashed from the next change', { timeout: 240_000 }, async () => {
     const sim = await startSimulator({ seed: 5, deals: 12, clock: new SimClock({ start: new Date('2026-05-04T09:00:00Z') }) });
     const prefix = uniqueName('settings_policy');
-    const env = pipelineEnv(sim, prefix, { TABLES: 'deal', POLL_INTERVAL_MS: '300', TOPIC_PARTITIONS: '1', HISTORY_REBUILD: 'off', SCHEMA_CHANGES: 'block-all' });
+    const salt = randomBytes(16).toString('hex');
+    const env = pipelineEnv(sim, prefix, { TABLES: 'deal', POLL_INTERVAL_MS: '300', TOPIC_PARTITIONS: '1', HISTORY_REBUILD: 'off', SCHEMA_CHANGES: 'block-all', HASH_SALT: salt });
     const first = startProducer(loadProducerConfig(env), { metrics: createMetrics('producer'), log: () => undefined, untilCaughtUp: true });
     await first.done;
     const field = await call(sim, 'POST', '/api/v2/dealFields', { field_name: 'Region code', field_type: 'varchar' });
@@ -310,6 +311,25 @@ describe('admin API: runtime settings', () => {
       }
       expect(await subjectFields(`${prefix}.deal-value`)).toContain('region_code');
       expect(((await p.call('GET', `${c}/tables/deal`)).body.columns as Json[]).find((x) => x.name === 'region_code')).toMatchObject({ sync: 'synced' });
+
+      // Hashed through the API after it was synced in clear: a warning, then new records carry only the hash.
+      const hashFrom = p.lines.length;
+      const hashed = await p.call('POST', `${c}/tables/deal/columns/region_code/hash`);
+      expect(hashed.body.warnings).toEqual([expect.stringMatching(/keep their clear region_code .*re-sync deal/)]);
+      await p.waitFor((l) => l.event === 'settings-adopted', hashFrom);
+      sim.clock.advance(1000);
+      await call(sim, 'PATCH', `/api/v2/deals/${deal.id}`, { custom_fields: { [String(field.field_code)]: 'REGION-HASHED-79' } });
+      sim.clock.advance(1000);
+      const expected = createHmac('sha256', salt).update('REGION-HASHED-79').digest('hex');
+      while ((await topicDeals(prefix)).get(deal.id)?.value?.region_code_sha256 !== expected) {
+        if (Date.now() > deadline + 60_000) throw new Error('the hashed column never arrived');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(Object.keys((await topicDeals(prefix)).get(deal.id)!.value!)).not.toContain('region_code');
+      expect((await readTopic(`${prefix}.deal`, { decode: false })).some((r) => (r.value as Buffer | null)?.includes('REGION-HASHED-79'))).toBe(false);
+      const fields = await subjectFields(`${prefix}.deal-value`);
+      expect(fields).toContain('region_code_sha256');
+      expect(fields).not.toContain('region_code');
     } finally {
       await p.stop();
       await sim.close();
