@@ -1,8 +1,8 @@
 /**
  * The admin REST API in the producer process: the connectors, their tables and columns with sync state,
- * and their runtime settings (settings-routes.ts: block, hash, filter, pause, audit). Bearer tokens: the admin token (ADMIN_API_TOKEN) and a read-only token
- * (ADMIN_API_READONLY_TOKEN); compared in constant time; anything else is 401, and a read-only token on
- * a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
+ * and their runtime settings (settings-routes.ts: block, hash, filter, pause, audit). Bearer tokens: the
+ * admin token (ADMIN_API_TOKEN) and a read-only token (ADMIN_API_READONLY_TOKEN); compared in constant
+ * time; anything else is 401, and a read-only token on a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
  * tests validate every response against.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

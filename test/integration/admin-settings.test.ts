@@ -200,6 +200,11 @@ describe('admin API: runtime settings', () => {
         ['ops-admin', 'resume', prefix],
         ['ops-admin', 'pause', prefix],
       ]);
+      const auditJson = runCli(['audit', prefix, '--json', '--limit', '2'], { ADMIN_API_URL: p.api.url, ADMIN_API_READONLY_TOKEN: readOnlyToken });
+      expect(await auditJson.exit, auditJson.lines.join('\n')).toBe(0);
+      const answer = JSON.parse(auditJson.lines.join('\n')) as Json;
+      openApiValidator()('GET', `${c}/audit`, 200, answer);
+      expect((answer.entries as Json[]).map((e) => e.action)).toEqual(['block-column', 'resume-table']);
       const refused = runCli(['pause', prefix], { ADMIN_API_URL: p.api.url, ADMIN_API_TOKEN: readOnlyToken });
       expect(await refused.exit).toBe(2);
       expect(refused.lines.join('\n')).toContain('(403)');
