@@ -3,10 +3,8 @@
  * command line — a readable table by default, the API's JSON with --json.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, secret } from './config-env.ts';
-import { redactUrl } from './redact.ts';
-
-type Json = Record<string, unknown>;
+import { adminClient, grid, show, type Json } from './admin-commands/client.ts';
+import { ConfigError } from './config-env.ts';
 
 const HELP = `pipedrive-cdc status [--url URL] [--json]
   the connectors of a running producer (pipedrive-cdc run with ADMIN_API_TOKEN) and their tables' sync state
@@ -16,7 +14,7 @@ pipedrive-cdc tables CONNECTOR [TABLE] [--url URL] [--json]
   --json     the API's answers as JSON instead of a table
 Environment: ADMIN_API_URL; ADMIN_API_READONLY_TOKEN(_FILE) or ADMIN_API_TOKEN(_FILE) (the read-only token is used when both are set)
 Exit codes: 0 shown, 1 the API could not answer (not running, no such connector or table), 2 a bad setting or a refused token
-Not built yet: block, hash, filter, resync, pause, resume (the admin API is read-only so far).`;
+Changing settings: block, hash, filter, pause, resume, audit (each with --help; docs/ADMIN-API.md).`;
 
 export async function runAdminCommand(command: 'status' | 'tables', args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
@@ -24,21 +22,8 @@ export async function runAdminCommand(command: 'status' | 'tables', args: string
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const base = (values.url ?? env.ADMIN_API_URL ?? 'http://127.0.0.1:9470').replace(/\/+$/, '');
-  const token = secret(env, 'ADMIN_API_READONLY_TOKEN') ?? secret(env, 'ADMIN_API_TOKEN');
-  if (!token) throw new ConfigError('ADMIN_API_READONLY_TOKEN: required (or ADMIN_API_TOKEN), the token the producer\'s admin API was started with; or its _FILE');
-  const get = async (path: string): Promise<Json> => {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    } catch (err) {
-      throw new Error(`no admin API answers at ${redactUrl(base)} (${(err as { cause?: { code?: string } }).cause?.code ?? 'error'}): is \`pipedrive-cdc run\` running with ADMIN_API_TOKEN set, on ADMIN_API_PORT? Set ADMIN_API_URL or --url`);
-    }
-    const body = (await res.json().catch(() => ({}))) as Json;
-    if (res.status === 401) throw new ConfigError('ADMIN_API_READONLY_TOKEN / ADMIN_API_TOKEN: refused by the admin API (401); use a token the producer was started with');
-    if (!res.ok) throw new Error(`${String(body.message ?? `the admin API answered ${res.status}`)}`);
-    return body;
-  };
+  const client = adminClient({ url: values.url, env, changes: false });
+  const get = (path: string) => client.request('GET', path);
   if (command === 'status') {
     const { connectors } = (await get('/v1/connectors')) as { connectors: Json[] };
     const details = await Promise.all(connectors.map((c) => get(`/v1/connectors/${encodeURIComponent(String(c.name))}`)));
@@ -65,15 +50,4 @@ export async function runAdminCommand(command: 'status' | 'tables', args: string
 
 function tablesTable(tables: readonly Json[]): string {
   return grid(['table', 'state', 'cursor', 'snapshot', 'last pass started', 'error'], tables.map((t) => [t.name, t.state, t.cursor, t.snapshotDone ? 'done' : 'running', t.lastPassStartedAt, t.error]));
-}
-
-function show(v: unknown): string {
-  return v === null || v === undefined ? '—' : String(v);
-}
-
-/** Columns padded to their widest cell. */
-function grid(header: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
-  const cells = [header, ...rows.map((r) => r.map(show))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

@@ -20,6 +20,11 @@ Commands:
   status   the connectors of a running producer and their tables' sync state (its admin API)
   tables   tables CONNECTOR [TABLE]: a connector's tables, or a table's columns and what the rules make of them
   connectors  connectors create|authorize|delete NAME: connectors created in a running producer through its admin API
+  block    block CONNECTOR TABLE[.COLUMN] [--undo]: stop syncing a table or a column (admin API; docs/ADMIN-API.md)
+  hash     hash CONNECTOR TABLE.COLUMN [--undo]: publish a column as COLUMN_sha256
+  filter   filter CONNECTOR TABLE FILTER_JSON | --clear: the table's row filter
+  pause    pause CONNECTOR [TABLE]: stop polling at the next batch boundary; resume CONNECTOR [TABLE] continues
+  audit    audit CONNECTOR: the settings changes, newest first
   models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
@@ -53,6 +58,15 @@ async function main(argv: string[]): Promise<number> {
     case 'connectors': {
       const { runConnectorsCommand } = await import('./connectors-command.ts');
       return runConnectorsCommand(rest);
+    }
+    case 'block':
+    case 'hash':
+    case 'filter':
+    case 'pause':
+    case 'resume':
+    case 'audit': {
+      const { runSettingsCommand } = await import('./admin-commands/settings.ts');
+      return runSettingsCommand(command, rest);
     }
     case 'sim': {
       const { runSim } = await import('./simulator/cli.ts');
@@ -116,7 +130,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
   for (const config of configs) connectors.startConfigured(config);
   connectors.startStored(stored?.definitions ?? []);
   const admin = template.adminApi
-    ? await (await import('./admin/server.ts')).startAdminApi({ port: template.adminApi.port, tokens: template.adminApi.tokens, connectors: () => connectors.list(), connectorAdmin: connectors })
+    ? await (await import('./admin/server.ts')).startAdminApi({ port: template.adminApi.port, tokens: template.adminApi.tokens, connectors: () => connectors.list(), connectorAdmin: connectors, settings: (name) => connectors.runOf(name)?.settings })
     : undefined;
   if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
   const stop = () => void connectors.stopAll();

@@ -61,6 +61,8 @@ export interface OAuthSettings {
 export interface ProducerConfig extends CommonConfig {
   readonly pipedrive: PipedriveSettings;
   readonly tables: readonly string[];
+  /** TABLES less EXCLUDE_TABLES, before the rules block any: what rules changed through the admin API choose from. */
+  readonly selectedTables?: readonly string[];
   readonly pollIntervalMs: number;
   readonly topicPartitions: number;
   /** Replication of new topics (clamped to the number of brokers, so a single broker gets 1). */
@@ -122,12 +124,14 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
   };
   const excluded = new Set(known('EXCLUDE_TABLES', list(env, 'EXCLUDE_TABLES') ?? []));
   const rules = loadSyncRules(env);
-  const tables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t) && !rules.tableBlocked(t));
+  const selectedTables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t));
+  const tables = selectedTables.filter((t) => !rules.tableBlocked(t));
   if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
   return {
     ...common(env),
     pipedrive: loadPipedriveSettings(env),
     tables,
+    selectedTables,
     pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
     topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 3, 1, 32),

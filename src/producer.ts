@@ -10,6 +10,7 @@ import { TableRuntime } from './capture/table-runtime.ts';
 import type { PipedriveSettings, ProducerConfig } from './config.ts';
 import { KafkaError } from './kafka/errors.ts';
 import type { ConnectorStatus, TableStatus } from './admin/status.ts';
+import { ConnectorSettingsStore } from './connector-settings.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
@@ -23,6 +24,7 @@ import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import type { OutRecord } from './publish/kafka.ts';
 import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
+import { kafkaSettingsLog } from './publish/settings-log.ts';
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
@@ -44,6 +46,8 @@ export interface ProducerRun {
    * rejects at once for a table the connector does not sync.
    */
   resync(tables: readonly string[] | 'all'): Promise<ResyncResult>;
+  /** The connector's runtime settings (rules, pause), changed through the admin API. */
+  readonly settings: ConnectorSettingsStore;
 }
 
 export interface ProducerRunOptions {
@@ -123,13 +127,23 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     blockedColumns: (_t: TableRuntime): ReadonlySet<string> => new Set<string>(),
   };
   const resyncs = new Resyncs(connector, config.tables.map(tableByName).filter((s) => !['child', 'history', 'changelog'].includes(s.sync.kind)).map((s) => s.name));
+  const settings = new ConnectorSettingsStore({
+    connector,
+    fileRules: config.rules,
+    logger: log,
+    log: kafkaSettingsLog({
+      topicPrefix: config.topicPrefix,
+      connector,
+      replicationFactor: config.topicReplicationFactor,
+      minInsyncReplicas: config.topicMinInsyncReplicas,
+      connect: (transactionalId) => connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: `${connector}-settings`, transactionalId, log }),
+    }),
+  });
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
 
   const session = async (resumed: () => void): Promise<SchedulerResult> => {
-    let specs = config.tables.map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
-    let companions = companionsOf(specs);
     const kafka = await connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: config.connectorName, transactionalId: `${config.connectorName}.producer`, log });
     const publisher = new Publisher(kafka, registry, {
       topicPrefix: config.topicPrefix,
@@ -139,9 +153,14 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       minInsyncReplicas: config.topicMinInsyncReplicas,
     });
     try {
+      // The settings in force at the session's start; changed rules end the session at a batch boundary.
+      await settings.load(kafka);
+      const rules = settings.rules;
+      const generation = settings.generation;
+      let specs = (config.selectedTables ?? config.tables).filter((t) => !rules.tableBlocked(t)).map(tableByName).filter((s) => s.sync.kind !== 'child' && s.sync.kind !== 'history' && s.sync.kind !== 'changelog');
+      let companions = companionsOf(specs);
       const state = await kafka.readCompacted(publisher.stateTopic);
       const offsets = offsetsFromState(config.connectorName, state);
-      const { rules } = config;
       // Schema-change policy: tables the connector never synced (a newer catalog, a table added to TABLES)
       // wait until enabled, unless every change is allowed. The first session's tables are the known ones.
       const known = knownTablesFromState(config.connectorName, state);
@@ -252,6 +271,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         serverNowMs: () => client.serverNowMs(),
         log,
         pollIntervalMs: config.pollIntervalMs,
+        settings: { paused: (table) => settings.paused || settings.tablePaused(table), changed: () => settings.generation !== generation, onChange: (l) => settings.onChange(l) },
         failedTableRetryMs: config.failedTableRetryMs,
         customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
         hooks: {
@@ -295,7 +315,9 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     };
     while (!abort.signal.aborted) {
       try {
-        return await session(resumed);
+        const result = await session(resumed);
+        if (!result.settingsChanged) return result;
+        log('settings-adopted', { rulesFrom: settings.view().rulesFrom });
       } catch (err) {
         if (abort.signal.aborted || err instanceof Aborted) break;
         if (!isRetriable(err)) throw err;
@@ -317,16 +339,19 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     await client.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
     await registry.close().catch(() => undefined);
+    await settings.close();
   });
   done.catch(() => undefined);
   return {
     done,
     resync: (tables) => resyncs.request(tables),
+    settings,
     async stop() {
       abort.abort();
       await done.catch(() => undefined);
     },
     status(): ConnectorStatus {
+      const { rules } = settings;
       const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
       const running: TableStatus[] = view.tables.map((t) => {
         const trouble = view.trouble.get(t.base.name);
@@ -337,18 +362,21 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           snapshotDone: t.lastCommitted.snapshotDone,
           lastPassStartedAt: iso(caughtUpAt.get(t.base.name)),
           error: trouble?.error ?? null,
-          columns: config.rules.describeColumns(t.spec, view.blockedColumns(t)),
+          columns: rules.describeColumns(t.spec, view.blockedColumns(t)),
         };
       });
-      const blocked = (name: string): TableStatus => ({ name, state: 'blocked', cursor: null, snapshotDone: false, lastPassStartedAt: null, error: null, columns: config.rules.describeColumns(tableByName(name)) });
-      const configured = config.rules.spec.blockedTables ?? [];
+      const blocked = (name: string): TableStatus => ({ name, state: 'blocked', cursor: null, snapshotDone: false, lastPassStartedAt: null, error: null, columns: rules.describeColumns(tableByName(name)) });
+      const configured = rules.spec.blockedTables ?? [];
+      // The settings as they are now (a pause shows at once), before the session adopted them.
+      const shown = running.map((t) => (rules.tableBlocked(t.name) ? { ...t, state: 'blocked' as const } : settings.tablePaused(t.name) && t.state === 'ok' ? { ...t, state: 'paused' as const } : t));
+      const listed = new Set(shown.map((t) => t.name));
       return {
         name: connector,
         topicPrefix: config.topicPrefix,
-        state: view.state,
-        schemaChanges: config.rules.policy,
+        state: settings.paused && view.state !== 'stopped' ? 'paused' : view.state,
+        schemaChanges: rules.policy,
         budget: { dailyTokensRemaining: view.dailyTokensRemaining, burstRemaining: view.burstRemaining, low: governor.budgetLow() },
-        tables: [...running, ...[...view.policyHeld, ...configured.filter((t) => catalog.has(t))].map(blocked)],
+        tables: [...shown, ...[...new Set([...view.policyHeld, ...configured.filter((t) => catalog.has(t))])].filter((t) => !listed.has(t)).map(blocked)],
       };
     },
   };

@@ -39,6 +39,9 @@ function supervisor(log: KeyedLog, box: SecretsBox | undefined, clock = { ms: Da
         stop();
       },
       resync: () => Promise.reject(new Error('not asked for in these tests')),
+      get settings(): never {
+        throw new Error('the supervisor never reads a connector\'s settings');
+      },
       status: () => ({ name: config.connectorName, topicPrefix: config.topicPrefix, state: 'running', schemaChanges: config.rules.policy, budget: { dailyTokensRemaining: null, burstRemaining: null, low: false }, tables: [] }),
     };
   };

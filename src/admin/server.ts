@@ -1,14 +1,17 @@
 /**
  * The admin REST API in the producer process: the connectors, their tables and columns with sync state;
- * creating and deleting connectors and their OAuth authorization (connector-routes.ts). Bearer tokens: the admin token (ADMIN_API_TOKEN) and a read-only token
- * (ADMIN_API_READONLY_TOKEN); compared in constant time; anything else is 401, and a read-only token on
- * a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
+ * their runtime settings (settings-routes.ts: block, hash, filter, pause, audit); creating and deleting
+ * connectors and their OAuth authorization (connector-routes.ts). Bearer tokens: the admin token
+ * (ADMIN_API_TOKEN) and a read-only token (ADMIN_API_READONLY_TOKEN); compared in constant time; anything
+ * else is 401, and a read-only token on a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
  * tests validate every response against.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listen } from '../observe/server.ts';
+import type { ConnectorSettingsStore } from '../connector-settings.ts';
 import { connectorRoutes, oauthCallbackRoutes, type ConnectorAdmin } from './connector-routes.ts';
+import { settingsRoutes, TOKEN_NAME } from './settings-routes.ts';
 import type { ConnectorStatus } from './status.ts';
 
 export interface AdminToken {
@@ -24,12 +27,14 @@ export interface AdminApiOptions {
   readonly tokens: readonly AdminToken[];
   /** The connectors of this process, as they are now. */
   readonly connectors: () => readonly ConnectorStatus[];
-  /** Creating and deleting connectors, OAuth authorization (connector-routes.ts); absent: read-only. */
+  /** Creating and deleting connectors, OAuth authorization (connector-routes.ts); absent: none can be. */
   readonly connectorAdmin?: ConnectorAdmin;
+  /** The runtime settings of a connector of this process (none: the settings endpoints answer 404). */
+  readonly settings?: (connector: string) => ConnectorSettingsStore | undefined;
 }
 
 /** The express app (exported for tests that listen themselves). */
-export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'connectorAdmin'>): express.Express {
+export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'connectorAdmin' | 'settings'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The browser's way back from Pipedrive carries no bearer token: checked by its one-time state instead.
@@ -50,7 +55,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | '
       return;
     }
     // Who asked, for the audit lines of changes (the holder's name, never the token).
-    res.locals.tokenHolder = holder.name;
+    res.locals[TOKEN_NAME] = holder.name;
     next();
   });
   if (opts.connectorAdmin) app.use(connectorRoutes(opts.connectorAdmin));
@@ -74,6 +79,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | '
     if (!t) res.status(404).json({ error: 'not-found', message: `connector ${c.name} has no table "${String(req.params.table)}"` });
     else res.json(t);
   });
+  app.use(settingsRoutes({ settings: opts.settings ?? (() => undefined) }));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not-found', message: 'no such endpoint (see spec/admin-api.yaml)' });
   });

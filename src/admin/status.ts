@@ -6,10 +6,11 @@ export interface ConnectorStatus {
   readonly name: string;
   readonly topicPrefix: string;
   /**
-   * `starting` until the first session resumed its tables; `stopped` once the producer ended;
-   * `awaiting-authorization` for a connector created through the API whose OAuth authorization is not done.
+   * `starting` until the first session resumed its tables; `paused` through the admin API; `stopped` once the
+   * producer ended; `awaiting-authorization` for a connector created through the API whose OAuth
+   * authorization is not done.
    */
-  readonly state: 'starting' | 'running' | 'stopped' | 'awaiting-authorization';
+  readonly state: 'starting' | 'running' | 'paused' | 'stopped' | 'awaiting-authorization';
   readonly schemaChanges: 'allow-all' | 'allow-columns' | 'block-all';
   /** What Pipedrive's last answers said of the API budget (null before the first, or when not reported). */
   readonly budget: { readonly dailyTokensRemaining: number | null; readonly burstRemaining: number | null; readonly low: boolean };
@@ -18,8 +19,8 @@ export interface ConnectorStatus {
 
 export interface TableStatus {
   readonly name: string;
-  /** `ok`, `waiting` (Pipedrive failing, retried), `failed` (an error of the table's own), `blocked` (rules or the schema-change policy). */
-  readonly state: 'ok' | 'waiting' | 'failed' | 'blocked';
+  /** `ok`, `waiting` (Pipedrive failing, retried), `failed` (an error of the table's own), `blocked` (rules or the schema-change policy), `paused` (admin API). */
+  readonly state: 'ok' | 'waiting' | 'failed' | 'blocked' | 'paused';
   /** ISO 8601: versions updated before it are published (null before the first row). */
   readonly cursor: string | null;
   readonly snapshotDone: boolean;

@@ -110,6 +110,11 @@ export class SyncRules {
     this.#sealKey = salt ? Buffer.from(hkdfSync('sha256', salt, Buffer.alloc(0), 'pipedrive-cdc sealed key', 32)) : undefined;
   }
 
+  /** Other rules under the same salt (rules changed through the admin API, src/connector-settings.ts). */
+  withSpec(spec: SyncRulesSpec): SyncRules {
+    return new SyncRules(spec, this.#salt);
+  }
+
   get policy(): SchemaChangePolicy {
     return this.spec.schemaChanges ?? 'allow-all';
   }

@@ -45,6 +45,17 @@ export interface SchedulerDeps {
   /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
   readonly customFieldsRefreshMs: number;
   readonly hooks?: SchedulerHooks;
+  /** Runtime settings (src/connector-settings.ts), read before each table's poll and after each batch. */
+  readonly settings?: SchedulerSettings;
+}
+
+export interface SchedulerSettings {
+  /** The table (or the whole connector) is paused: not polled; a pass in progress stops at its next batch. */
+  paused(table: string): boolean;
+  /** The rules changed since the run started: it ends at the next batch boundary, for a session with them. */
+  changed(): boolean;
+  /** Calls `listener` on every settings change (an idle wait ends, so a resume or new rules apply at once); returns the unsubscribe. */
+  onChange?(listener: () => void): () => void;
 }
 
 export interface SchedulerHooks {
@@ -71,6 +82,8 @@ interface Trouble {
 /** What `run` ends with: the tables that failed (their last error), for `run --once` to report. */
 export interface SchedulerResult {
   readonly failed: ReadonlyMap<string, Error>;
+  /** The run ended because the rules changed (SchedulerSettings.changed): start a new session. */
+  readonly settingsChanged?: boolean;
 }
 
 /** Backoff of a table whose Pipedrive calls kept failing (the client already retried for about a minute). */
@@ -106,6 +119,8 @@ export class TableScheduler {
       // Each round starts at the next table, so a scarce budget is shared instead of spent on the first ones.
       for (const t of tables.map((_, i) => tables[(i + round) % tables.length]!)) {
         if (signal.aborted) break;
+        if (this.deps.settings?.changed()) return { failed: new Map(), settingsChanged: true };
+        if (this.deps.settings?.paused(t.base.name)) continue;
         const trouble = this.trouble.get(t.base.name);
         if (trouble && (Date.now() < trouble.retryAtMs || (untilCaughtUp && trouble.kind === 'failed'))) continue;
         if (this.deps.budgetLow() && t.source.startsBackfill?.(this.deps.serverNowMs())) {
@@ -122,17 +137,32 @@ export class TableScheduler {
       // With the day's budget low, poll less often so incremental reads last until the reset.
       const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
       const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
-      if (this.woken) {
-        this.woken = false;
-        continue;
-      }
-      const woken = new AbortController();
-      this.wakeIdle = () => woken.abort();
-      await sleepUnlessAborted(Math.max(0, Math.min(idle, nextRetry)), AbortSignal.any([signal, woken.signal])).catch(() => undefined);
-      this.wakeIdle = undefined;
-      this.woken = false;
+      await this.idle(Math.max(0, Math.min(idle, nextRetry)), signal);
     }
     return { failed: new Map([...this.trouble].filter(([, x]) => x.kind === 'failed').map(([name, x]) => [name, x.error])) };
+  }
+
+  /** Waits between rounds, until stopped, woken, or the settings change. */
+  private async idle(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    // A wake() that came during the round (a re-sync asked for) skips this wait.
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    const off = this.deps.settings?.onChange?.(stop);
+    this.wakeIdle = stop;
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await sleepUnlessAborted(ms, wake.signal).catch(() => undefined);
+    } finally {
+      off?.();
+      this.wakeIdle = undefined;
+      this.woken = false;
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   /** Drains one table's pending batches; true when anything was published. */
@@ -166,6 +196,11 @@ export class TableScheduler {
         await this.deps.publish(t, batch);
         t.committed(batch);
         published = true;
+        if (this.deps.settings && (this.deps.settings.changed() || this.deps.settings.paused(name))) {
+          // Paused or new rules mid-pass: the pass starts over from the committed offset when the table is polled again.
+          t.reset();
+          return published;
+        }
       }
     } catch (err) {
       if (signal.aborted || !(err instanceof PipedriveError) || err.scope !== 'table') throw err;

@@ -90,7 +90,7 @@ describe('admin API', () => {
       expect(columns.get('title')).toMatchObject({ sync: 'blocked', publishedAs: null });
       expect(columns.get('person_id')).toMatchObject({ sync: 'hashed', publishedAs: 'person_id_sha256' });
       expect(columns.get('value')).toMatchObject({ sync: 'synced', publishedAs: 'value' });
-      // … but changes nothing; the admin token passes the check (no write endpoint exists yet: 404).
+      // … but changes nothing; the admin token passes the check (POST on the connector itself is no endpoint: 404).
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         const r = await get(`/v1/connectors/${prefix}`, readOnlyToken, method);
         expect(r.status, method).toBe(403);
