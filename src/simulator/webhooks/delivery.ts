@@ -5,7 +5,8 @@
  *
  * Retry times are on the simulator's clock (a frozen clock advanced by 30 s makes the 30 s retry due; a
  * real-time ticker notices within `tickMs`), so tests need not wait real minutes; `retryDelaysMs` changes
- * the schedule itself. Not modelled: the 30-minute ban after 10 failures, removal after 3 days without
+ * the schedule itself. Each webhook gets one request at a time, in write order (a subscriber slower than
+ * the writes delays the ones after; see faults.ts for reordering). Not modelled: the 30-minute ban after 10 failures, removal after 3 days without
  * success, and the `user_id` permission filter (every event reaches every matching webhook).
  */
 import { randomUUID } from 'node:crypto';
@@ -71,6 +72,7 @@ export class WebhookDelivery {
   private readonly counts = { created: 0, attempts: 0, succeeded: 0, failed: 0, gaveUp: 0 };
   private readonly due: { atMs: number; d: Delivery }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly chains = new Map<number, Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** reorder: a held delivery per webhook, sent after that webhook's next one. */
   private readonly held = new Map<number, { d: Delivery; timer: NodeJS.Timeout }>();
@@ -177,7 +179,13 @@ export class WebhookDelivery {
 
   private send(d: Delivery): void {
     if (this.closed || !this.store.webhooks.get(d.hook.id)) return; // deleted meanwhile: nothing more goes to it
-    const p = this.attempt(d).finally(() => this.inFlight.delete(p));
+    // One request at a time per webhook, in the order of the writes: order changes only when a fault says so.
+    const before = this.chains.get(d.hook.id) ?? Promise.resolve();
+    const p: Promise<void> = before.then(() => this.attempt(d)).finally(() => {
+      this.inFlight.delete(p);
+      if (this.chains.get(d.hook.id) === p) this.chains.delete(d.hook.id);
+    });
+    this.chains.set(d.hook.id, p);
     this.inFlight.add(p);
   }
 
