@@ -34,11 +34,16 @@ export interface WebhookEvent {
   readonly previous: Record<string, unknown> | null;
 }
 
-/** The event a journaled write makes, or null for item types no webhook carries (files, filters, …). */
+/** Which webhook event a journaled write is, or null for item types no webhook carries (files, filters, …). */
+export function webhookKind(e: ChangeEvent): { entity: WebhookEntity; action: 'create' | 'change' | 'delete' } | null {
+  return ENTITIES.has(e.itemType) ? { entity: e.itemType as WebhookEntity, action: ACTIONS[e.action] } : null;
+}
+
+/** The event a journaled write makes (its entity presented now), or null for item types no webhook carries. */
 export function webhookEvent(store: SimStore, e: ChangeEvent): WebhookEvent | null {
-  if (!ENTITIES.has(e.itemType)) return null;
-  const entity = e.itemType as WebhookEntity;
-  const action = ACTIONS[e.action];
+  const kind = webhookKind(e);
+  if (!kind) return null;
+  const { entity, action } = kind;
   return {
     entity,
     action,
