@@ -5,6 +5,11 @@
  * passes. Oracles: the simulator's own webhook registry and store, and the metrics registry.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeConfig, loadProducerConfig } from '../../src/config.ts';
+import { loadProducerConfigs } from '../../src/config-file.ts';
 import { loadWebhookSettings } from '../../src/config-webhooks.ts';
 import { createMetrics, type Metrics } from '../../src/observe/metrics.ts';
 import { PipedriveClient } from '../../src/pipedrive/client.ts';
@@ -193,5 +198,20 @@ describe('WEBHOOK_* settings', () => {
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_USER: 'a:b' }, 'c')).toThrow(/WEBHOOK_USER: must not contain/);
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_PORT: '70000' }, 'c')).toThrow(/WEBHOOK_PORT/);
     expect(() => loadWebhookSettings({ WEBHOOK_PASSWORD: PASSWORD }, 'c')).toThrow(/WEBHOOK_PUBLIC_URL: required/);
+  });
+
+  it('part of the producer configuration (env and config file), the password never in describeConfig', () => {
+    const base = { KAFKA_BROKERS: 'localhost:9092', SCHEMA_REGISTRY_URL: 'http://localhost:8081', PIPEDRIVE_API_TOKEN: 'tok' };
+    const c = loadProducerConfig({ ...base, WEBHOOK_PUBLIC_URL: 'https://cdc.example.com/hooks', WEBHOOK_PASSWORD: PASSWORD, WEBHOOK_PORT: '9999' });
+    expect(c.webhooks).toMatchObject({ publicUrl: 'https://cdc.example.com/hooks', port: 9999, user: 'pipedrive-cdc-pipedrive-cdc' });
+    expect(describeConfig(c)).not.toContain(PASSWORD);
+    expect(JSON.parse(describeConfig(c)).webhooks).toEqual({ publicUrl: 'https://cdc.example.com/hooks', port: 9999, user: 'pipedrive-cdc-pipedrive-cdc', password: 'set' });
+    expect(loadProducerConfig(base).webhooks).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ kafka: { brokers: 'localhost:9092' }, schemaRegistry: { url: 'http://localhost:8081' },
+      connectors: [{ name: 'acme', pipedrive: { apiToken: 'tok' }, webhookPublicUrl: 'https://cdc.example.com/acme', webhookPort: 9481, webhookPassword: PASSWORD }] }));
+    const [fromFile] = loadProducerConfigs(file, {});
+    expect(fromFile!.webhooks).toMatchObject({ publicUrl: 'https://cdc.example.com/acme', port: 9481, user: 'pipedrive-cdc-acme', generatedPassword: false });
   });
 });
