@@ -242,8 +242,8 @@ describe('delivery faults', () => {
     const t = performance.now();
     sim.store.deals.update(1, { title: 'late' });
     sim.store.deals.update(2, { title: 'prompt' });
-    await until('prompt', () => rx.got.length === 1);
-    expect(titles(rx)).toEqual(['prompt']);
+    await until('prompt', () => rx.got.length >= 1);
+    expect(titles(rx)[0]).toBe('prompt');
     await sim.webhooks.settled();
     expect(titles(rx)).toEqual(['prompt', 'late']);
     expect(rx.got[1]!.atMs - t).toBeGreaterThanOrEqual(190);
