@@ -18,6 +18,8 @@ import { startWebhookReceiver, type WebhookHint } from '../../src/pipedrive/webh
 import { ConnectorWebhooks } from '../../src/pipedrive/webhooks.ts';
 import type { Simulator } from '../../src/simulator/server.ts';
 import { client, startFrozen } from '../simulator/helpers.ts';
+import { compileV1, v1RequestSchema } from '../simulator/v1-spec.ts';
+import { operationOf } from '../../src/simulator/http/middleware.ts';
 
 const USER = 'pipedrive-cdc-hooktest';
 const PASSWORD = 'a-long-random-webhook-secret-0123';
@@ -52,6 +54,11 @@ const post = (url: string, body: unknown, auth: string | null) =>
 describe('registering the connector\'s webhooks', () => {
   it('one v2 webhook per synced entity with our credentials; reused on the next start; stale ones deleted; remove() deletes ours only', async () => {
     const { sim, hooks, subscriptionUrl } = await setup();
+    const sent: unknown[] = [];
+    sim.interceptors.push((req, res, next) => {
+      if (operationOf(res) === 'addWebhook') sent.push(req.body);
+      next();
+    });
     const other = sim.store.webhooks.create({ ownerId: 1, userId: 1, eventAction: '*', eventObject: '*', subscriptionUrl: 'https://elsewhere.example/hook', version: '2.0', name: 'someone else', httpAuthUser: null, httpAuthPassword: null });
     const stale = sim.store.webhooks.create({ ownerId: 1, userId: 1, eventAction: '*', eventObject: 'deal', subscriptionUrl, version: '2.0', name: 'old credentials', httpAuthUser: 'old', httpAuthPassword: 'old' });
     const adminMade = sim.store.webhooks.create({ ownerId: 1, userId: 1, eventAction: '*', eventObject: 'person', subscriptionUrl, version: '2.0', name: 'by an admin', httpAuthUser: USER, httpAuthPassword: PASSWORD });
@@ -62,6 +69,10 @@ describe('registering the connector\'s webhooks', () => {
     expect([...ids].sort()).toEqual(mine.map((w) => w.id).sort());
     expect(ids.has(adminMade.id)).toBe(true);
     expect(sim.store.webhooks.get(stale.id)).toBeUndefined();
+    // What the producer POSTs is an addWebhookRequest as the official spec defines it.
+    const valid = compileV1(v1RequestSchema('addWebhook'));
+    expect(sent).toHaveLength(2);
+    for (const body of sent) expect(valid(body), JSON.stringify(valid.errors)).toBe(true);
     const again = new Set(await hooks.ensure(['deal', 'person', 'note']));
     expect(again).toEqual(new Set(ids));
     // Fewer tables: the webhook of the entity no longer synced goes.
@@ -70,7 +81,7 @@ describe('registering the connector\'s webhooks', () => {
     expect(await hooks.remove()).toBe(1);
     expect(ours(sim, subscriptionUrl)).toEqual([]);
     expect(sim.store.webhooks.get(other.id)).toBeDefined();
-  });
+  }, 60_000); // parsing the 1.7 MB v1 spec for the request check takes seconds on a loaded machine
 
   it('a generated password: nothing is reused (the old webhooks carry another password)', async () => {
     const { sim, hooks, subscriptionUrl } = await setup({ generatedPassword: true });
