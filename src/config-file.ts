@@ -38,6 +38,11 @@ const CONNECTOR_KEYS = {
   hashSalt: 'HASH_SALT',
   hashSaltFile: 'HASH_SALT_FILE',
   schemaChanges: 'SCHEMA_CHANGES',
+  webhookPublicUrl: 'WEBHOOK_PUBLIC_URL',
+  webhookPort: 'WEBHOOK_PORT',
+  webhookUser: 'WEBHOOK_USER',
+  webhookPassword: 'WEBHOOK_PASSWORD',
+  webhookPasswordFile: 'WEBHOOK_PASSWORD_FILE',
 } as const;
 
 const PIPEDRIVE_KEYS = {

@@ -4,6 +4,7 @@ import { loadKafkaSecurity } from './config-kafka.ts';
 import { loadSyncRules } from './config-rules.ts';
 import type { SyncRules } from './capture/rules.ts';
 import { describeRegistryAuth, loadRegistryAuth } from './config-registry.ts';
+import { describeWebhookSettings, loadWebhookSettings, type WebhookSettings } from './config-webhooks.ts';
 import { describeKafkaSecurity, type KafkaSecurity } from './kafka/security.ts';
 import { DEFAULT_OAUTH_URL } from './pipedrive/oauth-server.ts';
 import { defaultTokenFile } from './pipedrive/token-store.ts';
@@ -89,6 +90,8 @@ export interface ProducerConfig extends CommonConfig {
   readonly rules: SyncRules;
   /** The admin REST API of the process (ADMIN_API_*): off unless a token is set. */
   readonly adminApi: AdminApiSettings | undefined;
+  /** Pipedrive webhooks as change hints (WEBHOOK_*, config-webhooks.ts): off unless WEBHOOK_PUBLIC_URL is set. */
+  readonly webhooks: WebhookSettings | undefined;
 }
 
 export interface AdminApiSettings {
@@ -127,9 +130,11 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
   const selectedTables = known('TABLES', list(env, 'TABLES') ?? [...catalog.keys()]).filter((t) => !excluded.has(t));
   const tables = selectedTables.filter((t) => !rules.tableBlocked(t));
   if (tables.length === 0) throw new ConfigError('TABLES / EXCLUDE_TABLES: no table is left to sync');
+  const shared = common(env);
+  const pipedrive = loadPipedriveSettings(env);
   return {
-    ...common(env),
-    pipedrive: loadPipedriveSettings(env),
+    ...shared,
+    pipedrive,
     tables,
     selectedTables,
     pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
@@ -145,6 +150,7 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     deleteGuardConfirm: known('DELETE_GUARD_CONFIRM', list(env, 'DELETE_GUARD_CONFIRM') ?? []),
     rules,
     adminApi: loadAdminApi(env),
+    webhooks: loadWebhookSettings(env, shared.connectorName, pipedrive.allowInsecureHttp),
   };
 }
 
@@ -361,6 +367,7 @@ export function describeConfig(c: CommonConfig & Partial<ProducerConfig & SinkCo
   if (typeof c.databaseUrl === 'string') shown.databaseUrl = redactUrl(c.databaseUrl);
   if (c.pipedrive) shown.pipedrive = describePipedrive(c.pipedrive);
   if (c.rules) shown.rules = c.rules.spec;
+  if (c.webhooks) shown.webhooks = describeWebhookSettings(c.webhooks);
   if (c.adminApi) shown.adminApi = { port: c.adminApi.port, tokens: c.adminApi.tokens.map((t) => t.name) };
   return JSON.stringify(shown);
 }

@@ -86,6 +86,18 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       labelNames: ['connector', 'result'] as const,
       registers: producer,
     }),
+    webhooksReceived: new Counter({
+      name: 'pipedrive_cdc_webhooks_received_total',
+      help: 'Pipedrive webhooks accepted as change hints, by table and action (create, change, delete)',
+      labelNames: ['connector', 'table', 'action'] as const,
+      registers: producer,
+    }),
+    webhooksRefused: new Counter({
+      name: 'pipedrive_cdc_webhooks_refused_total',
+      help: 'Webhook requests refused, by reason (credentials: missing or wrong basic auth; unknown_webhook: not a webhook of this connector; malformed: not a v2 webhook body; method: not a POST)',
+      labelNames: ['connector', 'reason'] as const,
+      registers: producer,
+    }),
     sinkLag: new Gauge({
       name: 'pipedrive_cdc_sink_lag_records',
       help: 'Log end offset minus the next offset the sink will apply, per topic partition',

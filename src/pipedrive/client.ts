@@ -34,6 +34,8 @@ export interface ClientCommonOptions {
   readonly onRetry?: () => void;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
 export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
 
 export interface JsonResponse {
@@ -72,12 +74,30 @@ export class PipedriveClient {
    * still retriable, error. `endpoint` is a label for metrics (no ids).
    */
   async getJson(path: string, query: Record<string, string>, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
+    return this.requestJson('GET', path, query, undefined, endpoint, signal);
+  }
+
+  /**
+   * POST a JSON body (webhook registration), with getJson's retries and governor. A POST is not
+   * idempotent: a retry after an answer was lost may create the thing twice, so callers reconcile by
+   * listing afterwards (webhooks.ts deletes surplus subscriptions).
+   */
+  async postJson(path: string, body: unknown, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
+    return this.requestJson('POST', path, {}, body, endpoint, signal);
+  }
+
+  /** DELETE, with getJson's retries and governor (a repeated DELETE of a gone item answers 404). */
+  async deleteJson(path: string, endpoint = path, signal?: AbortSignal): Promise<JsonResponse> {
+    return this.requestJson('DELETE', path, {}, undefined, endpoint, signal);
+  }
+
+  private async requestJson(method: HttpMethod, path: string, query: Record<string, string>, body: unknown, endpoint: string, signal?: AbortSignal): Promise<JsonResponse> {
     const maxRetries = this.options.maxRetries ?? 8;
     let repeatedAfter401 = false;
     for (let attempt = 0; ; attempt++) {
       const used = { generation: -1 };
       try {
-        return await this.attempt(path, query, endpoint, used, signal);
+        return await this.attempt(method, path, query, body, endpoint, used, signal);
       } catch (err) {
         const e = err as PipedriveError;
         // A 401 the auth can fix (an OAuth access token expired or was replaced early) is repeated once, at once.
@@ -94,7 +114,7 @@ export class PipedriveClient {
         if (!e.retriable || attempt >= maxRetries || signal?.aborted) throw err;
         const wait = e instanceof PipedriveHttpError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoffMs(attempt, { initialMs: 500, maxMs: 30_000 });
         if (!rateLimited) {
-          this.options.log?.('retrying', { dependency: 'pipedrive', what: `GET ${this.shownBase}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
+          this.options.log?.('retrying', { dependency: 'pipedrive', what: `${method} ${this.shownBase}${path}`, attempt: attempt + 1, delayMs: Math.round(wait), error: describeError(err) });
           this.options.onRetry?.();
         }
         await this.sleep(wait, signal);
@@ -102,20 +122,22 @@ export class PipedriveClient {
     }
   }
 
-  private async attempt(path: string, query: Record<string, string>, endpoint: string, used: { generation: number }, signal?: AbortSignal): Promise<JsonResponse> {
+  private async attempt(method: HttpMethod, path: string, query: Record<string, string>, body: unknown, endpoint: string, used: { generation: number }, signal?: AbortSignal): Promise<JsonResponse> {
     await this.options.governor?.acquire(() => this.serverNowMs(), signal);
     // After the governor's wait: an access token must still be fresh when the request leaves.
     const creds = await this.auth.credentials(signal);
     used.generation = creds.generation;
     this.shownBase = shownBase(creds.baseUrl);
     const origin = this.shownBase;
-    const url = `${creds.baseUrl}${path}?${new URLSearchParams(query).toString()}`;
+    const qs = new URLSearchParams(query).toString();
+    const url = `${creds.baseUrl}${path}${method === 'GET' || qs !== '' ? `?${qs}` : ''}`;
     let res;
     try {
       res = await request(url, {
-        method: 'GET',
+        method,
         dispatcher: this.agent,
-        headers: { ...creds.headers, accept: 'application/json' },
+        headers: { ...creds.headers, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: this.options.timeoutMs ?? 60_000,
         bodyTimeout: this.options.timeoutMs ?? 60_000,
         signal,
@@ -125,8 +147,8 @@ export class PipedriveClient {
       if (signal?.aborted) throw err;
       // Proxy errors may quote the proxy's URL, credentials included.
       const why = redactUrlsIn(describeError(err));
-      if (/\(407\)/.test(why)) throw new PipedriveAuthError(`GET ${origin}${path}: the proxy refused its credentials (407 Proxy Authentication Required); ${PROXY_REMEDY}`);
-      throw new PipedriveHttpError(0, path, why, undefined, { origin });
+      if (/\(407\)/.test(why)) throw new PipedriveAuthError(`${method} ${origin}${path}: the proxy refused its credentials (407 Proxy Authentication Required); ${PROXY_REMEDY}`);
+      throw new PipedriveHttpError(0, path, why, undefined, { origin, method });
     }
     const headers = flattenHeaders(res.headers);
     const serverDate = Date.parse(headers.date ?? '');
@@ -139,7 +161,7 @@ export class PipedriveClient {
       text = await res.body.text();
     } catch (err) {
       this.options.onResponse?.({ endpoint, status: 0, tokenCost: 0, headers });
-      throw new PipedriveHttpError(0, path, `body cut off: ${redactUrlsIn((err as Error).message)}`, undefined, { origin });
+      throw new PipedriveHttpError(0, path, `body cut off: ${redactUrlsIn((err as Error).message)}`, undefined, { origin, method });
     }
     this.options.governor?.observe(headers, res.statusCode);
     this.options.onResponse?.({ endpoint, status: res.statusCode, tokenCost: Number(headers['x-token-cost'] ?? 0), headers });
@@ -147,18 +169,19 @@ export class PipedriveClient {
       const html = /text\/html/i.test(headers['content-type'] ?? '') || /^\s*</.test(text);
       // Pipedrive's 401 is JSON; an HTML one comes from something in between (a proxy answering 401 for its own credentials).
       if (res.statusCode === 401 && html) {
-        throw new PipedriveAuthError(`GET ${origin}${path}: 401 with ${htmlTitle(text)}, not Pipedrive's JSON: a proxy or gateway in between refused the request; ${PROXY_REMEDY}`);
+        throw new PipedriveAuthError(`${method} ${origin}${path}: 401 with ${htmlTitle(text)}, not Pipedrive's JSON: a proxy or gateway in between refused the request; ${PROXY_REMEDY}`);
       }
       throw new PipedriveHttpError(res.statusCode, path, html ? htmlTitle(text) : text.slice(0, 300), retryAfterMs(res.statusCode, headers), {
         html,
         origin,
+        method,
         unauthorizedRemedy: this.auth.unauthorizedRemedy,
       });
     }
     try {
       return { status: res.statusCode, headers, body: JSON.parse(text) };
     } catch {
-      throw new PipedriveResponseError(`GET ${path}: response is not valid JSON (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
+      throw new PipedriveResponseError(`${method} ${path}: response is not valid JSON (first bytes: ${JSON.stringify(text.slice(0, 80))})`);
     }
   }
 

@@ -28,10 +28,10 @@ export class PipedriveHttpError extends PipedriveError {
     readonly path: string,
     readonly bodySnippet: string,
     readonly retryAfterMs: number | undefined,
-    opts: { html?: boolean; origin?: string; unauthorizedRemedy?: string } = {},
+    opts: { html?: boolean; origin?: string; unauthorizedRemedy?: string; method?: string } = {},
   ) {
     const edgeBlock = status === 403 && opts.html === true;
-    super(describe(status, path, bodySnippet, edgeBlock, opts.origin, opts.unauthorizedRemedy), edgeBlock || isRetriableStatus(status), status === 401 ? 'connector' : 'table');
+    super(describe(status, path, bodySnippet, edgeBlock, opts.origin, opts.unauthorizedRemedy, opts.method), edgeBlock || isRetriableStatus(status), status === 401 ? 'connector' : 'table');
     this.edgeBlock = edgeBlock;
   }
 }
@@ -81,8 +81,8 @@ function isRetriableStatus(status: number): boolean {
 }
 
 /** `origin` is the base URL as `shownBase` shows it (never credentials or a query). */
-function describe(status: number, path: string, body: string, edgeBlock: boolean, origin: string | undefined, unauthorizedRemedy = API_TOKEN_REMEDY): string {
-  const where = `GET ${origin ?? ''}${path}`;
+function describe(status: number, path: string, body: string, edgeBlock: boolean, origin: string | undefined, unauthorizedRemedy = API_TOKEN_REMEDY, method = 'GET'): string {
+  const where = `${method} ${origin ?? ''}${path}`;
   switch (status) {
     case 0:
       return `${where}: no answer from Pipedrive (${body})`;

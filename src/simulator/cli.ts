@@ -4,6 +4,7 @@
  */
 import { startSimulator, type SimulatorOptions } from './server.ts';
 import { parseFaultRuleList } from './http/faults-rules.ts';
+import { DeliveryFaults, type DeliveryFaultInput } from './webhooks/faults.ts';
 import { PLANS, type Plan } from './http/rate-limit.ts';
 import { sandboxClient } from './oauth/state.ts';
 
@@ -21,6 +22,7 @@ Options:
   --burst N          enforce rate limits with N requests per 2-second window per token
   --plan P           enforce rate limits of plan lite|growth|premium|ultimate (default lite)
   --faults JSON      inject faults: a rule or a list, e.g. '{"kind":"status","status":503,"every":10}'
+  --webhook-faults JSON   break webhook deliveries: drop, delay, duplicate, reorder, e.g. '{"kind":"drop","probability":0.2}'
   --oauth-client-id ID        the OAuth app's client id (default: derived from --seed, else random)
   --oauth-client-secret S     its client secret (default: derived from --seed, else random)
   --oauth-expires-in N        access-token lifetime in seconds (default 3600)
@@ -33,7 +35,7 @@ Without any of --daily-budget, --burst, --plan the x-ratelimit headers are sent 
 OAuth (standing in for https://oauth.pipedrive.com): GET /oauth/authorize, POST /oauth/token, POST /oauth/revoke.
 
 Control endpoints (no token): GET/POST /_sim/clock, GET /_sim/requests, GET/POST /_sim/rate-limit,
-GET/POST/DELETE /_sim/faults, GET/POST /_sim/oauth`;
+GET/POST/DELETE /_sim/faults, GET/POST /_sim/oauth, GET /_sim/webhooks, POST/DELETE /_sim/webhooks/faults`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -44,7 +46,7 @@ const STRING_FLAGS = { '--host': 'host', '--token': 'token' } as const;
 /** Flags that go into `rateLimit` (giving any of them turns enforcement on) or `faults`. */
 const LIMIT_FLAGS = { '--daily-budget': 'dailyBudget', '--burst': 'burst' } as const;
 const OAUTH_FLAGS: ReadonlySet<string> = new Set(['--oauth-client-id', '--oauth-client-secret', '--oauth-expires-in', '--api-domain']);
-const NESTED_FLAGS: ReadonlySet<string> = new Set([...Object.keys(LIMIT_FLAGS), '--plan', '--faults', ...OAUTH_FLAGS]);
+const NESTED_FLAGS: ReadonlySet<string> = new Set([...Object.keys(LIMIT_FLAGS), '--plan', '--faults', '--webhook-faults', ...OAUTH_FLAGS]);
 
 /** Parse `sim` arguments; `--flag value` and `--flag=value` both work. Null means --help. */
 export function parseSimArgs(argv: readonly string[]): SimulatorOptions | null {
@@ -86,6 +88,16 @@ function parseNestedFlag(opts: SimulatorOptions, flag: string, value: string): v
       throw new UsageError(`option --faults: ${e instanceof Error ? e.message : String(e)}`);
     }
     opts.faults = [...(opts.faults ?? []), ...(Array.isArray(rules) ? rules : [rules])];
+  } else if (flag === '--webhook-faults') {
+    let rules: unknown;
+    try {
+      rules = JSON.parse(value);
+      new DeliveryFaults().add(rules); // validate now, so a typo is a usage error
+    } catch (e) {
+      throw new UsageError(`option --webhook-faults: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const list = (Array.isArray(rules) ? rules : [rules]) as DeliveryFaultInput[];
+    opts.webhooks = { ...opts.webhooks, faults: [...(opts.webhooks?.faults ?? []), ...list] };
   } else if (flag === '--plan') {
     if (!(value in PLANS)) throw new UsageError(`option --plan must be one of ${Object.keys(PLANS).join(', ')}, got "${value}"`);
     opts.rateLimit = { ...opts.rateLimit, plan: value as Plan };

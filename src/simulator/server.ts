@@ -27,6 +27,8 @@ import { V1_PATHS, v1Router } from './routes/v1/index.ts';
 import { deriveToken, seedDeals } from './seed.ts';
 import { ACCOUNT } from './store/account.ts';
 import { createStore, type SimStore } from './store/index.ts';
+import { webhooksAdminRoutes } from './webhooks/admin.ts';
+import { WebhookDelivery, type WebhookDeliveryOptions } from './webhooks/delivery.ts';
 
 export interface SimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -51,6 +53,8 @@ export interface SimulatorOptions {
   tokens?: SimToken[];
   /** The OAuth server (/oauth/*): apps, token lifetimes, rotation; default one sandbox app from the seed. */
   oauth?: SimOAuthOptions;
+  /** Webhook deliveries: retry schedule, timeout, fault rules (see webhooks/delivery.ts, webhooks/faults.ts). */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 export interface Simulator {
@@ -68,6 +72,8 @@ export interface Simulator {
   faults: FaultInjector;
   /** The OAuth server: `sim.oauth.registered[0]` is the sandbox app; `.configure()`, `.stats()`, `.revokeAll()`. */
   oauth: SimOAuth;
+  /** Webhook deliveries: `sim.webhooks.stats()`, `.attempts`, `.faults.add()`, `.runDue()`, `.settled()`. */
+  webhooks: WebhookDelivery;
   app: Express;
   close(): Promise<void>;
 }
@@ -86,7 +92,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const interceptors: SimInterceptor[] = [rateLimit.interceptor(), faults.interceptor()];
   const oauth = new SimOAuth(clock, { userId: ACCOUNT.tokenUserId, admin: true }, opts.oauth, opts.seed);
   let baseUrl = '';
-  const app = buildApp({ clock, store, tokens: companyTokens(token, opts.tokens), requestCount, interceptors, rateLimit, faults, oauth, baseUrl: () => baseUrl });
+  // After seeding: the generated account's past is not delivered (no webhook exists yet anyway).
+  const webhooks = new WebhookDelivery(store, clock, { seed: opts.seed ?? 1, ...opts.webhooks });
+  const app = buildApp({ clock, store, tokens: companyTokens(token, opts.tokens), requestCount, interceptors, rateLimit, faults, oauth, webhooks, baseUrl: () => baseUrl });
 
   const server = await listen(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const { address, port } = server.address() as AddressInfo;
@@ -102,8 +110,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     rateLimit,
     faults,
     oauth,
+    webhooks,
     app,
-    close: () => close(server),
+    close: async () => {
+      await webhooks.close();
+      await close(server);
+    },
   };
 }
 
@@ -116,11 +128,12 @@ interface AppParts {
   rateLimit: RateLimiter;
   faults: FaultInjector;
   oauth: SimOAuth;
+  webhooks: WebhookDelivery;
   /** The simulator's own URL once it listens: the default `api_domain` of OAuth token answers. */
   baseUrl: () => string;
 }
 
-function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit, faults, oauth, baseUrl }: AppParts): Express {
+function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit, faults, oauth, webhooks, baseUrl }: AppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -129,7 +142,7 @@ function buildApp({ clock, store, tokens, requestCount, interceptors, rateLimit,
     res.setHeader('Date', clock.now().toUTCString());
     next();
   });
-  app.use('/_sim', express.json(), adminRouter(clock, requestCount, { rateLimit, faults }), oauthAdminRoutes(oauth));
+  app.use('/_sim', express.json(), adminRouter(clock, requestCount, { rateLimit, faults }), oauthAdminRoutes(oauth), webhooksAdminRoutes(webhooks));
   // Pipedrive's OAuth server lives on its own host; here it shares the simulator's (PIPEDRIVE_OAUTH_URL = the sim URL).
   app.use('/oauth', oauthRoutes(oauth, baseUrl));
 

@@ -228,6 +228,22 @@ describe('v1 responses conform to the official v1 spec', () => {
     check('getFiles 400', await api.get('/files', { limit: 101 }), 400, ERROR_SCHEMA);
   });
 
+  it('webhooks: add, list, delete, and their error bodies (the spec\'s WebhooksBadRequestResponse)', async () => {
+    const body = { subscription_url: 'http://127.0.0.1:9/hook', event_action: '*', event_object: 'deal', name: 'conformance', http_auth_user: 'u', http_auth_password: 'p', version: '2.0' };
+    const added = await api.post<{ data: Json }>('/webhooks', body);
+    check('addWebhook', added, 201);
+    check('getWebhooks', await api.get('/webhooks'));
+    check('deleteWebhook', await api.del(`/webhooks/${added.body.data['id']}`));
+    // 400 and 404 answer the webhook error schema, which the generic error check does not know.
+    const bad = await api.post('/webhooks', { ...body, event_action: 'added' });
+    expect(bad.status).toBe(400);
+    expect(problems('addWebhook 400', compileV1(v1ResponseSchema('addWebhook', '400')), bad.body)).toEqual([]);
+    expect(bad.body).toMatchObject({ success: false, errors: { event_action: [expect.any(String)] } });
+    const missing = await api.del('/webhooks/999999');
+    expect(missing.status).toBe(404);
+    expect(problems('deleteWebhook 404', compileV1(v1ResponseSchema('deleteWebhook', '404')), missing.body)).toEqual([]);
+  });
+
   it('every v1 operation the router serves was validated', () => {
     expect([...V1_OPERATIONS].filter((op) => !validated.has(op))).toEqual([]);
     expect(V1_OPERATIONS.size).toBeGreaterThan(60);

@@ -45,6 +45,21 @@ export function v1ResponseSchema(operationId: string, status = '200'): Json {
   throw new Error(`operationId not in the v1 spec: ${operationId}`);
 }
 
+/** The JSON request body schema of an operation (e.g. addWebhook's addWebhookRequest). */
+export function v1RequestSchema(operationId: string): Json {
+  const paths = load().doc['paths'] as Record<string, Record<string, Json>>;
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      if (op?.['operationId'] !== operationId) continue;
+      const content = deref((op['requestBody'] as Json | undefined) ?? {})['content'] as Json | undefined;
+      const schema = (content?.['application/json'] as Json | undefined)?.['schema'] as Json | undefined;
+      if (!schema) throw new Error(`${operationId} has no JSON request body schema`);
+      return schema;
+    }
+  }
+  throw new Error(`operationId not in the v1 spec: ${operationId}`);
+}
+
 /** Inline a `$ref` (one level) so the node can be patched without touching the shared component. */
 function deref(node: Json): Json {
   let n = node;

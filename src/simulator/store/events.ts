@@ -46,8 +46,22 @@ export class EventJournal {
   /** Events per item (`itemType:id`), oldest first: a deal's changelog is read per deal. */
   private readonly byItem = new Map<string, ChangeEvent[]>();
   private seq = 0;
+  /** Told of every write as it is journaled (webhook deliveries); not of a seeded past. */
+  private readonly listeners = new Set<(e: ChangeEvent) => void>();
 
   append(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
+    const full = this.push(e);
+    for (const listen of this.listeners) listen(full);
+    return full;
+  }
+
+  /** Call `listener` after each later append; returns the unsubscribe function. */
+  subscribe(listener: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private push(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
     const full = { ...e, seq: ++this.seq };
     this.events.push(full);
     this.index(full);
@@ -67,7 +81,7 @@ export class EventJournal {
     this.events.length = 0;
     this.byItem.clear();
     this.seq = 0;
-    for (const e of all) this.append(e);
+    for (const e of all) this.push(e);
   }
 
   private index(e: ChangeEvent): void {

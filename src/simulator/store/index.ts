@@ -5,6 +5,7 @@ import { DealStore } from './deals.ts';
 import { EventJournal } from './events.ts';
 import { createV2Stores, type V2Stores } from './v2-index.ts';
 import { createV1Stores, type V1Stores } from './v1-index.ts';
+import { WebhookRegistry } from '../webhooks/registry.ts';
 
 export interface SimStore extends V2Stores {
   readonly clock: SimClock;
@@ -15,13 +16,15 @@ export interface SimStore extends V2Stores {
   readonly v1: V1Stores;
   /** Deal participants (persons) and followers (users). */
   readonly dealPeople: DealPeopleStore;
+  /** Webhook subscriptions (/v1/webhooks); deliveries: webhooks/delivery.ts. */
+  readonly webhooks: WebhookRegistry;
 }
 
 export function createStore(clock: SimClock): SimStore {
   const journal = new EventJournal();
   const deals = new DealStore(clock, journal);
   const v2 = createV2Stores(clock, journal, deals);
-  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal) };
+  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal), webhooks: new WebhookRegistry(clock) };
 }
 
 export { DealStore } from './deals.ts';

@@ -22,6 +22,7 @@ import { noteRoutes } from './notes.ts';
 import { projectRoutes } from './projects.ts';
 import { recentsRoutes } from './recents.ts';
 import { userRoutes } from './users.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export const V1_PATHS = ['/v1', '/api/v1'];
 
@@ -34,7 +35,7 @@ export interface V1Parts {
 }
 
 const MODULES = [recentsRoutes, noteRoutes, userRoutes, activityTypeRoutes, fileRoutes, filterRoutes, leadRoutes, goalRoutes,
-  miscRoutes, projectRoutes, dealHistoryRoutes, dealMailRoutes, dealParticipantRoutes, fieldRoutes];
+  miscRoutes, projectRoutes, dealHistoryRoutes, dealMailRoutes, dealParticipantRoutes, fieldRoutes, webhookRoutes];
 
 /** Every v1 operationId the router serves (filled as routers are built; for coverage checks). */
 export const V1_OPERATIONS = new Set<string>();
