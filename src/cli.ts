@@ -102,7 +102,8 @@ async function runProducerCommand(args: string[]): Promise<number> {
         '  HISTORY_REBUILD, DAILY_BUDGET_PROBE_MS, FAILED_TABLE_RETRY_MS, LATENESS_WINDOW_MS, DELETE_GUARD_MAX_SHARE, DELETE_GUARD_CONFIRM,\n' +
         '  SYNC_RULES, SCHEMA_CHANGES, HASH_SALT(_FILE) (blocked, hashed and filtered data: docs/SYNC-RULES.md);\n' +
         '  ADMIN_API_TOKEN(_FILE), ADMIN_API_READONLY_TOKEN(_FILE), ADMIN_API_PORT (the admin API: spec/admin-api.yaml);\n' +
-        '  CONNECTOR_SECRETS_KEY(_FILE), CONNECTORS_TOPIC (connectors created through the admin API: docs/ADMIN-API.md)\n' +
+        '  CONNECTOR_SECRETS_KEY(_FILE), CONNECTORS_TOPIC (connectors created through the admin API: docs/ADMIN-API.md);\n' +
+        '  STATE_DIR (key index snapshots for fast restarts; off keeps none)\n' +
         'Exit codes: 0 stopped or caught up, 1 stopped by an error waiting cannot fix, 2 bad configuration\n',
     );
     return 0;

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { catalog } from './catalog/index.ts';
 import { ConfigError, secret, type Env } from './config-env.ts';
 import { loadKafkaSecurity } from './config-kafka.ts';
@@ -92,6 +94,8 @@ export interface ProducerConfig extends CommonConfig {
   readonly adminApi: AdminApiSettings | undefined;
   /** Pipedrive webhooks as change hints (WEBHOOK_*, config-webhooks.ts): off unless WEBHOOK_PUBLIC_URL is set. */
   readonly webhooks: WebhookSettings | undefined;
+  /** Local cache of key index snapshots (STATE_DIR; undefined = off): restarts read only what was written since. */
+  readonly stateDir: string | undefined;
 }
 
 export interface AdminApiSettings {
@@ -151,7 +155,22 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     rules,
     adminApi: loadAdminApi(env),
     webhooks: loadWebhookSettings(env, shared.connectorName, pipedrive.allowInsecureHttp),
+    stateDir: stateDir(env),
   };
+}
+
+/**
+ * STATE_DIR: where key index snapshots are kept (default `$XDG_STATE_HOME/pipedrive-cdc`, else
+ * `~/.local/state/pipedrive-cdc`); `off` keeps none (every start reads the indexed topics whole).
+ */
+function stateDir(env: Env): string | undefined {
+  const v = env['STATE_DIR'];
+  if (v === 'off') return undefined;
+  if (v !== undefined && v !== '') {
+    if (!isAbsolute(v)) throw new ConfigError(`STATE_DIR: "${v}" is not an absolute path (or "off" to keep no key index snapshots)`);
+    return v;
+  }
+  return join(env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state'), 'pipedrive-cdc');
 }
 
 /** ADMIN_API_TOKEN and ADMIN_API_READONLY_TOKEN (or their _FILE), ADMIN_API_PORT (default 9470). */

@@ -135,6 +135,11 @@ export class ResyncSession {
     return generation === undefined || header(RESYNC_HEADER) === generation;
   }
 
+  /** Whether a topic's key index may come from a snapshot: not while its table's re-sync is in progress. */
+  snapshotUsable(topic: string): boolean {
+    return !this.loading.has(topic);
+  }
+
   /** Before a poll of `t`: starts the re-syncs asked for it. */
   async boundary(t: TableRuntime): Promise<void> {
     const name = t.base.name;

@@ -2,7 +2,7 @@ import { catalog, tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
 import { deleteGuard } from './capture/delete-guard.ts';
-import { KeyIndex, keyString } from './capture/key-index.ts';
+import { keyString, type KeyIndex } from './capture/key-index.ts';
 import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
@@ -23,8 +23,9 @@ import { TokenStore, type TokenStorage } from './pipedrive/token-store.ts';
 import { pipedriveDispatcher } from './pipedrive/transport.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import type { OutRecord } from './publish/kafka.ts';
-import { HASH_HEADER, Publisher, SEALED_KEY_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
+import { Publisher, SEALED_KEY_HEADER } from './publish/publisher.ts';
 import { kafkaSettingsLog } from './publish/settings-log.ts';
+import { loadIndexes } from './producer-indexes.ts';
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
@@ -175,23 +176,23 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const resync = resyncs.startSession({ offsets, running: specs.map((s) => s.name), publisher, kafka, indexes, publish: (t, batch, also) => publish(t, batch, also), log });
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
       const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
-      const byTopic = new Map(
+      const sessionIndexes = await loadIndexes(
+        kafka,
         indexed.map((spec) => {
-          const index = new KeyIndex(spec);
-          indexes.set(spec.name, index);
-          return [publisher.topicOf(spec.name), { index, read: publisher.keyReader(spec) }] as const;
+          const read = publisher.keyReader(spec);
+          return {
+            spec,
+            topic: publisher.topicOf(spec.name),
+            // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
+            read: (key: Buffer, header: (name: string) => string | undefined) => {
+              const sealed = header(SEALED_KEY_HEADER);
+              return sealed === undefined ? read(key) : rules.unsealKey(sealed);
+            },
+            snapshot: !rules.sealsKey(spec.name),
+          };
         }),
+        { connector, stateDir: config.stateDir, log, indexes, accept: (topic, header) => resync.loads(topic, header), snapshotUsable: (topic) => resync.snapshotUsable(topic) },
       );
-      // Keys are applied as they are read (a key's last record comes last), so only the compact index is held.
-      await kafka.readKeys([...byTopic.keys()], (topic, { key, live, header }) => {
-        const t = byTopic.get(topic);
-        if (!t || !resync.loads(topic, header)) return;
-        const ts = header(SOURCE_TS_HEADER);
-        // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
-        const sealed = header(SEALED_KEY_HEADER);
-        const clear = sealed === undefined ? t.read(key) : rules.unsealKey(sealed);
-        t.index.load(clear, live, ts === undefined ? undefined : Number(ts), header(HASH_HEADER));
-      });
       const tables = specs.map((spec) => {
         const start = offsets.get(spec.name) ?? initialOffset;
         log('table-resumed', {
@@ -263,7 +264,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       const scheduler = new TableScheduler({
         tables,
         publish: async (t, batch) => void (await publish(t, batch)),
-        flush: () => publisher.flush(),
+        // After a flush everything published is committed: the moment a key index snapshot may be taken.
+        flush: async () => {
+          await publisher.flush();
+          await sessionIndexes.committed();
+        },
         schemaChanged: prepare,
         boundary: (t) => resync.boundary(t),
         passEnded,
@@ -293,7 +298,11 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       view.blockedColumns = (t) => policyBlocked(t)(t.base.name);
       view.state = 'running';
       resumed();
-      return await scheduler.run(abort.signal, opts.untilCaughtUp === true);
+      const result = await scheduler.run(abort.signal, opts.untilCaughtUp === true);
+      // A clean end: once the last transaction is committed, the indexes are what the topics hold.
+      await publisher.flush();
+      await sessionIndexes.committed(true);
+      return result;
     } finally {
       // A transaction may still be in flight (the session ended on another error, or was stopped): let it
       // finish before disconnecting; its failure, if any, needs no report — the next session starts over.

@@ -16,6 +16,16 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
   return child.columns.filter((c) => c.path?.startsWith('$parent.')).map((c) => ({ column: c.name, parentField: c.path!.slice('$parent.'.length) }));
 }
 
+/** A KeyIndex as plain arrays in slot order (KeyIndex.exportState / fromState). */
+export interface KeyIndexState {
+  readonly ids: ReadonlyArray<string | number>;
+  readonly flags: Uint8Array;
+  readonly times: Float64Array;
+  readonly hashHi: Float64Array;
+  readonly hashLo: Float64Array;
+  readonly odd: ReadonlyArray<readonly [number, string]>;
+}
+
 const LIVE = 1;
 const HAS_TS = 2;
 const HAS_HASH = 4;
@@ -171,6 +181,57 @@ export class KeyIndex {
 
   get size(): number {
     return this.liveCount;
+  }
+
+  /**
+   * The index as plain arrays, in slot order (for a snapshot, key-index-snapshot.ts). Numeric ids are
+   * numbers, others their key strings; a slot's parent link is derived again from its key on import.
+   */
+  exportState(): KeyIndexState {
+    const ids: Array<string | number> = new Array(this.used);
+    for (const [id, slot] of this.slots) ids[slot] = id;
+    return {
+      ids,
+      flags: this.flags.subarray(0, this.used),
+      times: this.times.subarray(0, this.used),
+      hashHi: this.hashHi.subarray(0, this.used),
+      hashLo: this.hashLo.subarray(0, this.used),
+      odd: [...this.odd],
+    };
+  }
+
+  /** An index holding what `exportState` returned (the arrays are copied). */
+  static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
+    const index = new KeyIndex(spec);
+    const n = state.ids.length;
+    if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n) {
+      throw new Error(`key index of ${spec.name}: arrays of different lengths`);
+    }
+    const capacity = Math.max(1024, 2 ** Math.ceil(Math.log2(n + 1)));
+    index.flags = new Uint8Array(capacity);
+    index.flags.set(state.flags);
+    index.times = new Float64Array(capacity);
+    index.times.set(state.times);
+    index.hashHi = new Float64Array(capacity);
+    index.hashHi.set(state.hashHi);
+    index.hashLo = new Float64Array(capacity);
+    index.hashLo.set(state.hashLo);
+    index.used = n;
+    for (let slot = 0; slot < n; slot++) {
+      const id = state.ids[slot]!;
+      index.slots.set(id, slot);
+      if (!(index.flags[slot]! & LIVE)) continue;
+      index.liveCount++;
+      const parent = index.parentOfChild(index.rowOf(id));
+      if (parent !== undefined) {
+        let set = index.byParent.get(parent);
+        if (!set) index.byParent.set(parent, (set = new Set()));
+        set.add(id);
+      }
+    }
+    if (index.slots.size !== n) throw new Error(`key index of ${spec.name}: a key appears twice`);
+    for (const [slot, hash] of state.odd) index.odd.set(slot, hash);
+    return index;
   }
 
   /** The map key of a key string (as keyString gives it). */

@@ -79,7 +79,8 @@ function clusterOf(kafka: Kafka): KafkajsCluster {
 }
 
 /**
- * Reads topics from their log start up to the end offsets taken when the read starts, read_committed,
+ * Reads topics from their log start (or the positions in `from`, "topic:partition" → offset) up to the end
+ * offsets taken when the read starts, read_committed,
  * without a consumer group (see above). Transaction markers and aborted records occupy offsets without
  * being delivered. A read that makes no progress for the timeout fails, naming where it stopped; a
  * fetch error (a leader moved, a broker restarting) refreshes the metadata and fetches again.
@@ -89,16 +90,20 @@ export async function readTopicsToEnd(
   admin: Admin,
   topics: readonly string[],
   onRecord: (record: ReadRecord) => void,
-  opts: { clientId: string; log: Logger; timeoutMs?: number },
+  opts: { clientId: string; log: Logger; timeoutMs?: number; from?: ReadonlyMap<string, bigint> },
 ): Promise<{ records: number }> {
   const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
   const position = new Map<string, bigint>(); // "topic:partition" → next offset to fetch
   const end = new Map<string, bigint>(); // "topic:partition" → first offset not to read
   for (const topic of topics.filter((t) => existing.has(t))) {
     for (const p of await kafkaCall(`reading the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic))) {
-      if (BigInt(p.high) > BigInt(p.low)) {
-        position.set(`${topic}:${p.partition}`, BigInt(p.low));
-        end.set(`${topic}:${p.partition}`, BigInt(p.high));
+      // A caller that already holds a prefix of the partition (a key index snapshot) reads on from there.
+      const tp = `${topic}:${p.partition}`;
+      const start = opts.from?.get(tp) ?? BigInt(p.low);
+      if (start < BigInt(p.low)) throw new KafkaError('transient', `Kafka: ${tp} now starts at ${p.low}, after the position ${start} a key index snapshot holds (the session starts again, with a full read)`);
+      if (BigInt(p.high) > start) {
+        position.set(tp, start);
+        end.set(tp, BigInt(p.high));
       }
     }
   }

@@ -56,9 +56,14 @@ export interface ProducerKafka {
   /**
    * The keys of the topics read to their end (read_committed), in one read, handed to `onKey` as they come:
    * in offset order within a partition (a key's last record comes last), nothing held. Topics that do not
-   * exist yet have none.
+   * exist yet have none. With `from` (topic → partition → offset), those partitions are read from there on
+   * (the caller holds what lies before, a key index snapshot).
    */
-  readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void): Promise<void>;
+  readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void, from?: ReadonlyMap<string, ReadonlyMap<number, bigint>>): Promise<void>;
+  /** Each partition's log start and end offset (existing topics only; a missing topic has none). */
+  topicOffsets(topic: string): Promise<Array<{ partition: number; low: bigint; high: bigint }>>;
+  /** The cluster's id: where offsets of one cluster are kept, another's must not be taken for them. */
+  clusterId(): Promise<string>;
   /**
    * Writes the records in one Kafka transaction: all become visible to read_committed consumers, or none.
    * A second instance with the same transactional id fences this one (KafkaError kind `fenced`). After any

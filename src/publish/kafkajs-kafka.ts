@@ -85,12 +85,25 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
       return result;
     },
 
-    async readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void) {
+    async readKeys(topics: readonly string[], onKey: (topic: string, key: TopicKey) => void, from?: ReadonlyMap<string, ReadonlyMap<number, bigint>>) {
+      const positions = new Map<string, bigint>();
+      for (const [topic, parts] of from ?? []) for (const [p, o] of parts) positions.set(`${topic}:${p}`, o);
       await kafkaCall(`reading the keys of ${topics.join(', ')}`, () =>
         readTopicsToEnd(kafka, admin, topics, (r) => {
           if (r.key) onKey(r.topic, { key: r.key, live: r.value !== null, header: r.header });
-        }, reader),
+        }, { ...reader, from: positions }),
       );
+    },
+
+    async topicOffsets(topic: string) {
+      const existing = await kafkaCall('listing topics', () => admin.listTopics());
+      if (!existing.includes(topic)) return [];
+      const parts = await kafkaCall(`reading the offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+      return parts.map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
+    },
+
+    async clusterId() {
+      return (await kafkaCall('describing the cluster', () => admin.describeCluster())).clusterId;
     },
 
     async writeTransaction(records: readonly OutRecord[]) {

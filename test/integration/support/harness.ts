@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
@@ -170,6 +171,11 @@ export function parseJsonLine(line: string): Record<string, unknown> | null {
   }
 }
 
+let stateDir: string | undefined;
+function testStateDir(): string {
+  return (stateDir ??= mkdtempSync(join(tmpdir(), 'pcdc-state-')));
+}
+
 /** The settings a producer or sink needs to run against a local Pipedrive and the test's Kafka and registry. */
 export function pipelineEnv(sim: { baseUrl: string; token: string }, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -179,6 +185,8 @@ export function pipelineEnv(sim: { baseUrl: string; token: string }, prefix: str
     SCHEMA_REGISTRY_URL: services().registryUrl,
     TOPIC_PREFIX: prefix,
     CONNECTOR_NAME: prefix,
+    // Key index snapshots of test connectors go to a temporary directory, not the user's ~/.local/state.
+    STATE_DIR: testStateDir(),
     ...extra,
   };
 }
