@@ -24,7 +24,8 @@ Commands:
   hash     hash CONNECTOR TABLE.COLUMN [--undo]: publish a column as COLUMN_sha256
   filter   filter CONNECTOR TABLE FILTER_JSON | --clear: the table's row filter
   pause    pause CONNECTOR [TABLE]: stop polling at the next batch boundary; resume CONNECTOR [TABLE] continues
-  audit    audit CONNECTOR: the settings changes, newest first
+  resync   resync CONNECTOR TABLE[,TABLE…]|all: every row again, deletes made meanwhile found (docs/OPERATIONS.md)
+  audit    audit CONNECTOR: the settings changes and re-syncs, newest first
   models   the dbt data models over the sink's tables: models install, then models [build|run|test|…] (docs/MODELS.md)
 
 Run \`pipedrive-cdc <command> --help\` for a command's options.`;
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case 'filter':
     case 'pause':
     case 'resume':
+    case 'resync':
     case 'audit': {
       const { runSettingsCommand } = await import('./admin-commands/settings.ts');
       return runSettingsCommand(command, rest);
@@ -131,7 +133,17 @@ async function runProducerCommand(args: string[]): Promise<number> {
   for (const config of configs) connectors.startConfigured(config);
   connectors.startStored(stored?.definitions ?? []);
   const admin = template.adminApi
-    ? await (await import('./admin/server.ts')).startAdminApi({ port: template.adminApi.port, tokens: template.adminApi.tokens, connectors: () => connectors.list(), connectorAdmin: connectors, settings: (name) => connectors.runOf(name)?.settings })
+    ? await (await import('./admin/server.ts')).startAdminApi({
+        port: template.adminApi.port,
+        tokens: template.adminApi.tokens,
+        connectors: () => connectors.list(),
+        connectorAdmin: connectors,
+        settings: (name) => connectors.runOf(name)?.settings,
+        resync: (name) => {
+          const run = connectors.runOf(name);
+          return run ? (tables) => run.resync(tables) : undefined;
+        },
+      })
     : undefined;
   if (admin) log('admin-api', { url: `${admin.url}/v1/connectors` });
   const stop = () => void connectors.stopAll();

@@ -132,6 +132,18 @@ export class ConnectorSettingsStore {
     });
   }
 
+  /** Audits an action that changes no setting (a re-sync asked for): the settings are written unchanged with it. */
+  recordAction(by: string, action: string, target: string): Promise<AuditEntry> {
+    return this.serial(async () => {
+      if (!this.loaded) await this.read();
+      const view = this.view();
+      const entry: AuditEntry = { at: new Date().toISOString(), by, action, target, before: view, after: view };
+      await this.opts.log.write(this.state, entry);
+      this.opts.logger('settings-action', { action, target, by });
+      return entry;
+    });
+  }
+
   /** The connector's audit records, newest first. */
   async audit(limit: number): Promise<AuditEntry[]> {
     const all = (await this.opts.log.readAudit()) as AuditEntry[];

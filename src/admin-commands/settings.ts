@@ -1,5 +1,5 @@
 /**
- * `pipedrive-cdc block | hash | filter | pause | resume | audit`: a running producer's settings changed
+ * `pipedrive-cdc block | hash | filter | pause | resume | resync | audit`: a running producer's settings changed
  * and audited through its admin API (docs/ADMIN-API.md) — what changed and any warning by default, the
  * API's JSON with --json.
  */
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config-env.ts';
 import { adminClient, grid, show, type Json } from './client.ts';
 
-export const SETTINGS_COMMANDS = ['block', 'hash', 'filter', 'pause', 'resume', 'audit'] as const;
+export const SETTINGS_COMMANDS = ['block', 'hash', 'filter', 'pause', 'resume', 'resync', 'audit'] as const;
 export type SettingsCommand = (typeof SETTINGS_COMMANDS)[number];
 
 const COMMON = `  --url URL  the admin API (default ADMIN_API_URL, else http://127.0.0.1:9470)
@@ -31,6 +31,9 @@ const HELP: Record<SettingsCommand, string> = {
   stop polling the connector (or one table) at the next batch boundary; nothing is lost: resume continues from the offsets`,
   resume: `pipedrive-cdc resume CONNECTOR [TABLE]
   poll the connector (or the table) again, from its committed offsets`,
+  resync: `pipedrive-cdc resync CONNECTOR TABLE[,TABLE…] | all
+  re-sync tables (every row published again; rows deleted in Pipedrive meanwhile end deleted in the sink):
+  each starts over at its next batch boundary (docs/OPERATIONS.md, "Re-sync")`,
   audit: `pipedrive-cdc audit CONNECTOR [--limit N]
   the connector's settings changes, newest first: when, which token (its name), what
   --limit N  at most N changes (default 20)`,
@@ -58,6 +61,16 @@ export async function runSettingsCommand(command: SettingsCommand, args: string[
     const answer = await client.request('GET', `${c}/audit?limit=${limit}`);
     if (values.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     else process.stdout.write(`${grid(['at', 'by', 'action', 'target', 'change'], (answer.entries as Json[]).map((e) => [e.at, e.by, e.action, e.target, difference(e.before as Json, e.after as Json)]))}\n`);
+    return 0;
+  }
+
+  if (command === 'resync') {
+    if (!what) throw usage('name the tables (TABLE[,TABLE…]) or all');
+    const tables = what === 'all' ? 'all' : what.split(',').map((x) => x.trim()).filter(Boolean);
+    const answer = await client.request('POST', `${c}/resync`, { tables });
+    if (values.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    else if (answer.state === 'started') process.stdout.write(`re-sync of ${(answer.tables as string[]).join(', ')} started (generation ${String(answer.generation)}); \`pipedrive-cdc status\` shows its progress\n`);
+    else process.stdout.write(`re-sync of ${JSON.stringify(answer.requested)} asked for; it starts at each table's next batch boundary\n`);
     return 0;
   }
 

@@ -1,6 +1,6 @@
 /**
  * The admin REST API in the producer process: the connectors, their tables and columns with sync state;
- * their runtime settings (settings-routes.ts: block, hash, filter, pause, audit); creating and deleting
+ * their runtime settings (settings-routes.ts: block, hash, filter, pause, audit) and re-sync (resync-route.ts); creating and deleting
  * connectors and their OAuth authorization (connector-routes.ts). Bearer tokens: the admin token
  * (ADMIN_API_TOKEN) and a read-only token (ADMIN_API_READONLY_TOKEN); compared in constant time; anything
  * else is 401, and a read-only token on a method that changes something is 403. The contract is spec/admin-api.yaml (OpenAPI 3.1), which the
@@ -11,6 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { listen } from '../observe/server.ts';
 import type { ConnectorSettingsStore } from '../connector-settings.ts';
 import { connectorRoutes, oauthCallbackRoutes, type ConnectorAdmin } from './connector-routes.ts';
+import { resyncRoute, type ResyncRouteOptions } from './resync-route.ts';
 import { settingsRoutes, TOKEN_NAME } from './settings-routes.ts';
 import type { ConnectorStatus } from './status.ts';
 
@@ -31,10 +32,12 @@ export interface AdminApiOptions {
   readonly connectorAdmin?: ConnectorAdmin;
   /** The runtime settings of a connector of this process (none: the settings endpoints answer 404). */
   readonly settings?: (connector: string) => ConnectorSettingsStore | undefined;
+  /** A running connector's re-sync (resync-route.ts); absent: the endpoint answers 404. */
+  readonly resync?: ResyncRouteOptions['resync'];
 }
 
 /** The express app (exported for tests that listen themselves). */
-export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'connectorAdmin' | 'settings'>): express.Express {
+export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | 'connectorAdmin' | 'settings' | 'resync'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The browser's way back from Pipedrive carries no bearer token: checked by its one-time state instead.
@@ -80,6 +83,7 @@ export function adminApp(opts: Pick<AdminApiOptions, 'tokens' | 'connectors' | '
     else res.json(t);
   });
   app.use(settingsRoutes({ settings: opts.settings ?? (() => undefined) }));
+  app.use(resyncRoute({ resync: opts.resync ?? (() => undefined), settings: opts.settings ?? (() => undefined) }));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not-found', message: 'no such endpoint (see spec/admin-api.yaml)' });
   });

@@ -82,6 +82,7 @@ export async function readTopic(
       offset: r.offset,
       key: r.key ? await registry.decode(r.key) : null,
       value: r.value ? await registry.decode(r.value) : null,
+      headers: r.headers,
     });
   }
   return out;
