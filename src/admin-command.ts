@@ -14,7 +14,7 @@ pipedrive-cdc tables CONNECTOR [TABLE] [--url URL] [--json]
   --json     the API's answers as JSON instead of a table
 Environment: ADMIN_API_URL; ADMIN_API_READONLY_TOKEN(_FILE) or ADMIN_API_TOKEN(_FILE) (the read-only token is used when both are set)
 Exit codes: 0 shown, 1 the API could not answer (not running, no such connector or table), 2 a bad setting or a refused token
-Changing settings: block, hash, filter, pause, resume, audit (each with --help; docs/ADMIN-API.md).`;
+Changing settings: block, hash, filter, pause, resume, resync, audit (each with --help; docs/ADMIN-API.md).`;
 
 export async function runAdminCommand(command: 'status' | 'tables', args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
