@@ -1,7 +1,8 @@
 import { tableByName } from './catalog/index.ts';
 import type { TableSpec } from './catalog/types.ts';
-import type { ChangeBatch } from './capture/change.ts';
+import type { ChangeBatch, ChangeEvent } from './capture/change.ts';
 import { KeyIndex } from './capture/key-index.ts';
+import type { Row } from './pipedrive/row.ts';
 import type { ResyncState, TableOffset } from './capture/offset.ts';
 import { markerTables, nextGeneration, resyncComplete, resyncOffset, resyncPending } from './capture/resync.ts';
 import type { TableRuntime } from './capture/table-runtime.ts';
@@ -34,7 +35,9 @@ export interface ResyncSessionDeps {
   /** The tables the session syncs (the schema-change policy may hold some back). */
   readonly running: readonly string[];
   readonly publisher: Publisher;
-  readonly kafka: Pick<ProducerKafka, 'partitionCounts'>;
+  readonly kafka: Pick<ProducerKafka, 'partitionCounts' | 'readKeys'>;
+  /** The clear key of a record read back from a table's topic (as the key indexes read them). */
+  readKey(spec: TableSpec): (key: Buffer, header: (name: string) => string | undefined) => Row;
   /** The session's key indexes: a re-synced table's are emptied (every row is published again). */
   readonly indexes: Map<string, KeyIndex>;
   /** Publishes a batch of the table with further records in its transaction; resolves once handed to Kafka. */
@@ -184,16 +187,41 @@ export class ResyncSession {
     const offset = { ...batch.offset, resync: state };
     if (state.done || !resyncComplete(t.base, offset)) return { batch: { ...batch, offset }, also: [] };
     const done: ResyncState = { ...state, done: true };
+    const vanished = await this.vanished(t.base, done);
     const also = await this.markers(t.base, 'end', done);
     this.state.set(t.base.name, done);
-    this.deps.log('resync-completed', { table: t.base.name, generation: done.generation, markers: also.length });
-    return { batch: { ...batch, offset: { ...offset, resync: done } }, also };
+    this.deps.log('resync-completed', { table: t.base.name, generation: done.generation, markers: also.length, deletes: vanished.length });
+    return { batch: { ...batch, events: [...batch.events, ...vanished], offset: { ...offset, resync: done } }, also };
   }
 
   /** A pass ended with the re-import complete but no batch that said so (the end markers still have to go out). */
   completedUnmarked(t: TableRuntime): boolean {
     const state = this.state.get(t.base.name);
     return state !== undefined && !state.done && resyncComplete(t.base, t.lastCommitted);
+  }
+
+  /**
+   * Deletes for the keys the topics hold live from before the re-sync that it did not publish again: rows
+   * deleted in Pipedrive while nobody watched (purged after 30 days). They go out with the end markers, so
+   * the topics themselves equal the source — for consumers that do not read markers (Kafka Connect's JDBC
+   * sink) and for sinks that start after compaction removed the markers. Read back from the topics at
+   * completion (records of older generations only), so a re-sync that crashed and resumed finds them too.
+   */
+  private async vanished(spec: TableSpec, state: ResyncState): Promise<ChangeEvent[]> {
+    const generation = String(state.generation);
+    const tables = [spec.name, ...(spec.children ?? []).map((c) => c.table)].filter((n) => this.deps.indexes.has(n));
+    const before = new Map(tables.map((n) => [this.deps.publisher.topicOf(n), { spec: tableByName(n), read: this.deps.readKey(tableByName(n)), index: new KeyIndex(tableByName(n)) }]));
+    await this.deps.kafka.readKeys([...before.keys()], (topic, { key, live, header }) => {
+      const t = before.get(topic);
+      if (!t || header(MARKER_HEADER) !== undefined || header(RESYNC_HEADER) === generation) return;
+      t.index.load(t.read(key, header), live);
+    });
+    const events: ChangeEvent[] = [];
+    for (const t of before.values()) {
+      const now = this.deps.indexes.get(t.spec.name)!;
+      for (const [k, key] of t.index.keys()) if (!now.knows(k)) events.push({ table: t.spec.name, key, row: key, op: 'd', sourceTsMs: state.startedAt });
+    }
+    return events;
   }
 
   private async markers(spec: TableSpec, kind: 'begin' | 'end', state: ResyncState): Promise<OutRecord[]> {

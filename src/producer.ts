@@ -173,24 +173,20 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         companions = companionsOf(specs);
       }
       const indexes = new Map<string, KeyIndex>();
-      const resync = resyncs.startSession({ offsets, running: specs.map((s) => s.name), publisher, kafka, indexes, publish: (t, batch, also) => publish(t, batch, also), log });
+      /** The clear key of a record of a table's topic: a key holding a hashed column carries its clear form sealed. */
+      const readKey = (spec: TableSpec) => {
+        const read = publisher.keyReader(spec);
+        return (key: Buffer, header: (name: string) => string | undefined) => {
+          const sealed = header(SEALED_KEY_HEADER);
+          return sealed === undefined ? read(key) : rules.unsealKey(sealed);
+        };
+      };
+      const resync = resyncs.startSession({ offsets, running: specs.map((s) => s.name), publisher, kafka, indexes, readKey, publish: (t, batch, also) => publish(t, batch, also), log });
       // Filtered tables need to know which keys are live in their topics: a row leaving the filter is deleted.
       const indexed = [...specs, ...companions].filter((s) => needsKeyIndex(s) || rules.needsKeyIndex(s.name));
       const sessionIndexes = await loadIndexes(
         kafka,
-        indexed.map((spec) => {
-          const read = publisher.keyReader(spec);
-          return {
-            spec,
-            topic: publisher.topicOf(spec.name),
-            // A key holding a hashed column carries its clear form sealed: the engine works on clear keys.
-            read: (key: Buffer, header: (name: string) => string | undefined) => {
-              const sealed = header(SEALED_KEY_HEADER);
-              return sealed === undefined ? read(key) : rules.unsealKey(sealed);
-            },
-            snapshot: !rules.sealsKey(spec.name),
-          };
-        }),
+        indexed.map((spec) => ({ spec, topic: publisher.topicOf(spec.name), read: readKey(spec), snapshot: !rules.sealsKey(spec.name) })),
         { connector, stateDir: config.stateDir, log, indexes, accept: (topic, header) => resync.loads(topic, header), snapshotUsable: (topic) => resync.snapshotUsable(topic) },
       );
       const tables = specs.map((spec) => {

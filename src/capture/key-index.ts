@@ -161,6 +161,11 @@ export class KeyIndex {
     return slot !== undefined && this.flags[slot]! & HAS_TS ? this.times[slot] : undefined;
   }
 
+  /** Whether the key was ever applied or loaded (live or deleted since). */
+  knows(key: string): boolean {
+    return this.slotOf(key) !== undefined;
+  }
+
   has(key: string): boolean {
     const slot = this.slotOf(key);
     return slot !== undefined && (this.flags[slot]! & LIVE) !== 0;

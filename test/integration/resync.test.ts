@@ -119,8 +119,8 @@ async function expectResynced(sinks: readonly SinkTarget[], sim: Simulator, purg
     const what = `${s.destination} (${s.naming})`;
     expect(new Map(rows.filter((r) => !r.deleted).map((r) => [r.id, r.title])), `${what}: live deals`).toEqual(live);
     const gone = rows.filter((r) => purged.includes(r.id));
-    // Soft-deleted by the sink's sweep: no record of the re-sync wrote them (their `_resync` is older).
-    expect(gone.map((r) => [r.id, r.deleted, r.op, r.resync]), `${what}: purged deals`).toEqual(purged.map((id) => [id, true, 'd', null]));
+    // Soft-deleted: by the delete records the re-sync's completion published (and the sink's sweep).
+    expect(gone.map((r) => [r.id, r.deleted, r.op]), `${what}: purged deals`).toEqual(purged.map((id) => [id, true, 'd']));
     expect(rows.filter((r) => live.has(r.id)).every((r) => r.resync === generation), `${what}: live deals written by the re-sync`).toBe(true);
   }
 }
@@ -157,9 +157,12 @@ describe('re-sync', () => {
 
     await expectResynced(sinks, sim, purged, result.generation);
     expect(liveDeals(sim).get(renamed)).toBe('renamed while stopped');
-    // The deletes came from the markers, not from delete records: the topic has none for the purged deals.
+    // The topic itself equals the source: the completion published one delete for each purged deal, and
+    // none for any other (consumers that do not read markers, sinks started after compaction removed them).
     const records = await dealRecords(`${prefix}.deal`);
-    expect(records.filter((r) => r.value?.__op === 'd' && purged.includes(Number(r.value.id)))).toEqual([]);
+    const deletes = records.filter((r) => r.value?.__op === 'd').map((r) => Number(r.value!.id));
+    expect(deletes.sort((a, b) => a - b)).toEqual([...purged].sort((a, b) => a - b));
+    expect(lines.find((l) => l.event === 'resync-completed')?.deletes).toBe(purged.length);
     const markers = records.filter((r) => r.headers['pipedrive-cdc.marker'] !== undefined);
     expect(markers.map((r) => [r.headers['pipedrive-cdc.marker'], r.partition, r.value, r.key, r.headers['pipedrive-cdc.partitions'], Number(r.headers['pipedrive-cdc.resync'])]).sort()).toEqual(
       [['resync-begin', 0], ['resync-begin', 1], ['resync-end', 0], ['resync-end', 1]].map(([m, p]) => [m, p, null, { id: -1 }, '2', result.generation]).sort(),
@@ -199,7 +202,9 @@ describe('re-sync', () => {
     expect(resumed.lines.map(parseJsonLine).some((l) => l?.event === 'resync-started')).toBe(false);
 
     const records = await dealRecords(`${prefix}.deal`);
-    const ofResync = records.filter((r) => r.headers['pipedrive-cdc.resync'] === String(generation) && r.headers['pipedrive-cdc.marker'] === undefined && r.value !== null);
+    const ofResync = records.filter((r) => r.headers['pipedrive-cdc.resync'] === String(generation) && r.headers['pipedrive-cdc.marker'] === undefined && r.value !== null && r.value.__op !== 'd');
+    // The deals purged before the crash are found at completion, from the topic: one delete each.
+    expect(records.filter((r) => r.value?.__op === 'd').map((r) => Number(r.value!.id)).sort((a, b) => a - b)).toEqual([...purged].sort((a, b) => a - b));
     const ids = ofResync.map((r) => Number(r.value!.id));
     // Each live deal exactly once (nothing published twice across the crash), and nothing else.
     expect(ids.length).toBe(new Set(ids).size);
