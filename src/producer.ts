@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { catalog, tableByName } from './catalog/index.ts';
 import { historyOf, type TableSpec } from './catalog/types.ts';
 import type { ChangeBatch } from './capture/change.ts';
@@ -74,6 +75,9 @@ const NO_FAILURES: SchedulerResult = { failed: new Map() };
 export function startProducer(config: ProducerConfig, opts: ProducerRunOptions): ProducerRun {
   const { metrics, log } = opts;
   const abort = new AbortController();
+  // Every registry and Pipedrive request listens on it, several at once (schemas are registered in parallel):
+  // more than Node's default of 10 listeners is expected, not a leak (each is removed when its request ends).
+  setMaxListeners(64, abort.signal);
   const connector = config.connectorName;
   const onRetry = (dependency: Dependency) => metrics.retries.inc({ connector, dependency });
   // A labelled counter has no series until it is first counted: start the token count at 0, so rates and
