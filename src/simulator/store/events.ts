@@ -46,9 +46,12 @@ export class EventJournal {
   /** Events per item (`itemType:id`), oldest first: a deal's changelog is read per deal. */
   private readonly byItem = new Map<string, ChangeEvent[]>();
   private seq = 0;
+  /** Events ever appended (never falls: dropBefore forgets events, not this). Derived views key their caches on it. */
+  private appendedTotal = 0;
 
   append(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
     const full = { ...e, seq: ++this.seq };
+    this.appendedTotal++;
     this.events.push(full);
     this.index(full);
     return full;
@@ -106,6 +109,11 @@ export class EventJournal {
 
   get size(): number {
     return this.events.length;
+  }
+
+  /** A number that moves with every append, for caches of derived data (counters). */
+  get generation(): number {
+    return this.appendedTotal;
   }
 }
 

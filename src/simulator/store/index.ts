@@ -1,5 +1,6 @@
 /** All entity stores of one simulated company, sharing the simulator's clock. */
 import type { SimClock } from '../clock.ts';
+import { DealCounterIndex } from './deal-counters.ts';
 import { DealPeopleStore } from './deal-people.ts';
 import { DealStore } from './deals.ts';
 import { EventJournal } from './events.ts';
@@ -15,13 +16,17 @@ export interface SimStore extends V2Stores {
   readonly v1: V1Stores;
   /** Deal participants (persons) and followers (users). */
   readonly dealPeople: DealPeopleStore;
+  /** The per-deal counters v2 include_fields returns, derived from the other stores. */
+  readonly dealCounters: DealCounterIndex;
 }
 
 export function createStore(clock: SimClock): SimStore {
   const journal = new EventJournal();
   const deals = new DealStore(clock, journal);
   const v2 = createV2Stores(clock, journal, deals);
-  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal) };
+  const store: Omit<SimStore, 'dealCounters'> & { dealCounters?: DealCounterIndex } = { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal) };
+  store.dealCounters = new DealCounterIndex(store as SimStore);
+  return store as SimStore;
 }
 
 export { DealStore } from './deals.ts';
