@@ -160,6 +160,12 @@ export interface TableSpec {
    * versions between polls (and before the first sync) into the history table, and published as `table`.
    */
   readonly changelog?: ChangelogSpec;
+  /**
+   * The v1 Recents item type whose entries show this table's changes (Recents tables: their `item`): a pass
+   * starts with one Recents call shared by all such tables, and is skipped when it lists nothing of this
+   * type since the table's last pass (capture/recents-gate.ts). The list stays the truth.
+   */
+  readonly recentsItem?: string;
   /** What Fivetran calls the table when it differs (DEAL_HISTORY's latest state is `deal`). */
   readonly fivetranName?: string;
   /** One line for docs: the mechanism and its worst-case delay. */

@@ -14,6 +14,7 @@ const dealList = { status: 'open,won,lost,deleted', include_fields: DEAL_INCLUDE
 export const deal = defineTable({
   name: 'deal',
   api: 'v2',
+  recentsItem: 'deal',
   sync: {
     kind: 'updated-since',
     list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: dealList },
