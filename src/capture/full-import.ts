@@ -73,7 +73,7 @@ export class FullImport {
     const full = () => events.length >= BATCH_LIMITS.events || bytes >= BATCH_LIMITS.bytes;
     const resumeAt = offset.import?.resumeAt;
     if (this.vanished === undefined && resumeAt !== 'end') {
-      this.units ??= listUnits(this.client, this.opts.list, resumeAt ?? null, {}, signal, this.opts.memo);
+      this.units ??= listUnits(this.client, this.opts.list, resumeAt ?? null, {}, signal, { ...(this.opts.memo ? { walk: this.opts.memo } : {}), table: spec.name });
       for (;;) {
         const { value: unit, done } = await this.units.next();
         if (done) break;

@@ -42,10 +42,10 @@ export class ReimportSource implements TableSource {
     this.table = this.spec.name;
     this.offset = start;
     const list = (this.spec.sync as Sync).list;
-    if (ParentMemo.appliesTo(list)) {
-      this.memo = new ParentMemo(list);
-      sharedWalkOf(client).register(list, this.table);
-    }
+    if (ParentMemo.appliesTo(list)) this.memo = new ParentMemo(list);
+    // Tables walking the same parents (or the same per-parent endpoint) share the walk.
+    const parentPaths = this.spec.columns.map((c) => c.path ?? '').filter((p) => p.startsWith('$parent.'));
+    if (list.forEachParent) sharedWalkOf(client).register(list, this.table, parentPaths);
     // Offsets of versions before 0.2 carried the last import's hashes: they are the base of the next diff.
     const index = ctx.indexes.get(this.table);
     for (const [key, hash] of Object.entries(start.imported ?? {})) index?.rememberHash(key, hash);

@@ -133,8 +133,10 @@ export async function* listUnits(
   from: PagePosition | null,
   query: Readonly<Record<string, string>> = {},
   signal?: AbortSignal,
-  walk?: ParentWalk,
+  /** The memo of per-parent walks, and the table walking (shared parent pages, see shared-walk.ts). */
+  opts: { readonly walk?: ParentWalk; readonly table?: string } = {},
 ): AsyncGenerator<ListUnit> {
+  const { walk, table } = opts;
   const unwrap = (raw: unknown, parent: unknown): ListedItem => (list.itemPath ? { item: at(raw, list.itemPath), wrapper: raw, parent } : { item: raw, parent });
   let pos = from;
   if (!list.forEachParent) {
@@ -146,9 +148,11 @@ export async function* listUnits(
     return;
   }
   const { list: parentList, idField, batch, counters } = list.forEachParent;
-  const shared = counters ? sharedWalkOf(client) : undefined;
+  const walks = sharedWalkOf(client);
+  const shared = counters ? walks : undefined;
   do {
-    const parents = await fetchListPage(client, parentList, {}, pos, undefined, signal);
+    const at0 = pos;
+    const parents = await walks.parentPage(parentList, at0, table, () => fetchListPage(client, parentList, {}, at0, undefined, signal));
     const withIds = parents.items.map((item) => ({ object: item, id: at(item, idField) })).filter((p) => p.id !== undefined && p.id !== null);
     const walked: { id: string; signature: string }[] = [];
     const same: string[] = [];

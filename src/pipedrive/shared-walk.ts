@@ -15,6 +15,8 @@ export function counterSignature(parent: unknown, counters: readonly string[]): 
 
 /** How long an answer waits for the other tables of its endpoint: a pass of them is far shorter. */
 const KEEP_MS = 6 * 3600 * 1000;
+/** How long a page of parents serves the other walks: their view is that of the first walk, this old at most. */
+const PARENT_PAGE_MS = 10 * 60 * 1000;
 
 interface Entry {
   readonly items: Promise<readonly unknown[]>;
@@ -32,12 +34,48 @@ interface Entry {
 export class SharedWalk {
   private readonly tables = new Map<string, Set<string>>();
   private readonly answers = new Map<string, Entry>();
+  /** Per parent list: the tables walking it, and the parent fields any of them uses. */
+  private readonly parentWalkers = new Map<string, { tables: Set<string>; fields: Set<string> }>();
+  private readonly parentPages = new Map<string, Entry & { readonly next: unknown }>();
 
   /** A table reading this per-parent list (called once per table when its source is made). */
-  register(list: ListSpec, table: string): void {
-    const set = this.tables.get(list.endpoint) ?? new Set<string>();
-    set.add(table);
-    this.tables.set(list.endpoint, set);
+  register(list: ListSpec, table: string, parentPaths: readonly string[] = []): void {
+    if (list.forEachParent?.counters) {
+      const set = this.tables.get(list.endpoint) ?? new Set<string>();
+      set.add(table);
+      this.tables.set(list.endpoint, set);
+    }
+    const parent = list.forEachParent;
+    // Shared parent pages are trimmed: only for tables that read nothing of the parent but its id.
+    if (!parent || !walksOnlyIdAndCounters(list) || parentPaths.some((p) => p !== '$parent.id')) return;
+    const key = parentKey(parent.list);
+    const w = this.parentWalkers.get(key) ?? { tables: new Set<string>(), fields: new Set<string>() };
+    w.tables.add(table);
+    for (const f of [parent.idField, ...(parent.counters ?? [])]) w.fields.add(f);
+    this.parentWalkers.set(key, w);
+  }
+
+  /**
+   * A page of parents: another table's read of the same page when it is recent, else `load()`. Shared pages
+   * hold only the parent fields the walking tables use (the id and their counters), so a walk of 100,000
+   * deals by six tables is one walk, not six, and holds ~100 bytes a deal meanwhile.
+   */
+  async parentPage<P extends { readonly items: readonly unknown[]; readonly next: unknown }>(parentList: ListSpec, position: unknown, table: string | undefined, load: () => Promise<P>): Promise<P> {
+    const w = this.parentWalkers.get(parentKey(parentList));
+    if (!w || w.tables.size < 2 || table === undefined || !w.tables.has(table)) return load();
+    const key = `${parentKey(parentList)}\u0000${JSON.stringify(position)}`;
+    const now = Date.now();
+    const hit = this.parentPages.get(key);
+    if (hit && now - hit.atMs < PARENT_PAGE_MS) {
+      if (--hit.left <= 0) this.parentPages.delete(key);
+      return { items: await hit.items, next: hit.next } as unknown as P;
+    }
+    for (const [k, e] of this.parentPages) if (now - e.atMs >= PARENT_PAGE_MS) this.parentPages.delete(k);
+    const page = await load();
+    const fields = [...w.fields];
+    const trimmed = page.items.map((item) => Object.fromEntries(fields.map((f) => [f, at(item, f)])));
+    this.parentPages.set(key, { items: Promise.resolve(trimmed), next: page.next, left: w.tables.size - 1, atMs: now });
+    return page;
   }
 
   /** The rows of one parent at a signature: another table's answer when there is one, else `load()`. */
@@ -68,6 +106,16 @@ export class SharedWalk {
     if (this.answers.size < 1024) return;
     for (const [k, e] of this.answers) if (now - e.atMs >= KEEP_MS) this.answers.delete(k);
   }
+}
+
+function parentKey(list: ListSpec): string {
+  return `${list.endpoint}?${JSON.stringify(list.params ?? {})}`;
+}
+
+/** The child list fills only `{id}` from its parent: a trimmed parent (id and counters) serves it. */
+function walksOnlyIdAndCounters(list: ListSpec): boolean {
+  const templates = [list.endpoint, ...Object.values(list.params ?? {})].join(' ').match(/\{[^}]+\}/g) ?? [];
+  return list.forEachParent?.idField === 'id' && templates.every((t) => t === '{id}');
 }
 
 const walks = new WeakMap<PipedriveClient, SharedWalk>();
