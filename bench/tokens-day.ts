@@ -28,6 +28,7 @@ const hours = Number(process.argv[3] ?? 24);
 const PASS_MS = 30_000;
 const sim = await startSimulator({ seed: 3, deals, clock: new SimClock({ start: new Date('2026-06-01T06:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 1e12, burst: 1_000_000 } });
 const spent = new Map<string, number>();
+const recordsOf = new Map<string, number>();
 const client = new PipedriveClient({ baseUrl: sim.baseUrl, apiToken: sim.token });
 /** Tokens the local Pipedrive counted (its own accounting, independent of the connector). */
 const counted = () => sim.rateLimit.stats().tokensSpentTotal;
@@ -52,6 +53,7 @@ try {
         for (const ev of b.events) indexes.get(ev.table)?.apply(ev);
         t.source.committed(b);
         records += b.events.length;
+        recordsOf.set(t.name, (recordsOf.get(t.name) ?? 0) + b.events.length);
       }
       spent.set(t.name, (spent.get(t.name) ?? 0) + counted() - before);
     }
@@ -68,6 +70,10 @@ try {
   const firstSync = new Map(spent);
   const firstTotal = [...firstSync.values()].reduce((a, b) => a + b, 0);
   console.log(`first sync: ${firstTotal} tokens, ${firstRecords} records, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const perDeal = new Set(top.filter((t) => 'list' in t.sync && t.sync.list.forEachParent?.counters !== undefined && t.sync.list.forEachParent.batch === undefined).map((t) => t.name));
+  const listTokens = [...firstSync].filter(([t]) => !perDeal.has(t)).reduce((n, [, v]) => n + v, 0);
+  const listRecords = [...recordsOf].filter(([t]) => !perDeal.has(t)).reduce((n, [, v]) => n + v, 0);
+  console.log(`list tables (all but ${[...perDeal].join(', ')}): ${listTokens} tokens for ${listRecords} records (children included) = ${((listTokens / listRecords) * 1000).toFixed(1)} per 1,000 (goal <= 25)`);
   console.log('first sync by table:', [...firstSync].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([t, v]) => `${t} ${v}`).join(', '));
   spent.clear();
 
