@@ -1,7 +1,9 @@
 /**
- * Benchmark (not a test): API tokens a full sync of a generated account spends, per 1,000 records, next to
- * what Airbyte's page-50 v1 Recents approach and Singer's page-100 v2 approach would spend on the same
- * account. Real Kafka + registry (started like the demo); the local Pipedrive counts the tokens.
+ * Benchmark (not a test): API tokens a full first sync of a generated account spends — in all, for the list
+ * tables per 1,000 records, and for the per-deal walks (mail, participants, followers) — against the goals
+ * of issue 13 (5,000 deals: <= 25,000 tokens; list tables <= 25 per 1,000 records). Real Kafka + registry
+ * (started like the demo, or the ones KAFKA_BROKERS / SCHEMA_REGISTRY_URL name); the local Pipedrive counts
+ * the tokens at the official x-token-cost of each operation. EXCLUDE_TABLES and TABLES pass through.
  *   node --import tsx bench/tokens.ts [deals]
  */
 import { catalog } from '../src/catalog/index.ts';
@@ -29,6 +31,7 @@ try {
       CONNECTOR_NAME: prefix,
       HISTORY_REBUILD: process.env.HISTORY_REBUILD ?? 'off',
       ...(process.env.TABLES ? { TABLES: process.env.TABLES } : {}),
+      ...(process.env.EXCLUDE_TABLES ? { EXCLUDE_TABLES: process.env.EXCLUDE_TABLES } : {}),
     }),
     { metrics, log: silentLogger, untilCaughtUp: true },
   );
@@ -41,39 +44,26 @@ try {
   const latest = [...perTable].filter(([t]) => !['history', 'changelog'].includes(catalog.get(t)?.sync.kind ?? ''));
   const records = latest.reduce((n, [, c]) => n + c, 0);
 
-  // The peers' read patterns on the same rows: each table read page by page at their page size and price.
-  const parentsOf = (t: string) => {
+  // Per-deal walks (mail, participants, followers) against the list tables: their records and their calls.
+  const perDealTable = (t: string): boolean => {
     const spec = catalog.get(t)!;
-    const list = 'list' in spec.sync ? spec.sync.list : undefined;
-    return list?.forEachParent ? (perTable.get('deal') ?? 0) : 0;
+    const owner = spec.sync.kind === 'child' ? catalog.get(spec.sync.parent)! : spec;
+    const list = 'list' in owner.sync ? owner.sync.list : undefined;
+    return list?.forEachParent?.counters !== undefined && list.forEachParent.batch === undefined;
   };
-  let airbyte = 0;
-  let singer = 0;
-  let fanOutRecords = 0;
-  let airbyteFanOut = 0;
-  let singerFanOut = 0;
-  for (const [t, n] of latest) {
-    const spec = catalog.get(t)!;
-    if (spec.sync.kind === 'child') continue; // read with the parent
-    const perParent = parentsOf(t);
-    if (perParent > 0) {
-      airbyteFanOut += perParent * 20; // one v1 call per deal
-      singerFanOut += perParent * (spec.api === 'v2' ? 10 : 20);
-      fanOutRecords += n;
-      continue;
-    }
-    airbyte += Math.ceil(n / 50) * 20; // v1 Recents / v1 lists, 50 a page, 20 tokens
-    singer += Math.ceil(n / 100) * (spec.api === 'v2' ? 10 : 20); // v2 lists 100 a page (10), v1 lists (20)
-  }
-  const per1000 = (tokens: number) => ((tokens / records) * 1000).toFixed(1);
+  const perDealOps = ['getDealMailMessages', 'getDealParticipants', 'getDealFollowers'];
+  const perDealTokens = perDealOps.reduce((n, op) => n + (stats.byOperation[op]?.tokens ?? 0), 0);
+  const listRecords = latest.filter(([t]) => !perDealTable(t)).reduce((n, [, c]) => n + c, 0);
+  const listTokens = stats.tokensSpentTotal - perDealTokens;
+  const per1000 = (tokens: number, n: number) => ((tokens / n) * 1000).toFixed(1);
   console.log(JSON.stringify({ deals, records, seconds, tokens: stats.tokensSpentTotal, requests: stats.requests }, null, 1));
-  console.log(`pipedrive-cdc: ${stats.tokensSpentTotal} tokens for ${records} records = ${per1000(stats.tokensSpentTotal)} per 1,000`);
-  const listRecords = records - fanOutRecords;
-  const perList = (tokens: number) => ((tokens / listRecords) * 1000).toFixed(1);
-  console.log(`Airbyte-style (v1, page 50): ${airbyte + airbyteFanOut} tokens = ${per1000(airbyte + airbyteFanOut)} per 1,000; list tables alone ${perList(airbyte)} per 1,000, per-deal tables ${airbyteFanOut} tokens`);
-  console.log(`Singer-style (v2 page 100, v1 page 100): ${singer + singerFanOut} tokens = ${per1000(singer + singerFanOut)} per 1,000; list tables alone ${perList(singer)} per 1,000, per-deal tables ${singerFanOut} tokens`);
-  const top = Object.entries(stats.byOperation).sort((a, b) => b[1].tokens - a[1].tokens).slice(0, 8);
-  console.log('largest spenders:', top.map(([op, s]) => `${op} ${s.tokens} (${s.requests} calls)`).join(', '));
+  console.log(`pipedrive-cdc: ${stats.tokensSpentTotal} tokens for ${records} records = ${per1000(stats.tokensSpentTotal, records)} per 1,000 (goal for 5,000 deals: <= 25,000, ratio ${(stats.tokensSpentTotal / 25_000).toFixed(2)})`);
+  console.log(`list tables: ${listTokens} tokens for ${listRecords} records = ${per1000(listTokens, listRecords)} per 1,000 (goal <= 25, ratio ${(listTokens / listRecords / 0.025).toFixed(2)})`);
+  console.log(`per-deal walks: ${perDealTokens} tokens (${perDealOps.map((op) => `${op} ${stats.byOperation[op]?.tokens ?? 0} in ${stats.byOperation[op]?.requests ?? 0} calls`).join(', ')})`);
+  const without = stats.tokensSpentTotal - (stats.byOperation['getDealParticipants']?.tokens ?? 0) - (stats.byOperation['getDealFollowers']?.tokens ?? 0);
+  console.log(`Fivetran's table set (without deal_participant, deal_follower): ${without} tokens`);
+  const top = Object.entries(stats.byOperation).sort((a, b) => b[1].tokens - a[1].tokens).slice(0, 12);
+  console.log('by operation:', top.map(([op, s]) => `${op} ${s.tokens} (${s.requests} calls)`).join(', '));
 } finally {
   await sim.close();
   await services.stop();

@@ -1,11 +1,12 @@
 import type { ListSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
-import { listUnits, type ListUnit } from '../pipedrive/lists.ts';
+import { at, listUnits, type ListUnit } from '../pipedrive/lists.ts';
 import { parseRow, type Row } from '../pipedrive/row.ts';
 import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
 import { contentHash, eventsFor, isDeletedRow, vanishedEvents, type EmitContext } from './emit.ts';
 import { keyString } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
+import type { MemoUpdate, ParentMemo } from './parent-memo.ts';
 
 /**
  * How much one batch — one Kafka transaction — may hold: records, and bytes as their rows' JSON. Far below
@@ -20,6 +21,8 @@ export interface FullImportOptions {
   readonly versionTime: (row: Row, startedMs: number) => number;
   /** The table's offset once the import is complete. */
   readonly complete: (offset: TableOffset, startedMs: number) => TableOffset;
+  /** Per-parent lists with counters: the parents walked before, skipped while unchanged (parent-memo.ts). */
+  readonly memo?: ParentMemo;
 }
 
 /** One step of an import: a batch to publish, and whether it completes the import. */
@@ -44,6 +47,11 @@ export class FullImport {
   private vanished: Row[] | undefined;
   /** Position of an item in the whole list, for `$index` columns (only single-page lists use them). */
   private position = 0;
+  /** Memo changes since the last batch, and every parent this import visited (walked or unchanged). */
+  private memoWalked = new Map<string, { signature: string; keys: readonly string[] }>();
+  private memoDropped: string[] = [];
+  private readonly visited = new Set<string>();
+  private readonly fullWalk: boolean;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -54,6 +62,7 @@ export class FullImport {
     resumed: boolean,
   ) {
     this.deletesKnown = !resumed;
+    this.fullWalk = opts.memo?.begin(startedMs) ?? false;
   }
 
   async next(offset: TableOffset, signal?: AbortSignal): Promise<ImportStep> {
@@ -64,14 +73,20 @@ export class FullImport {
     const full = () => events.length >= BATCH_LIMITS.events || bytes >= BATCH_LIMITS.bytes;
     const resumeAt = offset.import?.resumeAt;
     if (this.vanished === undefined && resumeAt !== 'end') {
-      this.units ??= listUnits(this.client, this.opts.list, resumeAt ?? null, {}, signal);
+      this.units ??= listUnits(this.client, this.opts.list, resumeAt ?? null, {}, signal, { ...(this.opts.memo ? { walk: this.opts.memo } : {}), table: spec.name });
       for (;;) {
         const { value: unit, done } = await this.units.next();
         if (done) break;
+        const keysOf = this.opts.memo ? new Map<string, string[]>() : undefined;
+        const idField = this.opts.list.forEachParent?.idField ?? 'id';
         for (const { item, parent, wrapper } of unit.items) {
           const row = parseRow(spec, item, { parent, item: wrapper, index: this.position++ });
           const key = keyString(spec, row);
           this.seen.add(key);
+          if (keysOf) {
+            const pid = String(at(parent, idField));
+            (keysOf.get(pid) ?? keysOf.set(pid, []).get(pid)!).push(key);
+          }
           const known = index?.has(key) ?? false;
           if (isDeletedRow(spec, row)) {
             if (known) events.push(...eventsFor(this.ctx, item, row, Op.delete, this.opts.versionTime(row, this.startedMs)));
@@ -84,6 +99,7 @@ export class FullImport {
           events.push(...made);
           for (const ev of made) bytes += JSON.stringify(ev.row).length;
         }
+        if (keysOf) this.remember(unit, keysOf);
         if (unit.next === null) break;
         if (full()) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: unit.next } }), done: false };
       }
@@ -93,7 +109,22 @@ export class FullImport {
     while (vanished.length > 0 && !full()) events.push(...vanishedEvents(this.ctx, vanished.pop()!, this.startedMs));
     if (vanished.length > 0) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: 'end' } }), done: false };
     const { import: _progress, imported: _legacy, ...rest } = offset;
-    return { batch: this.batch(events, this.opts.complete(rest, this.startedMs)), done: true };
+    const complete = this.deletesKnown ? { visited: this.visited, full: this.fullWalk, startedMs: this.startedMs } : undefined;
+    return { batch: this.batch(events, this.opts.complete(rest, this.startedMs), complete), done: true };
+  }
+
+  /** A unit's parents in the memo: the walked ones with the keys they listed; unchanged ones' keys are seen. */
+  private remember(unit: ListUnit, keysOf: ReadonlyMap<string, readonly string[]>): void {
+    const memo = this.opts.memo!;
+    for (const id of unit.same ?? []) {
+      for (const k of memo.keysOf(id)) this.seen.add(k);
+      this.visited.add(id);
+    }
+    for (const { id, signature } of unit.walked ?? []) {
+      this.memoWalked.set(id, { signature, keys: keysOf.get(id) ?? [] });
+      this.visited.add(id);
+    }
+    this.memoDropped.push(...(unit.none ?? []));
   }
 
   /** The deletes, unless the delete guard refuses that many at once (then none, until confirmed). */
@@ -102,7 +133,13 @@ export class FullImport {
     return keys.length === 0 || !guard || guard.allows(this.ctx.spec.name, keys.length, of) ? keys : [];
   }
 
-  private batch(events: ChangeEvent[], offset: TableOffset): ChangeBatch {
-    return { table: this.ctx.spec.name, events, offset };
+  private batch(events: ChangeEvent[], offset: TableOffset, complete?: MemoUpdate['complete']): ChangeBatch {
+    const batch: ChangeBatch = { table: this.ctx.spec.name, events, offset };
+    if (this.opts.memo) {
+      this.opts.memo.pend(batch, { walked: this.memoWalked, dropped: this.memoDropped, ...(complete ? { complete } : {}) });
+      this.memoWalked = new Map();
+      this.memoDropped = [];
+    }
+    return batch;
   }
 }

@@ -1,10 +1,12 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import type { Row } from '../pipedrive/row.ts';
+import { sharedWalkOf } from '../pipedrive/shared-walk.ts';
 import type { ChangeBatch } from './change.ts';
 import type { EmitContext } from './emit.ts';
 import { FullImport } from './full-import.ts';
 import type { TableOffset } from './offset.ts';
+import { ParentMemo } from './parent-memo.ts';
 import type { TableSource } from './table-source.ts';
 
 export const DAY_MS = 24 * 3600 * 1000;
@@ -28,6 +30,8 @@ export class ReimportSource implements TableSource {
   private current: FullImport | undefined;
   /** The pass's import finished: the next poll ends the pass (an every-sync import is always due). */
   private importedThisPass = false;
+  /** Per-deal lists with counters: which deals were walked at which signature (parent-memo.ts). */
+  private readonly memo: ParentMemo | undefined;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -37,6 +41,11 @@ export class ReimportSource implements TableSource {
     if (this.spec.sync.kind !== 'reimport') throw new Error(`${this.spec.name}: not a re-imported table`);
     this.table = this.spec.name;
     this.offset = start;
+    const list = (this.spec.sync as Sync).list;
+    if (ParentMemo.appliesTo(list)) this.memo = new ParentMemo(list);
+    // Tables walking the same parents (or the same per-parent endpoint) share the walk.
+    const parentPaths = this.spec.columns.map((c) => c.path ?? '').filter((p) => p.startsWith('$parent.'));
+    if (list.forEachParent) sharedWalkOf(client).register(list, this.table, parentPaths);
     // Offsets of versions before 0.2 carried the last import's hashes: they are the base of the next diff.
     const index = ctx.indexes.get(this.table);
     for (const [key, hash] of Object.entries(start.imported ?? {})) index?.rememberHash(key, hash);
@@ -63,6 +72,7 @@ export class ReimportSource implements TableSource {
         list: (this.spec.sync as Sync).list,
         versionTime: (_row: Row, startedMs: number) => startedMs,
         complete: (offset, startedMs) => ({ ...offset, lastImportMs: startedMs, snapshotDone: true }),
+        ...(this.memo ? { memo: this.memo } : {}),
       },
       progress?.startedMs ?? Math.floor(this.client.serverNowMs() / 1000) * 1000,
       progress !== undefined,
@@ -74,6 +84,7 @@ export class ReimportSource implements TableSource {
     // transaction; the pass ends here.
     if (batch.events.length === 0 && this.offset.snapshotDone && this.offset.import === undefined && (this.spec.sync as Sync).every === 'sync') {
       this.offset = batch.offset;
+      this.memo?.committed(batch); // nothing to publish: the walk's memo holds as it is
       return null;
     }
     this.importedThisPass = true;
@@ -82,6 +93,7 @@ export class ReimportSource implements TableSource {
 
   committed(batch: ChangeBatch): void {
     this.offset = batch.offset;
+    this.memo?.committed(batch);
   }
 
   startsBackfill(nowMs: number): boolean {

@@ -5,6 +5,7 @@ import type { EmitContext } from './emit.ts';
 import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
 import type { TableOffset } from './offset.ts';
+import { RecentsGate } from './recents-gate.ts';
 import { RecentsSource } from './recents-source.ts';
 import { ReimportSource } from './reimport-source.ts';
 import { SortedDescSource } from './sorted-desc-source.ts';
@@ -22,6 +23,8 @@ export function needsKeyIndex(spec: TableSpec): boolean {
 
 export interface SourceOptions {
   readonly historyRebuild: HistoryRebuild;
+  /** False: every pass reads its list (no Recents change check first). */
+  readonly recentsGate?: boolean;
 }
 
 /**
@@ -50,6 +53,9 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
     case 'changelog':
       throw new Error(`${spec.name} is fed by the source of ${spec.sync.of}`);
   }
+  // One shared Recents call tells whether the table changed at all since its last pass.
+  const item = spec.sync.kind === 'recents' ? spec.sync.item : spec.recentsItem;
+  if (item !== undefined && opts.recentsGate !== false) source = new RecentsGate(source, ctx, client, item, start);
   if (spec.sync.kind === 'updated-since' && spec.sync.archived) source = new ArchivedSource(source, ctx, client, start);
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   if (scan && scan.kind === 'id-scan') source = new IdScanSource(source, ctx, client, scan, start);

@@ -35,6 +35,8 @@ export const FIVETRAN_COLUMNS: Readonly<Record<string, Readonly<Record<string, F
     formatted_weighted_value: { absent: 'a display string in the token user\'s locale (v1)' },
     org_hidden: { absent: 'v1 only: whether the token user may not see the linked organization' },
     person_hidden: { absent: 'v1 only: whether the token user may not see the linked person' },
+    last_incoming_mail_time: { derive: "max(mail_message.message_time) of the deal's received messages (sent_flag = 0), joined through mail_thread.deal_id (not a deal column: a new mail does not move the deal's update_time)" },
+    last_outgoing_mail_time: { derive: "max(mail_message.message_time) of the deal's sent messages (sent_flag = 1), joined through mail_thread.deal_id" },
   },
   lead: {
     amount: { as: 'value_amount' },

@@ -63,7 +63,19 @@ export interface ListSpec {
    * `params`; `{<path>}` fills any other parent field). With `batch`, up to that many ids are joined by commas
    * into one call (`deal_ids=1,2,…`); rows then cannot refer to `$parent`.
    */
-  readonly forEachParent?: { readonly list: ListSpec; readonly idField: string; readonly batch?: number };
+  readonly forEachParent?: {
+    readonly list: ListSpec;
+    readonly idField: string;
+    readonly batch?: number;
+    /**
+     * Fields of the parent (v2 deal include_fields counters and last mail times, free in the parent list)
+     * that tell whether it has anything at this endpoint (one of them > 0 or set) and, as their values'
+     * signature, whether that changed since the parent's last walk. A parent with nothing is not called; an
+     * unbatched one whose signature is unchanged is not called either (its rows are those of its last walk;
+     * see capture/parent-memo.ts). Tables with the same endpoint and counters share one walk.
+     */
+    readonly counters?: readonly string[];
+  };
   /** Each listed item wraps the row at this path (mail: `{object, timestamp, data}`); columns read the wrapper as `$item`. */
   readonly itemPath?: string;
 }
@@ -148,6 +160,12 @@ export interface TableSpec {
    * versions between polls (and before the first sync) into the history table, and published as `table`.
    */
   readonly changelog?: ChangelogSpec;
+  /**
+   * The v1 Recents item type whose entries show this table's changes (Recents tables: their `item`): a pass
+   * starts with one Recents call shared by all such tables, and is skipped when it lists nothing of this
+   * type since the table's last pass (capture/recents-gate.ts). The list stays the truth.
+   */
+  readonly recentsItem?: string;
   /** What Fivetran calls the table when it differs (DEAL_HISTORY's latest state is `deal`). */
   readonly fivetranName?: string;
   /** One line for docs: the mechanism and its worst-case delay. */

@@ -1,6 +1,7 @@
 import type { ListSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from './client.ts';
 import { PipedriveResponseError } from './errors.ts';
+import { counterSignature, sharedWalkOf } from './shared-walk.ts';
 
 /** Where the next page starts: a v2/v1 cursor or a v1 offset. */
 export type PagePosition = { readonly cursor: string } | { readonly start: number };
@@ -109,6 +110,21 @@ export async function* listAll(client: PipedriveClient, list: ListSpec, query: R
 export interface ListUnit {
   readonly items: readonly ListedItem[];
   readonly next: PagePosition | null;
+  /** Per-parent lists with counters, unbatched: the parents called in this unit, with their signature. */
+  readonly walked?: readonly { readonly id: string; readonly signature: string }[];
+  /** Parents not called because their rows are those of their last walk (ParentWalk said `same`). */
+  readonly same?: readonly string[];
+  /** Parents not called because their counters say they have nothing there. */
+  readonly none?: readonly string[];
+}
+
+/**
+ * Which parents of a per-parent list with counters get called (capture/parent-memo.ts): `same` when the
+ * parent's signature equals the one of its last walk. Without a ParentWalk every parent with something
+ * there is called.
+ */
+export interface ParentWalk {
+  unchanged(parentId: string, signature: string): boolean;
 }
 
 export async function* listUnits(
@@ -117,7 +133,10 @@ export async function* listUnits(
   from: PagePosition | null,
   query: Readonly<Record<string, string>> = {},
   signal?: AbortSignal,
+  /** The memo of per-parent walks, and the table walking (shared parent pages, see shared-walk.ts). */
+  opts: { readonly walk?: ParentWalk; readonly table?: string } = {},
 ): AsyncGenerator<ListUnit> {
+  const { walk, table } = opts;
   const unwrap = (raw: unknown, parent: unknown): ListedItem => (list.itemPath ? { item: at(raw, list.itemPath), wrapper: raw, parent } : { item: raw, parent });
   let pos = from;
   if (!list.forEachParent) {
@@ -128,18 +147,45 @@ export async function* listUnits(
     } while (pos);
     return;
   }
-  const { list: parentList, idField, batch } = list.forEachParent;
+  const { list: parentList, idField, batch, counters } = list.forEachParent;
+  const walks = sharedWalkOf(client);
+  const shared = counters ? walks : undefined;
   do {
-    const parents = await fetchListPage(client, parentList, {}, pos, undefined, signal);
+    const at0 = pos;
+    const parents = await walks.parentPage(parentList, at0, table, () => fetchListPage(client, parentList, {}, at0, undefined, signal));
     const withIds = parents.items.map((item) => ({ object: item, id: at(item, idField) })).filter((p) => p.id !== undefined && p.id !== null);
+    const walked: { id: string; signature: string }[] = [];
+    const same: string[] = [];
+    const none: string[] = [];
+    // Counters first: a parent with nothing there is never called, one unchanged since its last walk neither.
+    let toCall = withIds;
+    if (counters) {
+      toCall = [];
+      for (const p of withIds) {
+        const id = String(p.id);
+        const signature = counterSignature(p.object, counters);
+        if (signature === null) none.push(id);
+        else if (!batch && walk?.unchanged(id, signature)) same.push(id);
+        else {
+          if (!batch) walked.push({ id, signature });
+          toCall.push(p);
+        }
+      }
+    }
     const size = batch ?? 1;
     const items: ListedItem[] = [];
-    for (let i = 0; i < withIds.length; i += size) {
-      const group = withIds.slice(i, i + size);
+    for (let i = 0; i < toCall.length; i += size) {
+      const group = toCall.slice(i, i + size);
       const ref: ParentRef = size === 1 ? { id: String(group[0]!.id), object: group[0]!.object } : { id: group.map((g) => String(g.id)).join(',') };
-      for await (const page of pagesOf(client, list, query, ref, signal)) items.push(...page.map((raw) => unwrap(raw, ref.object)));
+      const load = async () => {
+        const all: unknown[] = [];
+        for await (const page of pagesOf(client, list, query, ref, signal)) all.push(...page);
+        return all;
+      };
+      const raws = shared && size === 1 ? await shared.items(list, ref.id, counterSignature(ref.object, counters!)!, load) : await load();
+      for (const raw of raws) items.push(unwrap(raw, ref.object));
     }
-    yield { items, next: parents.next };
+    yield { items, next: parents.next, ...(counters ? { walked, same, none } : {}) };
     pos = parents.next;
   } while (pos);
 }

@@ -10,6 +10,7 @@ import { addressColumns, v2CustomFields, v2EntityDeletes, v2UpdatedSince } from 
 export const activity = defineTable({
   name: 'activity',
   api: 'v2',
+  recentsItem: 'activity',
   sync: v2UpdatedSince('/api/v2/activities', { include_fields: 'attendees' }),
   deletes: v2EntityDeletes,
   primaryKey: ['id'],

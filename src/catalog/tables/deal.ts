@@ -6,14 +6,15 @@ const dealList = { status: 'open,won,lost,deleted', include_fields: DEAL_INCLUDE
 /**
  * DEAL — v2 `GET /api/v2/deals` (10 tokens a page of up to 500). Fivetran keeps deals only as DEAL_HISTORY;
  * this is its latest state. `status=open,won,lost,deleted` makes deals deleted in the last 30 days come
- * back with `is_deleted: true` in the same ordered stream as updates, so one cursor covers both. Every
- * optional field of the list (`include_fields`: activity, note, file, follower, participant, product and
- * mail counters, next/last activity, first won and last mail times, the smart BCC address, the source
- * lead) comes in the same call at no extra cost.
+ * back with `is_deleted: true` in the same ordered stream as updates, so one cursor covers both. The
+ * optional fields that change only with the deal (`include_fields`: first won time, smart BCC address,
+ * source lead) come in the same call at no extra cost; the counters Pipedrive derives from notes, mail,
+ * activities, … are read by the per-deal walks but not published here (see DEAL_COUNTER_FIELDS).
  */
 export const deal = defineTable({
   name: 'deal',
   api: 'v2',
+  recentsItem: 'deal',
   sync: {
     kind: 'updated-since',
     list: { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: dealList },

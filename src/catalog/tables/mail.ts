@@ -1,12 +1,21 @@
 import { defineTable, type ListSpec } from '../types.ts';
-import { liveDeals } from './shared.ts';
+import { MAIL_COUNTERS, liveDeals } from './shared.ts';
 
 /**
- * The mail of every live deal: v1 `GET /v1/deals/{id}/mailMessages` (20 tokens a page per deal, offset).
- * Each listed item is a wrapper `{object: "mailMessage", timestamp, data: {…message…}}`; the columns below
- * read the message (`data`), the wrapper being `$item`. Only mail the token's user may see is listed.
+ * The mail of the live deals: v1 `GET /v1/deals/{id}/mailMessages` (20 tokens a page per deal, offset),
+ * called only for deals with mail (email_messages_count > 0) whose count or last mail times changed since
+ * their last walk; one walk feeds MAIL_MESSAGE and MAIL_THREAD (same endpoint and counters: the second
+ * table takes the first's answers, src/pipedrive/shared-walk.ts). Each listed item is a wrapper
+ * `{object: "mailMessage", timestamp, data: {…message…}}`; the columns below read the message (`data`),
+ * the wrapper being `$item`. Only mail the token's user may see is listed.
  */
-const dealMail: ListSpec = { endpoint: '/v1/deals/{id}/mailMessages', pagination: 'v1-offset', itemPath: 'data', forEachParent: { list: liveDeals, idField: 'id' } };
+const dealMail: ListSpec = {
+  endpoint: '/v1/deals/{id}/mailMessages',
+  pagination: 'v1-offset',
+  limit: 500,
+  itemPath: 'data',
+  forEachParent: { list: liveDeals, idField: 'id', counters: MAIL_COUNTERS },
+};
 
 /**
  * MAIL_MESSAGE — the messages of every live deal, re-imported daily. Flags are 0/1 numbers. The sender
@@ -24,7 +33,7 @@ export const mailMessage = defineTable({
     { table: 'email_cc', from: 'cc' },
     { table: 'email_bcc', from: 'bcc' },
   ],
-  notes: 're-imported daily per live deal (20 tokens a deal); gone or deleted_flag=1 is deleted (worst case 24 h)',
+  notes: 're-imported daily; 20 tokens per deal whose mail count or last mail times changed; gone or deleted_flag=1 is deleted (worst case 24 h)',
   columns: [
     { name: 'id', type: 'long' },
     { name: 'from_email_address', type: 'string', path: 'from.0.email_address' },

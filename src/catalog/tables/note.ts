@@ -12,7 +12,7 @@ export const note = defineTable({
     kind: 'recents',
     item: 'note',
     cursorField: 'update_time',
-    fullList: { endpoint: '/v1/notes', pagination: 'v1-offset' },
+    fullList: { endpoint: '/v1/notes', pagination: 'v1-offset', limit: 500 },
   },
   deletes: [{ kind: 'flag', field: 'active_flag', value: false }],
   primaryKey: ['id'],

@@ -9,6 +9,7 @@ import { ORGANIZATION_INCLUDE_FIELDS, addressColumns, includedColumns, v2CustomF
 export const organization = defineTable({
   name: 'organization',
   api: 'v2',
+  recentsItem: 'organization',
   // The optional fields (deal, people, activity, note, file counters, …) in the same call: no extra tokens.
   sync: v2UpdatedSince('/api/v2/organizations', { include_fields: ORGANIZATION_INCLUDE_FIELDS.join(',') }),
   deletes: v2EntityDeletes,

@@ -54,7 +54,7 @@ export const permissionAssignment = defineTable({
   api: 'v1',
   sync: {
     kind: 'reimport',
-    list: { endpoint: '/v1/permissionSets/{id}/assignments', pagination: 'v1-offset', forEachParent: { list: permissionSets, idField: 'id' } },
+    list: { endpoint: '/v1/permissionSets/{id}/assignments', pagination: 'v1-offset', limit: 500, forEachParent: { list: permissionSets, idField: 'id' } },
     every: 'day',
   },
   deletes: [{ kind: 'vanish' }],

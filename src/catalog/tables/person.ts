@@ -9,6 +9,7 @@ import { PERSON_INCLUDE_FIELDS, addressColumns, includedColumns, v2CustomFields,
 export const person = defineTable({
   name: 'person',
   api: 'v2',
+  recentsItem: 'person',
   // The optional fields (deal, activity, note, file, mail counters, …) in the same call: no extra tokens.
   sync: v2UpdatedSince('/api/v2/persons', { include_fields: PERSON_INCLUDE_FIELDS.join(',') }),
   deletes: v2EntityDeletes,

@@ -9,6 +9,7 @@ import { HOUR_MS } from './shared.ts';
 export const pipeline = defineTable({
   name: 'pipeline',
   api: 'v2',
+  recentsItem: 'pipeline',
   sync: {
     kind: 'sorted-desc',
     list: { endpoint: '/api/v2/pipelines', pagination: 'v2-cursor', limit: 500 },

@@ -4,7 +4,7 @@ import { liveDeals } from './shared.ts';
 /**
  * PRODUCT_DEAL (deal products) — v2 `GET /api/v2/deals/products?deal_ids=…` (10 tokens a page of up to
  * 500), re-imported daily. `deal_ids` is required (at most 100 ids), so the list walks the live deals and
- * fills `deal_ids` from them (`{id}`); there is no "all deal products" endpoint.
+ * fills `deal_ids` from those with products (`{id}`); there is no "all deal products" endpoint.
  */
 export const productDeal = defineTable({
   name: 'product_deal',
@@ -16,8 +16,8 @@ export const productDeal = defineTable({
       pagination: 'v2-cursor',
       limit: 500,
       params: { deal_ids: '{id}' },
-      // deal_ids takes up to 100 ids: one call per 100 deals.
-      forEachParent: { list: liveDeals, idField: 'id', batch: 100 },
+      // deal_ids takes up to 100 ids: one call per 100 deals that have products (products_count > 0).
+      forEachParent: { list: liveDeals, idField: 'id', batch: 100, counters: ['products_count'] },
     },
     every: 'day',
   },

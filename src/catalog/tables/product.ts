@@ -11,6 +11,7 @@ import { v2CustomFields, v2EntityDeletes, v2UpdatedSince } from './shared.ts';
 export const product = defineTable({
   name: 'product',
   api: 'v2',
+  recentsItem: 'product',
   sync: v2UpdatedSince('/api/v2/products'),
   deletes: v2EntityDeletes,
   primaryKey: ['id'],

@@ -11,7 +11,7 @@ export const project = defineTable({
   api: 'v1',
   sync: {
     kind: 'reimport',
-    list: { endpoint: '/v1/projects', pagination: 'v1-cursor', params: { include_archived: 'true' } },
+    list: { endpoint: '/v1/projects', pagination: 'v1-cursor', limit: 500, params: { include_archived: 'true' } },
     every: 'day',
   },
   deletes: [{ kind: 'vanish' }],

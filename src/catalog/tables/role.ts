@@ -4,7 +4,7 @@ import { defineTable } from '../types.ts';
 export const role = defineTable({
   name: 'role',
   api: 'v1',
-  sync: { kind: 'reimport', list: { endpoint: '/v1/roles', pagination: 'v1-offset' }, every: 'day' },
+  sync: { kind: 'reimport', list: { endpoint: '/v1/roles', pagination: 'v1-offset', limit: 500 }, every: 'day' },
   deletes: [{ kind: 'vanish' }],
   primaryKey: ['id'],
   notes: 're-imported daily; a role gone from the list is deleted (worst case 24 h)',

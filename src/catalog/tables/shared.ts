@@ -8,10 +8,34 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
 /**
- * The live deals (v2 default status: open, won, lost; deleted and archived excluded), walked by the per-deal
- * lists (deal products, installments, mail). 10 tokens a page of 500.
+ * Optional fields of the v2 deal lists that Pipedrive derives from other objects (notes, files, mail,
+ * activities, participants, followers, products of the deal): asked for in the list call itself, so they
+ * cost no extra tokens (an operation's x-token-cost is per call: 10 a page of 500). They tell the per-deal
+ * walks which deals have something and whether it changed. Not published as deal columns: adding a note or
+ * a mail is not documented to move the deal's update_time, so the incremental deal list would leave them
+ * stale (docs/ARCHITECTURE.md, "Per-deal walks"); Fivetran's DEAL_HISTORY has none of them either.
  */
-export const liveDeals: ListSpec = { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500 };
+export const DEAL_COUNTER_FIELDS = [
+  'next_activity_id', 'last_activity_id', 'products_count', 'files_count', 'notes_count', 'followers_count',
+  'email_messages_count', 'activities_count', 'done_activities_count', 'undone_activities_count', 'participants_count',
+  'last_incoming_mail_time', 'last_outgoing_mail_time',
+] as const;
+
+/**
+ * The optional fields of the v2 deal lists that are deal columns: they change only with the deal itself
+ * (first won time with its status, the smart BCC address and the source lead are fixed).
+ */
+export const DEAL_INCLUDE_FIELDS = ['first_won_time', 'smart_bcc_email', 'source_lead_id'] as const;
+
+/** Counters per-deal walks read: the deal's mail (messages and threads from one walk). */
+export const MAIL_COUNTERS = ['email_messages_count', 'last_incoming_mail_time', 'last_outgoing_mail_time'] as const;
+
+/**
+ * The live deals (v2 default status: open, won, lost; deleted and archived excluded), walked by the per-deal
+ * lists (deal products, installments, mail, participants, followers), with the counters that say which deals
+ * have something there. 10 tokens a page of 500.
+ */
+export const liveDeals: ListSpec = { endpoint: '/api/v2/deals', pagination: 'v2-cursor', limit: 500, params: { include_fields: DEAL_COUNTER_FIELDS.join(',') } };
 
 /**
  * A v2 address object (`{value, country, admin_area_level_1, …}`) flattened into `<prefix>` (the full address,
@@ -24,17 +48,6 @@ export function addressColumns(prefix: string): ColumnSpec[] {
     ...parts.map((p): ColumnSpec => ({ name: `${prefix}_${p}`, type: 'string', path: `${prefix}.${p}` })),
   ];
 }
-
-/**
- * `include_fields` of the v2 deal lists: every optional field getDeals offers (its enum in the v2 spec),
- * asked for in the list call itself, so they cost no extra tokens (an operation's x-token-cost is per call:
- * 10 a page of 500). The counters also tell which deals the per-deal walks need to visit.
- */
-export const DEAL_INCLUDE_FIELDS = [
-  'next_activity_id', 'last_activity_id', 'first_won_time', 'products_count', 'files_count', 'notes_count',
-  'followers_count', 'email_messages_count', 'activities_count', 'done_activities_count', 'undone_activities_count',
-  'participants_count', 'last_incoming_mail_time', 'last_outgoing_mail_time', 'smart_bcc_email', 'source_lead_id',
-] as const;
 
 /**
  * `include_fields` of the v2 person list: its enum minus `marketing_status` and `doi_status` (refused unless

@@ -9,6 +9,7 @@ import { HOUR_MS } from './shared.ts';
 export const stage = defineTable({
   name: 'stage',
   api: 'v2',
+  recentsItem: 'stage',
   sync: {
     kind: 'sorted-desc',
     list: { endpoint: '/api/v2/stages', pagination: 'v2-cursor', limit: 500 },

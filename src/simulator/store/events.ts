@@ -48,6 +48,8 @@ export class EventJournal {
   private seq = 0;
   /** Told of every write as it is journaled (webhook deliveries); not of a seeded past. */
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  /** Events ever appended (never falls: dropBefore forgets events, not this). Derived views key their caches on it. */
+  private appendedTotal = 0;
 
   append(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
     const full = this.push(e);
@@ -63,6 +65,7 @@ export class EventJournal {
 
   private push(e: Omit<ChangeEvent, 'seq'>): ChangeEvent {
     const full = { ...e, seq: ++this.seq };
+    this.appendedTotal++;
     this.events.push(full);
     this.index(full);
     return full;
@@ -120,6 +123,11 @@ export class EventJournal {
 
   get size(): number {
     return this.events.length;
+  }
+
+  /** A number that moves with every append, for caches of derived data (counters). */
+  get generation(): number {
+    return this.appendedTotal;
   }
 }
 

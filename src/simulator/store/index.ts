@@ -1,5 +1,6 @@
 /** All entity stores of one simulated company, sharing the simulator's clock. */
 import type { SimClock } from '../clock.ts';
+import { DealCounterIndex } from './deal-counters.ts';
 import { DealPeopleStore } from './deal-people.ts';
 import { DealStore } from './deals.ts';
 import { EventJournal } from './events.ts';
@@ -18,13 +19,25 @@ export interface SimStore extends V2Stores {
   readonly dealPeople: DealPeopleStore;
   /** Webhook subscriptions (/v1/webhooks); deliveries: webhooks/delivery.ts. */
   readonly webhooks: WebhookRegistry;
+  /** The per-deal counters v2 include_fields returns, derived from the other stores. */
+  readonly dealCounters: DealCounterIndex;
 }
 
 export function createStore(clock: SimClock): SimStore {
   const journal = new EventJournal();
   const deals = new DealStore(clock, journal);
   const v2 = createV2Stores(clock, journal, deals);
-  return { clock, journal, deals, ...v2, v1: createV1Stores(clock, journal, v2.fields), dealPeople: new DealPeopleStore(clock, journal), webhooks: new WebhookRegistry(clock) };
+  const store: Omit<SimStore, 'dealCounters'> & { dealCounters?: DealCounterIndex } = {
+    clock,
+    journal,
+    deals,
+    ...v2,
+    v1: createV1Stores(clock, journal, v2.fields),
+    dealPeople: new DealPeopleStore(clock, journal),
+    webhooks: new WebhookRegistry(clock),
+  };
+  store.dealCounters = new DealCounterIndex(store as SimStore);
+  return store as SimStore;
 }
 
 export { DealStore } from './deals.ts';

@@ -54,6 +54,23 @@ export class MailStore {
     });
   }
 
+  /**
+   * A message synced now into a deal's thread (a new thread unless `mail_thread_id` is given): mail is
+   * read-only through the API, so tests and tools write it here. Journaled like any write.
+   */
+  addMessage(m: Omit<MailMessageRecord, 'mail_thread_id' | 'message_sec'> & { mail_thread_id?: number }): Row<MailMessageRecord> {
+    const threadId = m.mail_thread_id ?? this.threads.add(m.user_id, () => ({ deal_id: m.deal_id, user_id: m.user_id, subject: m.subject })).id;
+    return this.messages.add(m.user_id, (_id, nowSec) => ({ ...m, mail_thread_id: threadId, message_sec: nowSec }));
+  }
+
+  /** Removes a message from the deal's mail (it is no longer listed). */
+  removeMessage(id: number, userId: number): boolean {
+    const row = this.messages.live(id);
+    if (!row) return false;
+    this.messages.softDelete(row, userId, { ...row.data, deleted: true });
+    return true;
+  }
+
   get(id: number): Row<MailMessageRecord> | undefined {
     return this.messages.live(id);
   }

@@ -16,9 +16,7 @@ const MAX_IDS = 100;
 export function dealRoutes(store: SimStore, operation: (name: string) => RequestHandler): Router {
   const r = express.Router();
   const deals = store.deals;
-  const extrasOf = (id: number) => ({
-    sourceLeadId: deals.sourceLeadOf(id), participants: store.dealPeople.participantsOf(id).length, followers: store.dealPeople.followersOf(id).length,
-  });
+  const extrasOf = (id: number) => ({ sourceLeadId: deals.sourceLeadOf(id), counters: () => store.dealCounters.of(id) });
 
   // Archived deals have a list of their own (and cost twice as much); the route goes before /deals/:id.
   r.get('/deals/archived', operation('getArchivedDeals'), (req, res) => listDeals(req, res, true));

@@ -1,0 +1,111 @@
+/**
+ * Benchmark (not a test): the API tokens of a steady-state day, per table. A generated account (default
+ * 100,000 deals) is synced once, then a day goes by on the local Pipedrive's clock in passes every 30 s
+ * (the default POLL_INTERVAL_MS: 2,880 passes), while 1 % of the deals change in the day, spread over it.
+ * Each changed deal gets a field update; every 2nd also a note, every 4th an activity, every 10th a mail
+ * message, every 20th a participant (a mix chosen for the benchmark, stated in bench/RESULTS.md).
+ *
+ * The table sources run in this process against the local Pipedrive, without Kafka (a batch counts as
+ * committed when returned): what is measured is what the sources ask the API for, each call charged to the
+ * table whose poll made it, at the official x-token-cost the local Pipedrive counts. Custom-field catalog
+ * refreshes (every 15 min of wall time in the producer, 10 tokens a catalog) are not run here and are added
+ * by computation.
+ *   node --import tsx bench/tokens-day.ts [deals] [hours]
+ */
+import { catalog, tableByName } from '../src/catalog/index.ts';
+import type { TableSpec } from '../src/catalog/types.ts';
+import type { EmitContext } from '../src/capture/emit.ts';
+import { KeyIndex } from '../src/capture/key-index.ts';
+import { initialOffset } from '../src/capture/offset.ts';
+import { needsKeyIndex, sourceFor } from '../src/capture/sources.ts';
+import type { TableSource } from '../src/capture/table-source.ts';
+import { PipedriveClient } from '../src/pipedrive/client.ts';
+import { SimClock } from '../src/simulator/clock.ts';
+import { startSimulator } from '../src/simulator/server.ts';
+
+const deals = Number(process.argv[2] ?? 100_000);
+const hours = Number(process.argv[3] ?? 24);
+const PASS_MS = 30_000;
+const sim = await startSimulator({ seed: 3, deals, clock: new SimClock({ start: new Date('2026-06-01T06:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 1e12, burst: 1_000_000 } });
+const spent = new Map<string, number>();
+const recordsOf = new Map<string, number>();
+const client = new PipedriveClient({ baseUrl: sim.baseUrl, apiToken: sim.token });
+/** Tokens the local Pipedrive counted (its own accounting, independent of the connector). */
+const counted = () => sim.rateLimit.stats().tokensSpentTotal;
+try {
+  await client.getJson('/v1/users/me', {}, '/v1/users/me'); // the API's clock, before any schedule is set
+  const top = [...catalog.values()].filter((t) => !['child', 'history', 'changelog'].includes(t.sync.kind));
+  const indexes = new Map<string, KeyIndex>();
+  for (const t of catalog.values()) if (t.sync.kind === 'child' || needsKeyIndex(t)) indexes.set(t.name, new KeyIndex(t));
+  // Custom-field columns are the engine's (refreshed from the field catalogs): left out here.
+  const plain = (t: TableSpec): TableSpec => ({ ...t, customFields: undefined });
+  const tables: { name: string; source: TableSource }[] = top.map((t) => {
+    const ctx: EmitContext = { spec: plain(t), tableOf: (n) => plain(tableByName(n)), indexes };
+    return { name: t.name, source: sourceFor(ctx, client, initialOffset, { historyRebuild: 'off' }) };
+  });
+
+  /** One pass: every table polled until it has nothing new; returns the records published. */
+  const pass = async (): Promise<number> => {
+    let records = 0;
+    for (const t of tables) {
+      const before = counted();
+      for (let b = await t.source.poll(); b; b = await t.source.poll()) {
+        for (const ev of b.events) indexes.get(ev.table)?.apply(ev);
+        t.source.committed(b);
+        records += b.events.length;
+        recordsOf.set(t.name, (recordsOf.get(t.name) ?? 0) + b.events.length);
+      }
+      spent.set(t.name, (spent.get(t.name) ?? 0) + counted() - before);
+    }
+    return records;
+  };
+
+  const t0 = Date.now();
+  let firstRecords = 0;
+  // The first sync: passes until one publishes nothing (backfills go on over several passes).
+  for (let n = await pass(); n > 0; n = await pass()) {
+    firstRecords += n;
+    sim.clock.advance(PASS_MS);
+  }
+  const firstSync = new Map(spent);
+  const firstTotal = [...firstSync.values()].reduce((a, b) => a + b, 0);
+  console.log(`first sync: ${firstTotal} tokens, ${firstRecords} records, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const perDeal = new Set(top.filter((t) => 'list' in t.sync && t.sync.list.forEachParent?.counters !== undefined && t.sync.list.forEachParent.batch === undefined).map((t) => t.name));
+  const listTokens = [...firstSync].filter(([t]) => !perDeal.has(t)).reduce((n, [, v]) => n + v, 0);
+  const listRecords = [...recordsOf].filter(([t]) => !perDeal.has(t)).reduce((n, [, v]) => n + v, 0);
+  console.log(`list tables (all but ${[...perDeal].join(', ')}): ${listTokens} tokens for ${listRecords} records (children included) = ${((listTokens / listRecords) * 1000).toFixed(1)} per 1,000 (goal <= 25)`);
+  console.log('first sync by table:', [...firstSync].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([t, v]) => `${t} ${v}`).join(', '));
+  spent.clear();
+
+  const passes = (hours * 3600_000) / PASS_MS;
+  const changesPerDay = Math.round(deals / 100);
+  const liveIds = sim.store.deals.table.all().filter((r) => r.deletedAtMs === null && !r.data.is_archived).map((r) => r.id);
+  const party = { email_address: 'c@customer.example', name: 'C', linked_person_id: null };
+  let changed = 0;
+  const t1 = Date.now();
+  for (let p = 0; p < passes; p++) {
+    sim.clock.advance(PASS_MS);
+    const due = Math.floor(((p + 1) * changesPerDay) / (24 * 3600_000 / PASS_MS)) - Math.floor((p * changesPerDay) / (24 * 3600_000 / PASS_MS));
+    for (let i = 0; i < due; i++, changed++) {
+      const id = liveIds[(changed * 7919) % liveIds.length]!;
+      sim.store.deals.update(id, { title: `Changed ${changed}` });
+      if (changed % 2 === 0) sim.store.v1.notes.create(1, { content: `Note ${changed}`, deal_id: id });
+      if (changed % 4 === 0) sim.store.activities.create({ subject: `Call ${changed}`, deal_id: id } as never);
+      if (changed % 10 === 0) sim.store.v1.mail.addMessage({ deal_id: id, user_id: 1, subject: 'Re', snippet: 're', from: party, to: [], cc: [], sent: false, read: false, has_attachments: false, deleted: false });
+      if (changed % 20 === 0) sim.store.dealPeople.addParticipant(id, 1 + (changed % 50), 1);
+    }
+    await pass();
+  }
+  const scale = 24 / hours;
+  const fieldCatalogs = 5 * 10 * 96; // deal, person, organization, product, activity fields every 15 min
+  const rows = [...spent].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((n, [, v]) => n + v, 0) * scale + fieldCatalogs;
+  console.log(`steady state: ${deals} deals, ${changed} deal changes in ${hours} h, ${passes} passes, ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  console.log('| table | tokens/day |\n|---|---|');
+  for (const [t, v] of rows) console.log(`| ${t} | ${Math.round(v * scale)} |`);
+  console.log(`| custom-field catalogs (computed: 5 × 10 tokens × 96) | ${fieldCatalogs} |`);
+  console.log(`| **total** | **${Math.round(total)}** (goal ≤ 60,000: ratio ${(total / 60_000).toFixed(2)}) |`);
+} finally {
+  await client.close();
+  await sim.close();
+}
