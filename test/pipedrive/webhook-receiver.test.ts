@@ -228,4 +228,21 @@ describe('WEBHOOK_* settings', () => {
     const [fromFile] = loadProducerConfigs(file, {});
     expect(fromFile!.webhooks).toMatchObject({ publicUrl: 'https://cdc.example.com/acme', port: 9481, user: 'pipedrive-cdc-acme', generatedPassword: false });
   });
+
+  it('several connectors: each needs its own port and public URL (one set in the environment covers all: refused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-config-'));
+    const write = (connectors: object[]) => {
+      const file = join(dir, `c${Math.random()}.json`);
+      writeFileSync(file, JSON.stringify({ kafka: { brokers: 'localhost:9092' }, schemaRegistry: { url: 'http://localhost:8081' }, connectors }));
+      return file;
+    };
+    const acme = { name: 'acme', pipedrive: { apiToken: 'a' }, webhookPublicUrl: 'https://cdc.example.com/acme', webhookPort: 9481, webhookPassword: PASSWORD };
+    const globex = { name: 'globex', pipedrive: { apiToken: 'g' }, webhookPublicUrl: 'https://cdc.example.com/globex', webhookPort: 9482, webhookPassword: PASSWORD };
+    expect(loadProducerConfigs(write([acme, globex]), {}).map((c) => c.webhooks?.port)).toEqual([9481, 9482]);
+    expect(() => loadProducerConfigs(write([acme, { ...globex, webhookPort: 9481 }]), {})).toThrow(/connectors\[1\]\.webhookPort: the webhook port 9481 is also connectors\[0\]'s \("acme"\); each connector with webhooks needs its own WEBHOOK_PORT/);
+    expect(() => loadProducerConfigs(write([acme, globex]), { WEBHOOK_PORT: '9500' })).toThrow(/connectors\[1\]\.webhookPort: the webhook port 9500/);
+    expect(() => loadProducerConfigs(write([acme, { ...globex, webhookPublicUrl: 'https://CDC.example.com/acme/' }]), {})).toThrow(/connectors\[1\]\.webhookPublicUrl: the webhook public URL is also connectors\[0\]'s/);
+    // Port 0 (any free port) may repeat.
+    expect(loadProducerConfigs(write([{ ...acme, webhookPort: 0 }, { ...globex, webhookPort: 0 }]), {})).toHaveLength(2);
+  });
 });
