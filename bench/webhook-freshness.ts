@@ -142,7 +142,6 @@ async function run(webhooks: boolean): Promise<ModeResult> {
     const passTokens = tokens(sim) - passTokens0;
     await sink.caughtUp(120_000);
 
-    const observed = sent.every((s) => committedAt.has(s.title));
     const latencies = webhooks
       ? sent.map((s) => ((committedAt.get(s.title) ?? Number.POSITIVE_INFINITY) - s.at) / 1000)
       : sent.map((s) => (lastPollAt + INTERVAL_MS - s.wall) / 1000 + passS);
