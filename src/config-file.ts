@@ -43,6 +43,7 @@ const CONNECTOR_KEYS = {
   webhookUser: 'WEBHOOK_USER',
   webhookPassword: 'WEBHOOK_PASSWORD',
   webhookPasswordFile: 'WEBHOOK_PASSWORD_FILE',
+  webhookMinPassGapMs: 'WEBHOOK_MIN_PASS_GAP_MS',
 } as const;
 
 const PIPEDRIVE_KEYS = {

@@ -56,7 +56,7 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
     if (!caughtUp) return;
     const now = Date.now();
     for (const at of changes) metrics.webhookChangeToKafka.observe({ connector, table }, Math.max(0, now - at) / 1000);
-  }, log);
+  }, log, w.minPassGapMs);
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>> | undefined;
   // Once per start: a generated password replaces every subscription at each ensure().
   let registered = false;

@@ -108,8 +108,8 @@ export class TableScheduler {
    * With one (a webhook hint): the table is polled now, alone — the other tables keep their interval, so
    * a hint costs one table's calls, not a round's. Resolves true when a pass of the table that started
    * after this call reached the end of the table (its records committed); false when no such pass came
-   * (the table is unknown, paused, waiting out a failure, the pass failed, the scheduler stopped): the
-   * regular poll covers it.
+   * (the table is unknown, paused, waiting out a failure, the day's budget is low, the pass failed, the
+   * scheduler stopped): the regular poll covers it.
    */
   wake(table?: string): Promise<boolean> {
     if (table === undefined) {
@@ -224,7 +224,8 @@ export class TableScheduler {
         if (!this.urgent.has(name)) continue;
         if (signal.aborted || this.deps.settings?.changed()) return false;
         const trouble = this.trouble.get(name);
-        const skip = this.deps.settings?.paused(name) || (trouble && Date.now() < trouble.retryAtMs) || (this.deps.budgetLow() && t.source.startsBackfill?.(this.deps.serverNowMs()));
+        // With the day's budget low, hints spend nothing: the (slowed) regular poll alone uses what is left.
+        const skip = this.deps.settings?.paused(name) || (trouble && Date.now() < trouble.retryAtMs) || this.deps.budgetLow();
         if (skip) {
           for (const resolve of this.urgent.get(name) ?? []) resolve(false);
           this.urgent.delete(name);

@@ -30,7 +30,7 @@ function fakeTable(name: string) {
   return t;
 }
 
-function scheduler(tables: ReturnType<typeof fakeTable>[], pollIntervalMs: number) {
+function scheduler(tables: ReturnType<typeof fakeTable>[], pollIntervalMs: number, budgetLow = () => false) {
   const passes: string[] = [];
   const s = new TableScheduler({
     tables: tables as unknown as TableRuntime[],
@@ -38,7 +38,7 @@ function scheduler(tables: ReturnType<typeof fakeTable>[], pollIntervalMs: numbe
     flush: async () => undefined,
     schemaChanged: async () => undefined,
     passEnded: async (t) => void passes.push(t.base.name),
-    budgetLow: () => false,
+    budgetLow,
     serverNowMs: () => Date.now(),
     log: () => undefined,
     pollIntervalMs,
@@ -82,6 +82,23 @@ describe('TableScheduler.wake(table)', () => {
     await done;
     // Stopped: a wake resolves at once, false.
     expect(await s.wake('a')).toBe(false);
+  });
+
+  it('with the day\'s budget low, a hint spends nothing', async () => {
+    const a = fakeTable('a');
+    let low = false;
+    const { s } = scheduler([a], 60_000, () => low);
+    const abort = new AbortController();
+    const done = s.run(abort.signal, false);
+    await until(() => a.polls === 1);
+    low = true;
+    expect(await s.wake('a')).toBe(false);
+    expect(a.polls).toBe(1);
+    low = false;
+    expect(await s.wake('a')).toBe(true);
+    expect(a.polls).toBe(2);
+    abort.abort();
+    await done;
   });
 
   it('the regular round stays due when it was: urgent passes do not push it back', async () => {

@@ -196,6 +196,22 @@ describe('bursts', () => {
     await c.idle();
     expect(Object.fromEntries(c.passes)).toEqual({ deal: 3, person: 1 });
   });
+
+  it('WEBHOOK_MIN_PASS_GAP_MS: passes of a table start at least that far apart; other tables are not held', async () => {
+    const starts: Array<[string, number]> = [];
+    const c = new HintCoalescer(async (table) => void starts.push([table, performance.now()]), undefined, 150);
+    const hint = (table: string): WebhookHint => ({ table, id: 1, action: 'change', webhookId: 1, changedAtMs: undefined, receivedAtMs: 0 });
+    c.hint(hint('deal'));
+    await c.idle();
+    c.hint(hint('deal'));
+    c.hint(hint('person'));
+    await c.idle();
+    const deal = starts.filter(([t]) => t === 'deal').map(([, at]) => at);
+    expect(deal).toHaveLength(2);
+    expect(deal[1]! - deal[0]!).toBeGreaterThanOrEqual(145);
+    // person's first pass did not wait for deal's gap.
+    expect(starts.find(([t]) => t === 'person')![1] - deal[0]!).toBeLessThan(100);
+  });
 });
 
 describe('WEBHOOK_* settings', () => {
@@ -212,6 +228,9 @@ describe('WEBHOOK_* settings', () => {
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_USER: 'a:b' }, 'c')).toThrow(/WEBHOOK_USER: must not contain/);
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_PORT: '70000' }, 'c')).toThrow(/WEBHOOK_PORT/);
     expect(() => loadWebhookSettings({ WEBHOOK_PASSWORD: PASSWORD }, 'c')).toThrow(/WEBHOOK_PUBLIC_URL: required/);
+    expect(s.minPassGapMs).toBe(0);
+    expect(loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '2000' }, 'c')!.minPassGapMs).toBe(2000);
+    expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '-1' }, 'c')).toThrow(/WEBHOOK_MIN_PASS_GAP_MS: must be 0 or more/);
   });
 
   it('part of the producer configuration (env and config file), the password never in describeConfig', () => {
