@@ -53,6 +53,9 @@ describe('webhooks as change hints', () => {
     await sim?.close();
   });
 
+  /** The simulator's webhooks posting to the receiver on `port`. */
+  const ours = (port: number) => sim.store.webhooks.list().filter((w) => w.subscriptionUrl === `http://127.0.0.1:${port}/pipedrive`);
+
   /** A producer with webhooks on and a 10-minute poll interval, started and caught up. */
   async function startWithWebhooks(prefix: string, log: Logger = silentLogger): Promise<{ run: ProducerRun; metrics: Metrics; port: number; env: Record<string, string> }> {
     const port = await freePort();
@@ -70,7 +73,7 @@ describe('webhooks as change hints', () => {
       { kind: 'duplicate', probability: 0.05, seed: 142 },
       { kind: 'reorder', probability: 0.05, seed: 143, holdMs: 300 },
     ]);
-    const { run, metrics, env } = await startWithWebhooks(prefix);
+    const { run, metrics, env, port } = await startWithWebhooks(prefix);
     try {
       // Creates, updates and deletes of deals and persons, a few a second (several within one second too).
       const made: number[] = [];
@@ -99,6 +102,8 @@ describe('webhooks as change hints', () => {
       await run.stop();
       for (const id of faults) sim.webhooks.faults.clear(id);
     }
+    // Stopping leaves the subscriptions (the next start reuses them): one per synced entity.
+    expect(ours(port).map((w) => w.eventObject).sort()).toEqual(['deal', 'person']);
 
     // The next poll: the same connector resumes from its committed offsets and reads to the end. Persons'
     // deletes are hidden from their list: the catalog finds them with an id scan every 6 h, so the clock
@@ -145,7 +150,7 @@ describe('webhooks as change hints', () => {
     }
   }, 240_000);
 
-  it('a delivered webhook starts a pass at once: the change is in its topic within 5 s under a 10-minute poll; forged ones are refused and counted', async () => {
+  it('a delivered webhook starts a pass at once: the change is in its topic within 5 s under a 10-minute poll; forged ones are refused and counted; removing the connector deletes its subscriptions', async () => {
     const prefix = uniqueName('whf');
     const lines: Array<{ event: string } & Row> = [];
     const { run, metrics, port } = await startWithWebhooks(prefix, (event, fields) => lines.push({ event, ...fields }));
@@ -181,7 +186,10 @@ describe('webhooks as change hints', () => {
       // The forged body changed nothing: the topic holds no "forged" title.
       expect((await readTopic(`${prefix}.deal`)).some((r) => (r.value as Row | null)?.title === 'forged')).toBe(false);
     } finally {
-      await run.stop();
+      // Removed (as the admin API's DELETE does): its subscriptions go with it.
+      expect(ours(port)).toHaveLength(2);
+      await run.stop({ removeWebhooks: true });
     }
+    expect(ours(port)).toEqual([]);
   }, 120_000);
 });
