@@ -143,7 +143,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     }),
   });
   // Webhooks (WEBHOOK_PUBLIC_URL): hints that make a table's pass happen now; the poll stays the truth.
-  const webhooks = config.webhooks ? producerWebhooks({ connector, settings: config.webhooks, tables: config.tables, client, metrics, log }) : undefined;
+  // A one-off run (`run --once`) ends when caught up: it neither receives nor registers any.
+  const webhooks = config.webhooks && opts.untilCaughtUp !== true ? producerWebhooks({ connector, settings: config.webhooks, tables: config.tables, client, metrics, log }) : undefined;
   let removeWebhooks = false;
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
