@@ -105,7 +105,7 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
       session = undefined;
       await receiver?.close();
       receiver = undefined;
-      await coalescer.idle();
+      // Passes still asked for end at once (no session); one waiting out WEBHOOK_MIN_PASS_GAP_MS is not awaited.
     },
     async remove() {
       await hooks.remove();

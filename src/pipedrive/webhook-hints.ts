@@ -56,7 +56,8 @@ export class HintCoalescer {
     try {
       do {
         const wait = s.lastStartMs + this.minGapMs - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // Unref'd: a gap still to wait never holds a stopping process open (the pass would find no session).
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
         s.again = false;
         s.lastStartMs = Date.now();
         this.passes.set(table, (this.passes.get(table) ?? 0) + 1);
