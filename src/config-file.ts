@@ -43,6 +43,7 @@ const CONNECTOR_KEYS = {
   webhookUser: 'WEBHOOK_USER',
   webhookPassword: 'WEBHOOK_PASSWORD',
   webhookPasswordFile: 'WEBHOOK_PASSWORD_FILE',
+  webhookMinPassGapMs: 'WEBHOOK_MIN_PASS_GAP_MS',
 } as const;
 
 const PIPEDRIVE_KEYS = {
@@ -172,11 +173,35 @@ export interface FileEnv {
 /** The producers to run: one per connector of the file (`--config`), or one from the environment alone. */
 export function loadProducerConfigs(path: string | undefined, env: Env = process.env): ProducerConfig[] {
   if (path === undefined) return [loadProducerConfig(env)];
-  return connectorEnvs(readConfigFile(path), env).map((fileEnv) => {
+  const configs = connectorEnvs(readConfigFile(path), env).map((fileEnv) => {
     try {
       return loadProducerConfig(fileEnv.env);
     } catch (err) {
       throw inFile(err, fileEnv, path);
+    }
+  });
+  checkWebhookClashes(configs, path);
+  return configs;
+}
+
+/**
+ * Each connector with webhooks runs its own receiver, and owns every subscription posting to its public
+ * URL (pipedrive/webhooks.ts deletes the others): two connectors cannot share a port or a URL.
+ */
+function checkWebhookClashes(configs: readonly ProducerConfig[], path: string): void {
+  const seen = new Map<string, number>();
+  configs.forEach((c, i) => {
+    const w = c.webhooks;
+    if (!w) return;
+    const keys: Array<[string, string, string]> = [[`url:${w.publicUrl.replace(/\/+$/, '').toLowerCase()}`, 'webhookPublicUrl', 'public URL']];
+    // Port 0 picks a free port for each receiver.
+    if (w.port !== 0) keys.push([`port:${w.port}`, 'webhookPort', `port ${w.port}`]);
+    for (const [key, field, what] of keys) {
+      const other = seen.get(key);
+      if (other !== undefined) {
+        throw new ConfigError(`${path}: connectors[${i}].${field}: the webhook ${what} is also connectors[${other}]'s ("${configs[other]!.connectorName}"); each connector with webhooks needs its own WEBHOOK_PORT and WEBHOOK_PUBLIC_URL (set webhookPort and webhookPublicUrl per connector in the file, not in the environment)`);
+      }
+      seen.set(key, i);
     }
   });
 }

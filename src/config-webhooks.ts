@@ -7,6 +7,8 @@
  *   WEBHOOK_USER         HTTP basic auth user Pipedrive is given (default pipedrive-cdc-<connector>)
  *   WEBHOOK_PASSWORD(_FILE)  its password; unset, a random one is generated at each start (the
  *                        connector's webhooks are then registered again with it, see pipedrive/webhooks.ts)
+ *   WEBHOOK_MIN_PASS_GAP_MS  least time between two hinted passes of a table (default 0: each hint at
+ *                        once); caps the tokens hints spend under a steady stream of changes
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -20,6 +22,8 @@ export interface WebhookSettings {
   readonly password: string;
   /** True when the password was generated at start (no setting): registered webhooks are replaced. */
   readonly generatedPassword: boolean;
+  /** WEBHOOK_MIN_PASS_GAP_MS: least time between two hinted passes of a table. */
+  readonly minPassGapMs: number;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -29,15 +33,16 @@ const schema = z.object({
   port: z.coerce.number().int('must be a whole number').min(0).max(65_535).default(9480),
   user: z.string().min(1).max(255).refine((u) => !u.includes(':'), 'must not contain ":" (HTTP basic auth cannot carry it)'),
   password: z.string().min(16, 'too short; use a random secret of at least 16 characters (e.g. openssl rand -hex 24)').max(255),
+  minPassGapMs: z.coerce.number().int('must be a whole number of milliseconds').min(0, 'must be 0 or more').max(3_600_000, 'at most 3600000 (an hour); the poll interval covers longer').default(0),
 });
 
-const KEYS = { publicUrl: 'WEBHOOK_PUBLIC_URL', port: 'WEBHOOK_PORT', user: 'WEBHOOK_USER', password: 'WEBHOOK_PASSWORD' } as const;
+const KEYS = { publicUrl: 'WEBHOOK_PUBLIC_URL', port: 'WEBHOOK_PORT', user: 'WEBHOOK_USER', password: 'WEBHOOK_PASSWORD', minPassGapMs: 'WEBHOOK_MIN_PASS_GAP_MS' } as const;
 
 export function loadWebhookSettings(env: Env, connectorName: string, allowInsecureHttp = false): WebhookSettings | undefined {
   const publicUrl = env['WEBHOOK_PUBLIC_URL']?.trim();
   const given = secret(env, 'WEBHOOK_PASSWORD');
   if (!publicUrl) {
-    if (given || env['WEBHOOK_USER'] || env['WEBHOOK_PORT']) throw new ConfigError('WEBHOOK_PUBLIC_URL: required when other WEBHOOK_* settings are set (the URL Pipedrive posts webhooks to)');
+    if (given || env['WEBHOOK_USER'] || env['WEBHOOK_PORT'] || env['WEBHOOK_MIN_PASS_GAP_MS']) throw new ConfigError('WEBHOOK_PUBLIC_URL: required when other WEBHOOK_* settings are set (the URL Pipedrive posts webhooks to)');
     return undefined;
   }
   const parsed = schema.safeParse({
@@ -45,6 +50,7 @@ export function loadWebhookSettings(env: Env, connectorName: string, allowInsecu
     port: env['WEBHOOK_PORT'] || undefined,
     user: env['WEBHOOK_USER'] || `pipedrive-cdc-${connectorName}`,
     password: given ?? randomBytes(24).toString('hex'),
+    minPassGapMs: env['WEBHOOK_MIN_PASS_GAP_MS'] || undefined,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -62,5 +68,5 @@ export function loadWebhookSettings(env: Env, connectorName: string, allowInsecu
 
 /** The settings without the password, for the `starting` line. */
 export function describeWebhookSettings(w: WebhookSettings): Record<string, unknown> {
-  return { publicUrl: redactUrl(w.publicUrl), port: w.port, user: w.user, password: w.generatedPassword ? 'generated' : 'set' };
+  return { publicUrl: redactUrl(w.publicUrl), port: w.port, user: w.user, password: w.generatedPassword ? 'generated' : 'set', ...(w.minPassGapMs > 0 ? { minPassGapMs: w.minPassGapMs } : {}) };
 }

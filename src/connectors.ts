@@ -246,7 +246,8 @@ export class Connectors {
     await store.remove(name);
     entry.removed = true;
     this.entries.delete(name);
-    await entry.run?.stop();
+    // Its webhook subscriptions go with it (its topics stay).
+    await entry.run?.stop({ removeWebhooks: true });
     this.opts.log('connector-deleted', { connector: name, topic: store.topic, by: by ?? null });
   }
 
@@ -338,7 +339,8 @@ export class Connectors {
       p.kind === 'api-token'
         ? { kind: 'api-token' as const, baseUrl: secure(p.baseUrl, 'pipedrive.baseUrl'), apiToken: p.apiToken }
         : { kind: 'oauth' as const, clientId: p.clientId, clientSecret: p.clientSecret, oauthUrl: secure(p.oauthUrl, 'pipedrive.oauth.oauthUrl'), redirectUri: p.redirectUri, tokenFile: `(kept in ${this.opts.store?.topic ?? 'the connectors topic'})` };
-    return { ...t, connectorName: def.name, topicPrefix: def.topicPrefix, tables, rules, pipedrive: { ...t.pipedrive, auth } };
+    // Webhook settings are per connector of the configuration (own port and public URL): not inherited.
+    return { ...t, connectorName: def.name, topicPrefix: def.topicPrefix, tables, rules, pipedrive: { ...t.pipedrive, auth }, webhooks: undefined };
   }
 
   private statusOf(entry: Entry): ConnectorStatus {

@@ -31,6 +31,7 @@ import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publis
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
 import { Resyncs, type ResyncResult } from './producer-resync.ts';
+import { producerWebhooks } from './producer-webhooks.ts';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
 
 export interface ProducerRun {
@@ -39,7 +40,8 @@ export interface ProducerRun {
    * that failed for good; rejects on an error waiting cannot fix (fenced, bad credentials, a refused schema).
    */
   readonly done: Promise<SchedulerResult>;
-  stop(): Promise<void>;
+  /** Stops the producer; `removeWebhooks`: also delete its webhook subscriptions (the connector is removed). */
+  stop(opts?: { removeWebhooks?: boolean }): Promise<void>;
   /** The connector's tables with their sync state, for the admin API. */
   status(): ConnectorStatus;
   /**
@@ -144,6 +146,10 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       connect: (transactionalId) => connectProducerKafka({ brokers: config.kafkaBrokers, security: config.kafkaSecurity, clientId: `${connector}-settings`, transactionalId, log }),
     }),
   });
+  // Webhooks (WEBHOOK_PUBLIC_URL): hints that make a table's pass happen now; the poll stays the truth.
+  // A one-off run (`run --once`) ends when caught up: it neither receives nor registers any.
+  const webhooks = config.webhooks && opts.untilCaughtUp !== true ? producerWebhooks({ connector, settings: config.webhooks, tables: config.tables, client, metrics, log }) : undefined;
+  let removeWebhooks = false;
   const freshnessTimer = setInterval(() => {
     for (const [table, at] of caughtUpAt) metrics.sourceFreshness.set({ connector, table }, (Date.now() - at) / 1000);
   }, 1000);
@@ -293,7 +299,9 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
           onRetry: () => onRetry('pipedrive'),
         },
       });
-      resyncs.wake = () => scheduler.wake();
+      resyncs.wake = () => void scheduler.wake();
+      webhooks?.attach(scheduler, tables);
+      await webhooks?.ensure(abort.signal);
       view.tables = tables;
       view.blockedColumns = (t) => policyBlocked(t)(t.base.name);
       view.state = 'running';
@@ -307,6 +315,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
       // A transaction may still be in flight (the session ended on another error, or was stopped): let it
       // finish before disconnecting; its failure, if any, needs no report — the next session starts over.
       resyncs.endSession();
+      webhooks?.detach();
       await publisher.flush().catch(() => undefined);
       await kafka.close();
     }
@@ -345,6 +354,12 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     view.state = 'stopped';
     resyncs.stopped();
     clearInterval(freshnessTimer);
+    await webhooks?.close().catch(() => undefined);
+    if (removeWebhooks) {
+      await webhooks?.remove().catch((err: unknown) =>
+        log('webhooks-remove-failed', { error: describeError(err), what: 'delete the webhooks posting to WEBHOOK_PUBLIC_URL in Pipedrive (Settings > Webhooks)' }),
+      );
+    }
     await client.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
     await registry.close().catch(() => undefined);
@@ -355,7 +370,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     done,
     resync: (tables) => resyncs.request(tables),
     settings,
-    async stop() {
+    async stop(opts) {
+      if (opts?.removeWebhooks) removeWebhooks = true;
       abort.abort();
       await done.catch(() => undefined);
     },

@@ -25,17 +25,19 @@ function memoryLog(): KeyedLog & { records: Array<[string, Buffer | null]> } {
   };
 }
 
-const template = loadProducerConfig({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://registry:8081', PIPEDRIVE_API_TOKEN: 'file-token', CONNECTOR_NAME: 'filed', TOPIC_PREFIX: 'filed', TABLES: 'deal' });
+const template = loadProducerConfig({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://registry:8081', PIPEDRIVE_API_TOKEN: 'file-token', CONNECTOR_NAME: 'filed', TOPIC_PREFIX: 'filed', TABLES: 'deal', WEBHOOK_PUBLIC_URL: 'https://cdc.example.com/filed', WEBHOOK_PASSWORD: 'filed-webhook-secret-0123456789' });
 
 function supervisor(log: KeyedLog, box: SecretsBox | undefined, clock = { ms: Date.parse('2026-06-01T10:00:00Z') }) {
   const started: ProducerConfig[] = [];
+  const stopped: Array<{ connector: string; removeWebhooks: boolean }> = [];
   const start = (config: ProducerConfig): ProducerRun => {
     started.push(config);
     let stop!: () => void;
     const done = new Promise<{ failed: Map<string, Error> }>((r) => (stop = () => r({ failed: new Map() })));
     return {
       done,
-      async stop() {
+      async stop(opts) {
+        stopped.push({ connector: config.connectorName, removeWebhooks: opts?.removeWebhooks === true });
         stop();
       },
       resync: () => Promise.reject(new Error('not asked for in these tests')),
@@ -47,7 +49,7 @@ function supervisor(log: KeyedLog, box: SecretsBox | undefined, clock = { ms: Da
   };
   const connectors = new Connectors({ metrics: createMetrics('producer'), log: silentLogger, logFor: () => silentLogger, untilCaughtUp: false, start, template, store: new ConnectorStore(log, box), env: {}, now: () => clock.ms });
   connectors.startConfigured(template);
-  return { connectors, started, clock };
+  return { connectors, started, stopped, clock };
 }
 
 const refusal = async (p: Promise<unknown>): Promise<ConnectorRequestError> => {
@@ -114,11 +116,15 @@ describe('connector supervisor', () => {
     expect(err.message).toContain('CONNECTOR_SECRETS_KEY is not set');
 
     const log = memoryLog();
-    const { connectors } = supervisor(log, box);
+    const { connectors, started, stopped } = supervisor(log, box);
     expect((await refusal(connectors.remove('filed'))).message).toContain('defined in the configuration');
     expect((await refusal(connectors.remove('nosuch'))).status).toBe(404);
     await connectors.create({ name: 'gone', pipedrive: { apiToken: 'x' } }, '');
+    // An API connector does not inherit the configured connector's webhook receiver (its port, its URL).
+    expect(started.find((c) => c.connectorName === 'gone')!.webhooks).toBeUndefined();
     await connectors.remove('gone');
+    // Removed: stopped with its webhook subscriptions deleted.
+    expect(stopped).toEqual([{ connector: 'gone', removeWebhooks: true }]);
     expect(log.records.at(-1)).toEqual(['gone', null]);
     expect(connectors.list().map((c) => c.name)).toEqual(['filed']);
     expect(await new ConnectorStore(log, box).load()).toEqual([]);

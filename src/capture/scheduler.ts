@@ -98,20 +98,52 @@ export class TableScheduler {
   private wakeIdle: (() => void) | undefined;
   /** A wake that came while no idle wait ran: the next one is skipped. */
   private woken = false;
+  /** Tables a webhook asked to poll now, with who waits for their next pass to end. */
+  private readonly urgent = new Map<string, Array<(caughtUp: boolean) => void>>();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Starts the next round now instead of after the idle wait (a re-sync was asked for). */
-  wake(): void {
-    this.woken = true;
-    this.wakeIdle?.();
+  /**
+   * Without a table: starts the next round now instead of after the idle wait (a re-sync was asked for).
+   * With one (a webhook hint): the table is polled now, alone — the other tables keep their interval, so
+   * a hint costs one table's calls, not a round's. Resolves true when a pass of the table that started
+   * after this call reached the end of the table (its records committed); false when no such pass came
+   * (the table is unknown, paused, waiting out a failure, the day's budget is low, the pass failed, the
+   * scheduler stopped): the regular poll covers it.
+   */
+  wake(table?: string): Promise<boolean> {
+    if (table === undefined) {
+      this.woken = true;
+      this.wakeIdle?.();
+      return Promise.resolve(false);
+    }
+    if (this.stopped || !this.deps.tables.some((t) => t.base.name === table)) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiting = this.urgent.get(table) ?? [];
+      waiting.push(resolve);
+      this.urgent.set(table, waiting);
+      this.wakeIdle?.();
+    });
   }
+
+  private stopped = false;
 
   /**
    * Polls until stopped, or with `untilCaughtUp` until a round publishes nothing and nothing waits for the
    * budget or for a transient failure to pass (tables that failed for good are reported, not retried).
    */
   async run(signal: AbortSignal, untilCaughtUp: boolean): Promise<SchedulerResult> {
+    try {
+      return await this.rounds(signal, untilCaughtUp);
+    } finally {
+      // Nobody waits for a pass that will not come (the session ended; the next one has its own scheduler).
+      this.stopped = true;
+      for (const waiting of this.urgent.values()) for (const resolve of waiting) resolve(false);
+      this.urgent.clear();
+    }
+  }
+
+  private async rounds(signal: AbortSignal, untilCaughtUp: boolean): Promise<SchedulerResult> {
     const { tables, log } = this.deps;
     for (let round = 0; !signal.aborted; round++) {
       let moved = false;
@@ -137,32 +169,72 @@ export class TableScheduler {
       // With the day's budget low, poll less often so incremental reads last until the reset.
       const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
       const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
-      await this.idle(Math.max(0, Math.min(idle, nextRetry)), signal);
+      // Urgent passes (webhook hints) run inside the wait; the next full round stays due when it was.
+      const untilMs = Date.now() + Math.max(0, Math.min(idle, nextRetry));
+      while ((await this.idle(untilMs - Date.now(), signal)) === 'urgent') {
+        if (!(await this.urgentPasses(signal)) || Date.now() >= untilMs) break;
+      }
     }
     return { failed: new Map([...this.trouble].filter(([, x]) => x.kind === 'failed').map(([name, x]) => [name, x.error])) };
   }
 
-  /** Waits between rounds, until stopped, woken, or the settings change. */
-  private async idle(ms: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return;
+  /**
+   * Waits between rounds, until stopped, woken, or the settings change ('round': start the next round), or
+   * until a table is urgent ('urgent': poll it alone, then wait on).
+   */
+  private async idle(ms: number, signal: AbortSignal): Promise<'round' | 'urgent'> {
+    if (signal.aborted) return 'round';
     // A wake() that came during the round (a re-sync asked for) skips this wait.
     if (this.woken) {
       this.woken = false;
-      return;
+      return 'round';
     }
+    if (this.urgent.size > 0) return 'urgent';
+    if (ms <= 0) return 'round';
     const wake = new AbortController();
+    let settingsChanged = false;
     const stop = () => wake.abort();
-    const off = this.deps.settings?.onChange?.(stop);
+    const off = this.deps.settings?.onChange?.(() => {
+      settingsChanged = true;
+      stop();
+    });
     this.wakeIdle = stop;
     signal.addEventListener('abort', stop, { once: true });
+    let slept = false;
     try {
-      await sleepUnlessAborted(ms, wake.signal).catch(() => undefined);
+      await sleepUnlessAborted(ms, wake.signal).then(() => (slept = true), () => undefined);
     } finally {
       off?.();
       this.wakeIdle = undefined;
-      this.woken = false;
       signal.removeEventListener('abort', stop);
     }
+    const woken = this.woken;
+    this.woken = false;
+    return slept || woken || settingsChanged || signal.aborted || this.urgent.size === 0 ? 'round' : 'urgent';
+  }
+
+  /**
+   * One pass of each urgent table, until none is (a hint during a pass makes its table urgent again: the
+   * pass may have read the API before the change). False when the wait must end (stopped, settings changed).
+   */
+  private async urgentPasses(signal: AbortSignal): Promise<boolean> {
+    while (this.urgent.size > 0) {
+      for (const t of this.deps.tables) {
+        const name = t.base.name;
+        if (!this.urgent.has(name)) continue;
+        if (signal.aborted || this.deps.settings?.changed()) return false;
+        const trouble = this.trouble.get(name);
+        // With the day's budget low, hints spend nothing: the (slowed) regular poll alone uses what is left.
+        const skip = this.deps.settings?.paused(name) || (trouble && Date.now() < trouble.retryAtMs) || this.deps.budgetLow();
+        if (skip) {
+          for (const resolve of this.urgent.get(name) ?? []) resolve(false);
+          this.urgent.delete(name);
+          continue;
+        }
+        await this.pollTable(t, signal);
+      }
+    }
+    return true;
   }
 
   /** Drains one table's pending batches; true when anything was published. */
@@ -170,6 +242,10 @@ export class TableScheduler {
     const name = t.base.name;
     let published = false;
     const passStarted = Date.now();
+    // This pass serves the hints that came before it started; later ones wait for the next pass.
+    const waiting = this.urgent.get(name) ?? [];
+    this.urgent.delete(name);
+    let caughtUp = false;
     try {
       if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs)) await this.refreshCustomFields(t, signal);
       for (;;) {
@@ -191,6 +267,7 @@ export class TableScheduler {
           await this.deps.flush();
           this.recovered(t);
           this.deps.hooks?.onCaughtUp?.(name, passStarted);
+          caughtUp = true;
           return published;
         }
         await this.deps.publish(t, batch);
@@ -207,6 +284,8 @@ export class TableScheduler {
       t.reset();
       this.troubled(t, err);
       return published;
+    } finally {
+      for (const resolve of waiting) resolve(caughtUp);
     }
   }
 

@@ -98,6 +98,13 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       labelNames: ['connector', 'reason'] as const,
       registers: producer,
     }),
+    webhookChangeToKafka: new Histogram({
+      name: 'pipedrive_cdc_webhook_change_to_kafka_seconds',
+      help: 'From a change (the webhook meta.timestamp) to the end of the pass it triggered, its records committed in Kafka; by the table polled',
+      labelNames: ['connector', 'table'] as const,
+      buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300],
+      registers: producer,
+    }),
     sinkLag: new Gauge({
       name: 'pipedrive_cdc_sink_lag_records',
       help: 'Log end offset minus the next offset the sink will apply, per topic partition',

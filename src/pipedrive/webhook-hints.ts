@@ -10,6 +10,8 @@ import type { WebhookHint } from './webhook-receiver.ts';
 interface TableState {
   running: Promise<void> | undefined;
   again: boolean;
+  /** When the table's last hinted pass started (for minGapMs). */
+  lastStartMs: number;
   /** The newest hint for the table (its changedAtMs tells a pass how old the change it serves is). */
   latest: WebhookHint;
 }
@@ -23,11 +25,16 @@ export class HintCoalescer {
     /** One incremental pass of the table (e.g. the scheduler's "poll this table now"). */
     private readonly runPass: (table: string, hints: { latest: WebhookHint }) => Promise<void>,
     private readonly log?: Logger,
+    /**
+     * The least time between the starts of two hinted passes of a table (WEBHOOK_MIN_PASS_GAP_MS): caps
+     * what hints spend — a pass costs its list calls — at the price of up to that much freshness.
+     */
+    private readonly minGapMs = 0,
   ) {}
 
   hint(h: WebhookHint): void {
     let s = this.tables.get(h.table);
-    if (!s) this.tables.set(h.table, (s = { running: undefined, again: false, latest: h }));
+    if (!s) this.tables.set(h.table, (s = { running: undefined, again: false, lastStartMs: Number.NEGATIVE_INFINITY, latest: h }));
     s.latest = h;
     if (s.running) {
       s.again = true;
@@ -48,7 +55,11 @@ export class HintCoalescer {
   private async loop(table: string, s: TableState): Promise<void> {
     try {
       do {
+        const wait = s.lastStartMs + this.minGapMs - Date.now();
+        // Unref'd: a gap still to wait never holds a stopping process open (the pass would find no session).
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
         s.again = false;
+        s.lastStartMs = Date.now();
         this.passes.set(table, (this.passes.get(table) ?? 0) + 1);
         try {
           await this.runPass(table, { latest: s.latest });

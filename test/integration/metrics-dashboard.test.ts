@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,7 +176,15 @@ describe('Grafana dashboard: every panel query returns data from a real Promethe
     const once = startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger, untilCaughtUp: true });
     await once.done;
     console.log(`[dashboard] producer caught up at ${since()}`);
-    producer = startProducer(loadProducerConfig(env()), { metrics: producerMetrics, log: silentLogger });
+    // With webhooks (the webhook panels): each change is also a hint that polls the deal table at once.
+    const hookPort = await new Promise<number>((r) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => r(port));
+      });
+    });
+    const hooks = { WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${hookPort}/pipedrive`, WEBHOOK_PORT: String(hookPort), WEBHOOK_PASSWORD: 'dashboard-webhook-secret-0123456789' };
+    producer = startProducer(loadProducerConfig({ ...env(), ...hooks }), { metrics: producerMetrics, log: silentLogger });
     producer.done.catch((err: unknown) => (producerError = err));
     sink = await startSink(loadSinkConfig(env()), { metrics: sinkMetrics, log: silentLogger });
     await sink.caughtUp(60_000);

@@ -196,6 +196,22 @@ describe('bursts', () => {
     await c.idle();
     expect(Object.fromEntries(c.passes)).toEqual({ deal: 3, person: 1 });
   });
+
+  it('WEBHOOK_MIN_PASS_GAP_MS: passes of a table start at least that far apart; other tables are not held', async () => {
+    const starts: Array<[string, number]> = [];
+    const c = new HintCoalescer(async (table) => void starts.push([table, performance.now()]), undefined, 150);
+    const hint = (table: string): WebhookHint => ({ table, id: 1, action: 'change', webhookId: 1, changedAtMs: undefined, receivedAtMs: 0 });
+    c.hint(hint('deal'));
+    await c.idle();
+    c.hint(hint('deal'));
+    c.hint(hint('person'));
+    await c.idle();
+    const deal = starts.filter(([t]) => t === 'deal').map(([, at]) => at);
+    expect(deal).toHaveLength(2);
+    expect(deal[1]! - deal[0]!).toBeGreaterThanOrEqual(145);
+    // person's first pass did not wait for deal's gap.
+    expect(starts.find(([t]) => t === 'person')![1] - deal[0]!).toBeLessThan(100);
+  });
 });
 
 describe('WEBHOOK_* settings', () => {
@@ -212,6 +228,9 @@ describe('WEBHOOK_* settings', () => {
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_USER: 'a:b' }, 'c')).toThrow(/WEBHOOK_USER: must not contain/);
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_PORT: '70000' }, 'c')).toThrow(/WEBHOOK_PORT/);
     expect(() => loadWebhookSettings({ WEBHOOK_PASSWORD: PASSWORD }, 'c')).toThrow(/WEBHOOK_PUBLIC_URL: required/);
+    expect(s.minPassGapMs).toBe(0);
+    expect(loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '2000' }, 'c')!.minPassGapMs).toBe(2000);
+    expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '-1' }, 'c')).toThrow(/WEBHOOK_MIN_PASS_GAP_MS: must be 0 or more/);
   });
 
   it('part of the producer configuration (env and config file), the password never in describeConfig', () => {
@@ -227,5 +246,22 @@ describe('WEBHOOK_* settings', () => {
       connectors: [{ name: 'acme', pipedrive: { apiToken: 'tok' }, webhookPublicUrl: 'https://cdc.example.com/acme', webhookPort: 9481, webhookPassword: PASSWORD }] }));
     const [fromFile] = loadProducerConfigs(file, {});
     expect(fromFile!.webhooks).toMatchObject({ publicUrl: 'https://cdc.example.com/acme', port: 9481, user: 'pipedrive-cdc-acme', generatedPassword: false });
+  });
+
+  it('several connectors: each needs its own port and public URL (one set in the environment covers all: refused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-config-'));
+    const write = (connectors: object[]) => {
+      const file = join(dir, `c${Math.random()}.json`);
+      writeFileSync(file, JSON.stringify({ kafka: { brokers: 'localhost:9092' }, schemaRegistry: { url: 'http://localhost:8081' }, connectors }));
+      return file;
+    };
+    const acme = { name: 'acme', pipedrive: { apiToken: 'a' }, webhookPublicUrl: 'https://cdc.example.com/acme', webhookPort: 9481, webhookPassword: PASSWORD };
+    const globex = { name: 'globex', pipedrive: { apiToken: 'g' }, webhookPublicUrl: 'https://cdc.example.com/globex', webhookPort: 9482, webhookPassword: PASSWORD };
+    expect(loadProducerConfigs(write([acme, globex]), {}).map((c) => c.webhooks?.port)).toEqual([9481, 9482]);
+    expect(() => loadProducerConfigs(write([acme, { ...globex, webhookPort: 9481 }]), {})).toThrow(/connectors\[1\]\.webhookPort: the webhook port 9481 is also connectors\[0\]'s \("acme"\); each connector with webhooks needs its own WEBHOOK_PORT/);
+    expect(() => loadProducerConfigs(write([acme, globex]), { WEBHOOK_PORT: '9500' })).toThrow(/connectors\[1\]\.webhookPort: the webhook port 9500/);
+    expect(() => loadProducerConfigs(write([acme, { ...globex, webhookPublicUrl: 'https://CDC.example.com/acme/' }]), {})).toThrow(/connectors\[1\]\.webhookPublicUrl: the webhook public URL is also connectors\[0\]'s/);
+    // Port 0 (any free port) may repeat.
+    expect(loadProducerConfigs(write([{ ...acme, webhookPort: 0 }, { ...globex, webhookPort: 0 }]), {})).toHaveLength(2);
   });
 });
