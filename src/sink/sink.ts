@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { SinkConfig } from '../config.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -43,6 +44,9 @@ export async function startSink(
 ): Promise<SinkRun> {
   const { metrics, log } = opts;
   const stopping = new AbortController();
+  // The registry's requests listen on it, one per topic at once when tables are widened: more than Node's
+  // default of 10 listeners is expected, not a leak (each is removed when its request ends).
+  setMaxListeners(64, stopping.signal);
   const onRetry = (d: Dependency) => metrics.retries.inc({ dependency: d });
   const retry = <T>(dependency: Dependency, what: string, fn: () => Promise<T>) => withRetries(fn, { dependency, what, log, onRetry, signal: stopping.signal });
   const prefix = `${config.topicPrefix}.`;
