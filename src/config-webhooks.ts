@@ -71,6 +71,20 @@ export function loadWebhookSettings(env: Env, connectorName: string, allowInsecu
   return { ...parsed.data, publicUrl: parsed.data.publicUrl, generatedPassword: given === undefined };
 }
 
+/**
+ * The settings of a connector created through the admin API (its stored `webhooks`, password generated at
+ * creation), checked as the environment's are; a refusal names the request's field (`webhooks.publicUrl`).
+ */
+export function definedWebhookSettings(w: { publicUrl: string; port: number; host: string; user: string; password: string }, connectorName: string, allowInsecureHttp: boolean): WebhookSettings {
+  const field: Record<string, string> = { PUBLIC_URL: 'publicUrl', PORT: 'port', HOST: 'host', USER: 'user' };
+  try {
+    return loadWebhookSettings({ WEBHOOK_PUBLIC_URL: w.publicUrl, WEBHOOK_PORT: String(w.port), WEBHOOK_HOST: w.host, WEBHOOK_USER: w.user, WEBHOOK_PASSWORD: w.password }, connectorName, allowInsecureHttp)!;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(err.message.replace(/^WEBHOOK_([A-Z_]+)/, (all, k: string) => (field[k] ? `webhooks.${field[k]}` : all)));
+    throw err;
+  }
+}
+
 /** The settings without the password, for the `starting` line. */
 export function describeWebhookSettings(w: WebhookSettings): Record<string, unknown> {
   return { publicUrl: redactUrl(w.publicUrl), port: w.port, ...(w.host !== '0.0.0.0' ? { host: w.host } : {}), user: w.user, password: w.generatedPassword ? 'generated' : 'set', ...(w.minPassGapMs > 0 ? { minPassGapMs: w.minPassGapMs } : {}) };
