@@ -12,7 +12,8 @@ type Json = Record<string, unknown>;
 /**
  * A connector created through the admin API with webhook settings (issue 14), in a real producer process:
  * it registers its webhooks at the local Pipedrive, a deal change reaches its topic within seconds under a
- * 10-minute poll, its generated webhook password is kept sealed, and DELETE removes its subscriptions at
+ * 10-minute poll, its generated webhook password is kept sealed (a restart reuses it and the subscription),
+ * and DELETE removes its subscriptions at
  * Pipedrive. Every answer validates against spec/admin-api.yaml. Oracles: the simulator's webhook list
  * (GET /v1/webhooks, as Pipedrive answers it) and the topic as a consumer reads it.
  */
@@ -36,6 +37,12 @@ describe('admin API: a connector created with webhooks', () => {
   let sim: Simulator;
   let run: CliRun;
   let url: string;
+  let env: Record<string, string>;
+  const outputs: string[] = [];
+  const start = async () => {
+    run = runCli(['run'], env);
+    url = String((await run.waitForLine((l) => l.event === 'admin-api')).url).replace(/\/v1\/connectors$/, '');
+  };
   const check = adminApiValidator();
   const base = uniqueName('acwbase');
   const name = uniqueName('acwh');
@@ -65,7 +72,7 @@ describe('admin API: a connector created with webhooks', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ seed: 31, deals: 10 });
-    const env = pipelineEnv(sim, base, {
+    env = pipelineEnv(sim, base, {
       TABLES: 'deal',
       POLL_INTERVAL_MS: '600000',
       METRICS_PORT: '0',
@@ -74,8 +81,7 @@ describe('admin API: a connector created with webhooks', () => {
       CONNECTOR_SECRETS_KEY: randomBytes(32).toString('base64'),
       CONNECTORS_TOPIC: connectorsTopic,
     });
-    run = runCli(['run'], env);
-    url = String((await run.waitForLine((l) => l.event === 'admin-api')).url).replace(/\/v1\/connectors$/, '');
+    await start();
   });
   afterAll(async () => {
     if (run && run.child.exitCode === null) {
@@ -124,11 +130,24 @@ describe('admin API: a connector created with webhooks', () => {
     expect(records.some((b) => b.startsWith(`${name}=`) && /"webhooks":\{[^}]*"password":"v1\./.test(b))).toBe(true);
     expectNoSecrets('the connectors topic', records, [password, sim.token]);
 
+    // A restart reads the connector (and its sealed password) back: the same subscription is kept, and works.
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    outputs.push(...run.lines);
+    await start();
+    await until('the restarted connector running', async () => (await call('GET', `/v1/connectors/${name}`)).body.state === 'running');
+    await until('a pass after the restart', async () => ((await call('GET', `/v1/connectors/${name}`)).body.tables as Json[] | undefined)?.some((t) => t.lastPassStartedAt !== null) === true);
+    expect((await listed(publicUrl)).map((w) => w.id)).toEqual([hook!.id]);
+    const again = Date.now();
+    await api(sim.baseUrl, sim.token, 'PATCH', '/api/v2/deals/5', { title: 'hinted after the restart' });
+    await until('the change after the restart', async () => (await titles(name)).includes('hinted after the restart'), 5000);
+    expect((Date.now() - again) / 1000).toBeLessThan(5);
+
     const deleted = await call('DELETE', `/v1/connectors/${name}`);
     expect(deleted.status).toBe(200);
     check('DELETE', '/v1/connectors/{connector}', 200, deleted.body);
     expect(await listed(publicUrl)).toEqual([]);
     expect(sim.store.webhooks.list().filter((w) => w.subscriptionUrl === publicUrl)).toEqual([]);
-    expectNoSecrets('answers and output', [...answers, ...run.lines], [password, sim.token]);
+    expectNoSecrets('answers and output', [...answers, ...outputs, ...run.lines], [password, sim.token]);
   }, 180_000);
 });
