@@ -40,6 +40,7 @@ const CONNECTOR_KEYS = {
   schemaChanges: 'SCHEMA_CHANGES',
   webhookPublicUrl: 'WEBHOOK_PUBLIC_URL',
   webhookPort: 'WEBHOOK_PORT',
+  webhookHost: 'WEBHOOK_HOST',
   webhookUser: 'WEBHOOK_USER',
   webhookPassword: 'WEBHOOK_PASSWORD',
   webhookPasswordFile: 'WEBHOOK_PASSWORD_FILE',

@@ -2,7 +2,7 @@
  * The connectors created through the admin API, kept in a compacted Kafka topic (CONNECTORS_TOPIC, default
  * `pipedrive-cdc._connectors`): one record per connector keyed by its name, a tombstone when deleted. The
  * topic is read at start, so a restarted process — or another one on the same cluster — runs them again.
- * Every secret in a record (API token, client secret, OAuth tokens) is sealed with CONNECTOR_SECRETS_KEY
+ * Every secret in a record (API token, client secret, OAuth tokens, webhook password) is sealed with CONNECTOR_SECRETS_KEY
  * (secrets-box.ts); everything else is plain JSON an operator can read with any Kafka tool.
  */
 import { z } from 'zod';
@@ -45,6 +45,16 @@ export interface ConnectorDefinition {
   readonly rules: Record<string, unknown> | undefined;
   readonly createdAt: string;
   readonly pipedrive: DefinedAuth;
+  /** Webhook receiver settings (issue 14); the password generated at create time. */
+  readonly webhooks?: DefinedWebhooks | undefined;
+}
+
+export interface DefinedWebhooks {
+  readonly publicUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly user: string;
+  readonly password: string;
 }
 
 const sealed = z.string().startsWith('v1.');
@@ -67,6 +77,8 @@ const recordSchema = z.object({
       pending: z.object({ stateSha256: z.string(), expiresAt: z.string(), redirectUri: z.string() }).nullable(),
     }),
   ]),
+  // Absent in records written before webhooks could be set through the API.
+  webhooks: z.object({ publicUrl: z.string(), port: z.number(), host: z.string(), user: z.string(), password: sealed }).nullable().optional(),
 });
 
 export class ConnectorStore {
@@ -142,6 +154,7 @@ export class ConnectorStore {
               tokens: p.tokens === null ? undefined : (JSON.parse(open(p.tokens, 'tokens')) as StoredTokens),
               pending: p.pending ?? undefined,
             },
+      webhooks: r.webhooks ? { ...r.webhooks, password: open(r.webhooks.password, 'webhooks.password') } : undefined,
     };
   }
 }
@@ -170,6 +183,7 @@ function encode(def: ConnectorDefinition, box: SecretsBox): z.infer<typeof recor
             tokens: p.tokens ? seal(JSON.stringify(p.tokens), 'tokens') : null,
             pending: p.pending ?? null,
           },
+    webhooks: def.webhooks ? { ...def.webhooks, password: seal(def.webhooks.password, 'webhooks.password') } : null,
   };
 }
 

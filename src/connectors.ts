@@ -12,6 +12,7 @@ import type { CreateConnectorRequest } from './admin/connector-request.ts';
 import { catalog } from './catalog/index.ts';
 import { ConfigError, type Env } from './config-env.ts';
 import { loadSyncRules } from './config-rules.ts';
+import { definedWebhookSettings } from './config-webhooks.ts';
 import { describeConfig, type ProducerConfig } from './config.ts';
 import { DefinitionTokenStorage, type ConnectorDefinition, type ConnectorStore } from './connector-store.ts';
 import type { Logger } from './observe/log.ts';
@@ -157,8 +158,19 @@ export class Connectors {
       pipedrive: p.oauth
         ? { kind: 'oauth', clientId: p.oauth.clientId, clientSecret: p.oauth.clientSecret, oauthUrl: p.oauth.oauthUrl ?? DEFAULT_OAUTH_URL, redirectUri: p.oauth.redirectUri, tokens: undefined, pending: undefined }
         : { kind: 'api-token', baseUrl: p.baseUrl ?? 'https://api.pipedrive.com', apiToken: p.apiToken! },
+      webhooks: req.webhooks && {
+        publicUrl: req.webhooks.publicUrl,
+        port: req.webhooks.port ?? 9480,
+        host: req.webhooks.host ?? '0.0.0.0',
+        user: req.webhooks.user ?? `pipedrive-cdc-${req.name}`,
+        // Generated once and kept (sealed): a restart reuses the registered webhooks.
+        password: randomBytes(24).toString('hex'),
+      },
     };
     const config = this.configOf(def);
+    const w = config.webhooks;
+    const hookClash = w && [...this.entries.values()].find((e) => e.config.webhooks && (e.config.webhooks.port === w.port || e.config.webhooks.publicUrl === w.publicUrl));
+    if (hookClash) throw new ConnectorRequestError(409, 'conflict', `webhooks: connector "${hookClash.name}" uses this port or public URL already; each connector with webhooks needs its own webhooks.port and webhooks.publicUrl`);
     // Reserved before the first await: a second request with the same name gets 409, not a race.
     const entry: Entry = { name: def.name, origin: 'api', config, def, run: undefined, removed: false };
     this.entries.set(entry.name, entry);
@@ -339,8 +351,15 @@ export class Connectors {
       p.kind === 'api-token'
         ? { kind: 'api-token' as const, baseUrl: secure(p.baseUrl, 'pipedrive.baseUrl'), apiToken: p.apiToken }
         : { kind: 'oauth' as const, clientId: p.clientId, clientSecret: p.clientSecret, oauthUrl: secure(p.oauthUrl, 'pipedrive.oauth.oauthUrl'), redirectUri: p.redirectUri, tokenFile: `(kept in ${this.opts.store?.topic ?? 'the connectors topic'})` };
-    // Webhook settings are per connector of the configuration (own port and public URL): not inherited.
-    return { ...t, connectorName: def.name, topicPrefix: def.topicPrefix, tables, rules, pipedrive: { ...t.pipedrive, auth }, webhooks: undefined };
+    // Webhook settings are per connector (own port and public URL): never the template's, only the definition's.
+    let webhooks;
+    try {
+      webhooks = def.webhooks && definedWebhookSettings(def.webhooks, def.name, t.pipedrive.allowInsecureHttp);
+    } catch (err) {
+      if (err instanceof ConfigError) throw bad(err.message);
+      throw err;
+    }
+    return { ...t, connectorName: def.name, topicPrefix: def.topicPrefix, tables, rules, pipedrive: { ...t.pipedrive, auth }, webhooks };
   }
 
   private statusOf(entry: Entry): ConnectorStatus {

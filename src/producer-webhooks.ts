@@ -74,7 +74,7 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
       // Listening before registering: Pipedrive may deliver as soon as a webhook exists.
       if (registered) return;
       if (!receiver) {
-        receiver = await startWebhookReceiver({ connector, user: w.user, password: w.password, port: w.port, metrics, log, knownWebhookIds: () => hooks.knownIds(), onHint });
+        receiver = await startWebhookReceiver({ connector, user: w.user, password: w.password, port: w.port, host: w.host, metrics, log, knownWebhookIds: () => hooks.knownIds(), onHint });
         log('webhook-receiver-listening', { port: receiver.port, publicUrl: redactUrl(w.publicUrl) });
       }
       try {

@@ -21,6 +21,10 @@ describe('POST /v1/connectors body (zod)', () => {
       [{ name: 'a', pipedrive: { apiToken: 'x' }, rules: { nope: 1 } }, /^rules: unknown key "nope"/],
       [{ name: 'a', pipedrive: { apiToken: 'x' }, extra: true }, /^\(the body\): unknown key "extra"/],
       [{ name: 'a', topicPrefix: 'a.b', pipedrive: { apiToken: 'x' } }, /^topicPrefix: letters, digits, _ and -/],
+      [{ name: 'a', pipedrive: { apiToken: 'x' }, webhooks: { port: 9481 } }, /^webhooks\.publicUrl: /],
+      [{ name: 'a', pipedrive: { apiToken: 'x' }, webhooks: { publicUrl: 'ftp://h' } }, /^webhooks\.publicUrl: must be an http\(s\) URL/],
+      [{ name: 'a', pipedrive: { apiToken: 'x' }, webhooks: { publicUrl: 'https://h/x', port: 70000 } }, /^webhooks\.port: must be a port/],
+      [{ name: 'a', pipedrive: { apiToken: 'x' }, webhooks: { publicUrl: 'https://h/x', password: 'p' } }, /^webhooks: unknown key "password"/],
       ['text', /^\(the body\): /],
     ];
     for (const [body, re] of cases) {

@@ -109,6 +109,29 @@ describe('connector supervisor', () => {
     expect(again.kind === 'authorize' && again.state).not.toBe(created.state);
   });
 
+  it('webhooks given at creation: their own receiver, a generated password kept sealed and read back after a restart', async () => {
+    const log = memoryLog();
+    const { connectors, started } = supervisor(log, box);
+    const webhooks = { publicUrl: 'https://cdc.example.com/hooks/acme', port: 9481, host: '127.0.0.1' };
+    await connectors.create({ name: 'acme', pipedrive: { apiToken: 'x' }, webhooks }, '');
+    const w = started.find((c) => c.connectorName === 'acme')!.webhooks!;
+    expect(w).toMatchObject({ ...webhooks, user: 'pipedrive-cdc-acme', generatedPassword: false });
+    expect(w.password).toMatch(/^[0-9a-f]{48}$/);
+    const stored = log.records.map(([, v]) => String(v)).join('\n');
+    expect(stored).not.toContain(w.password);
+    expect(stored).toMatch(/"webhooks":\{[^}]*"password":"v1\./);
+    const restarted = supervisor(log, box);
+    restarted.connectors.startStored(await new ConnectorStore(log, box).load());
+    expect(restarted.started.find((c) => c.connectorName === 'acme')!.webhooks).toEqual(w);
+
+    // The configured connector's receiver port (9480), another's public URL, a bad URL: refused, naming the field.
+    expect((await refusal(connectors.create({ name: 'b', pipedrive: { apiToken: 'x' }, webhooks: { publicUrl: 'https://cdc.example.com/hooks/b' } }, ''))).message).toContain('connector "filed" uses this port or public URL');
+    expect((await refusal(connectors.create({ name: 'c', pipedrive: { apiToken: 'x' }, webhooks: { ...webhooks, port: 9482 } }, ''))).message).toContain('connector "acme" uses this port or public URL');
+    const plain = await refusal(connectors.create({ name: 'd', pipedrive: { apiToken: 'x' }, webhooks: { publicUrl: 'http://cdc.example.com/hooks/d', port: 9483 } }, ''));
+    expect(plain).toMatchObject({ status: 400 });
+    expect(plain.message).toMatch(/^webhooks\.publicUrl: .* is plain http/);
+  });
+
   it('refuses creating without CONNECTOR_SECRETS_KEY and deleting a connector of the configuration; deletes an API one with a tombstone', async () => {
     const none = supervisor(memoryLog(), undefined);
     const err = await refusal(none.connectors.create({ name: 'n', pipedrive: { apiToken: 'x' } }, ''));

@@ -39,6 +39,16 @@ export const createConnectorSchema = z
     pipedrive: pipedriveSchema,
     tables: z.array(z.string().min(1)).min(1, 'at least one table (or leave it out for all)').optional(),
     rules: syncRulesSchema.optional(),
+    // Where Pipedrive posts the connector's webhooks (issue 14); the password is generated and kept sealed.
+    webhooks: z
+      .object({
+        publicUrl: z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL such as https://cdc.example.com/hooks/acme'),
+        port: z.number().int('must be a whole number').min(1, 'must be a port, 1 to 65535').max(65_535, 'must be a port, 1 to 65535').optional(),
+        host: z.string().regex(/^[0-9a-zA-Z.:-]+$/, 'must be an IP address or host name to listen on, such as 127.0.0.1').optional(),
+        user: z.string().min(1).max(255).refine((u) => !u.includes(':'), 'must not contain ":"').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

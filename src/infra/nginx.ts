@@ -24,8 +24,15 @@ export interface StartNginxOptions {
   upstream: string;
   /** The server's certificate (PEM, chain) and key. */
   tls: { cert: string; key: string };
-  /** Users who may pass; anyone else gets nginx's 401. */
+  /** Users who may pass; anyone else gets nginx's 401. Empty: nginx checks no credentials itself. */
   users: Array<{ user: string; password: string }>;
+  /**
+   * Serve only this path prefix (e.g. /hooks/acme), forwarded to the upstream URL's path (the prefix
+   * replaced, as a path-routing ingress does); anything else gets nginx's 404. Default: every path, kept.
+   */
+  pathPrefix?: string;
+  /** Hand the client's Authorization header to the upstream (which checks it) instead of dropping it. */
+  passAuthorization?: boolean;
   log?: (msg: string) => void;
   readyTimeoutMs?: number;
 }
@@ -41,8 +48,17 @@ export function htpasswdLine(user: string, password: string): string {
   return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}`;
 }
 
-export function nginxConfig(o: { runDir: string; port: number; upstream: string; cert: string; key: string; htpasswd: string }): string {
+export function nginxConfig(o: { runDir: string; port: number; upstream: string; cert: string; key: string; htpasswd?: string; pathPrefix?: string; passAuthorization?: boolean }): string {
   const tmp = (name: string) => join(o.runDir, 'tmp', name);
+  const upstream = new URL(o.upstream);
+  // With a prefix, proxy_pass carries a URI, so nginx replaces the matched prefix with it.
+  const route = o.pathPrefix
+    ? { location: `= ${o.pathPrefix.replace(/\/+$/, '')}`, pass: `${upstream.origin}${upstream.pathname}` }
+    : { location: '/', pass: upstream.origin };
+  const auth = o.htpasswd ? `auth_basic "schema registry";\n      auth_basic_user_file ${o.htpasswd};\n      ` : '';
+  const authorization = o.passAuthorization
+    ? '# The upstream checks the credentials itself.'
+    : '# The upstream needs no credentials of its own: they stop here.\n      proxy_set_header Authorization "";';
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -61,12 +77,11 @@ http {
     listen 127.0.0.1:${o.port} ssl;
     ssl_certificate ${o.cert};
     ssl_certificate_key ${o.key};
-    location / {
-      auth_basic "schema registry";
-      auth_basic_user_file ${o.htpasswd};
-      proxy_pass ${o.upstream.replace(/\/+$/, '')};
-      # The upstream needs no credentials of its own: they stop here.
-      proxy_set_header Authorization "";
+    location ${route.location} {
+      ${auth}proxy_pass ${route.pass};
+      ${authorization}
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header X-Forwarded-For $remote_addr;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
@@ -79,11 +94,11 @@ export async function startNginx(opts: StartNginxOptions): Promise<LocalNginx> {
   const { bin, cold } = await ensureNginx();
   const runDir = await prepareRun('nginx', opts.log);
   mkdirSync(join(runDir, 'tmp'));
-  const htpasswd = join(runDir, 'htpasswd');
-  writeFileSync(htpasswd, `${opts.users.map((u) => htpasswdLine(u.user, u.password)).join('\n')}\n`, { mode: 0o600 });
+  const htpasswd = opts.users.length > 0 ? join(runDir, 'htpasswd') : undefined;
+  if (htpasswd) writeFileSync(htpasswd, `${opts.users.map((u) => htpasswdLine(u.user, u.password)).join('\n')}\n`, { mode: 0o600 });
   const port = await freePort();
   const config = join(runDir, 'nginx.conf');
-  writeFileSync(config, nginxConfig({ runDir, port, upstream: new URL(opts.upstream).origin, cert: opts.tls.cert, key: opts.tls.key, htpasswd }));
+  writeFileSync(config, nginxConfig({ runDir, port, upstream: opts.upstream, cert: opts.tls.cert, key: opts.tls.key, htpasswd, pathPrefix: opts.pathPrefix, passAuthorization: opts.passAuthorization }));
   // -e: the log before the config is read (the compiled-in one is under /var/log); -p: no paths outside the run dir.
   const svc = launch({ service: 'nginx', runDir, cmd: bin, args: ['-p', runDir, '-e', 'stderr', '-c', config], marker: config });
   try {

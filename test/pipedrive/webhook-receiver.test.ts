@@ -218,7 +218,7 @@ describe('WEBHOOK_* settings', () => {
   it('off without WEBHOOK_PUBLIC_URL; checked and named when set', () => {
     expect(loadWebhookSettings({}, 'c')).toBeUndefined();
     const s = loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://cdc.example.com/hooks', WEBHOOK_PASSWORD: PASSWORD }, 'c')!;
-    expect(s).toMatchObject({ publicUrl: 'https://cdc.example.com/hooks', port: 9480, user: 'pipedrive-cdc-c', password: PASSWORD, generatedPassword: false });
+    expect(s).toMatchObject({ publicUrl: 'https://cdc.example.com/hooks', port: 9480, host: '0.0.0.0', user: 'pipedrive-cdc-c', password: PASSWORD, generatedPassword: false });
     const g = loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://cdc.example.com/hooks' }, 'c')!;
     expect(g.generatedPassword).toBe(true);
     expect(g.password.length).toBeGreaterThanOrEqual(32);
@@ -228,6 +228,10 @@ describe('WEBHOOK_* settings', () => {
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_USER: 'a:b' }, 'c')).toThrow(/WEBHOOK_USER: must not contain/);
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_PORT: '70000' }, 'c')).toThrow(/WEBHOOK_PORT/);
     expect(() => loadWebhookSettings({ WEBHOOK_PASSWORD: PASSWORD }, 'c')).toThrow(/WEBHOOK_PUBLIC_URL: required/);
+    // WEBHOOK_HOST: the receiver's bind address (127.0.0.1 behind a reverse proxy on the same host).
+    expect(loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_HOST: '127.0.0.1' }, 'c')!.host).toBe('127.0.0.1');
+    expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_HOST: 'a b' }, 'c')).toThrow(/WEBHOOK_HOST: must be an IP address or host name/);
+    expect(() => loadWebhookSettings({ WEBHOOK_HOST: '127.0.0.1' }, 'c')).toThrow(/WEBHOOK_PUBLIC_URL: required/);
     expect(s.minPassGapMs).toBe(0);
     expect(loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '2000' }, 'c')!.minPassGapMs).toBe(2000);
     expect(() => loadWebhookSettings({ WEBHOOK_PUBLIC_URL: 'https://x.example', WEBHOOK_MIN_PASS_GAP_MS: '-1' }, 'c')).toThrow(/WEBHOOK_MIN_PASS_GAP_MS: must be 0 or more/);

@@ -10,6 +10,8 @@
  * success, and the `user_id` permission filter (every event reaches every matching webhook).
  */
 import { randomUUID } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { SimClock } from '../clock.ts';
 import type { ChangeEvent } from '../store/events.ts';
 import type { SimStore } from '../store/index.ts';
@@ -31,6 +33,11 @@ export interface WebhookDeliveryOptions {
   host?: string;
   faults?: DeliveryFaultInput[];
   seed?: number;
+  /**
+   * Extra CA certificates (PEM text) the delivery client trusts besides Node's bundled ones: a test's
+   * private CA behind an https subscription URL (a TLS reverse proxy). Only the simulator's client uses it.
+   */
+  ca?: string | string[];
 }
 
 /** One attempt as the subscriber answered it (status 0: no answer, or timed out). */
@@ -80,6 +87,8 @@ export class WebhookDelivery {
   private readonly unsubscribe: () => void;
   private closed = false;
   private readonly retryDelays: readonly number[];
+  /** Set with `ca`: a client that trusts it (and Node's bundled roots, which `ca` would otherwise replace). */
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     private readonly store: SimStore,
@@ -88,6 +97,8 @@ export class WebhookDelivery {
   ) {
     this.faults = new DeliveryFaults(opts.seed ?? 1, opts.faults);
     this.retryDelays = opts.retryDelaysMs ?? PIPEDRIVE_RETRY_DELAYS_MS;
+    const extra = opts.ca === undefined ? [] : [opts.ca].flat();
+    this.dispatcher = extra.length > 0 ? new Agent({ connect: { ca: [...rootCertificates, ...extra] } }) : undefined;
     this.unsubscribe = store.journal.subscribe((e) => this.onEvent(e));
   }
 
@@ -127,6 +138,7 @@ export class WebhookDelivery {
     this.held.clear();
     this.due.length = 0;
     await Promise.allSettled([...this.inFlight]);
+    await this.dispatcher?.close();
   }
 
   private onEvent(e: ChangeEvent): void {
@@ -201,7 +213,8 @@ export class WebhookDelivery {
     const body = JSON.stringify(webhookBody(d.event, d.hook, d.id, d.attempt, this.opts.host ?? 'sim.pipedrive.local'));
     let status = 0;
     try {
-      const res = await fetch(d.hook.subscriptionUrl, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs ?? PIPEDRIVE_TIMEOUT_MS) });
+      const init = { method: 'POST', headers, body, redirect: 'manual' as const, signal: AbortSignal.timeout(this.opts.timeoutMs ?? PIPEDRIVE_TIMEOUT_MS) };
+      const res = this.dispatcher ? await undiciFetch(d.hook.subscriptionUrl, { ...init, dispatcher: this.dispatcher }) : await fetch(d.hook.subscriptionUrl, init);
       status = res.status;
       await res.arrayBuffer().catch(() => undefined);
     } catch {
