@@ -14,7 +14,6 @@
  * regular passes a day, one pass measured after the window (a caught-up run of the same connector).
  */
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -26,6 +25,7 @@ import { startProducer } from '../src/producer.ts';
 import type { Destination } from '../src/sink/model.ts';
 import { startSink } from '../src/sink/sink.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
+import { freePort } from '../test/integration/support/harness.ts';
 
 const CHANGES = Number(process.argv[2] ?? 300);
 const EVERY_MS = Number(process.argv[3] ?? 500);
@@ -36,13 +36,6 @@ const DAY_S = 86_400;
 const services = await startServices({ kafka: true, registry: true });
 const sim = await startSimulator({ seed: 21, deals: Math.max(1000, CHANGES), rateLimit: { dailyBudget: 1e12, burst: 100_000 } });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 /** Tokens the connector spent: everything but the benchmark's own writes (updateDeal). */
 const tokens = (s: Simulator) => {

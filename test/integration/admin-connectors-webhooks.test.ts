@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { pipelineEnv, readTopic, runCli, uniqueName, type CliRun } from './support/harness.ts';
+import { freePort, pipelineEnv, readTopic, runCli, uniqueName, until, type CliRun } from './support/harness.ts';
 import { adminApiValidator } from './support/openapi.ts';
 import { expectNoSecrets } from './support/oauth.ts';
 import { api } from './support/pipedrive.ts';
@@ -17,22 +16,6 @@ type Json = Record<string, unknown>;
  * Pipedrive. Every answer validates against spec/admin-api.yaml. Oracles: the simulator's webhook list
  * (GET /v1/webhooks, as Pipedrive answers it) and the topic as a consumer reads it.
  */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
-
 describe('admin API: a connector created with webhooks', () => {
   let sim: Simulator;
   let run: CliRun;

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { silentLogger } from '../../src/observe/log.ts';
 import { createMetrics } from '../../src/observe/metrics.ts';
 import { startProducer, type ProducerRun } from '../../src/producer.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { pipelineEnv, readTopic, uniqueName } from './support/harness.ts';
+import { freePort, pipelineEnv, readTopic, uniqueName, until } from './support/harness.ts';
 import { api } from './support/pipedrive.ts';
 
 /**
@@ -22,22 +21,6 @@ import { api } from './support/pipedrive.ts';
 type Row = Record<string, unknown>;
 const PASSWORD = 'proxy-webhook-secret-0123456789abcdef';
 const PREFIX_PATH = '/hooks/acme';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('webhooks through a TLS reverse proxy (nginx)', () => {
   let sim: Simulator;

@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -10,7 +9,7 @@ import { createMetrics, type Metrics } from '../../src/observe/metrics.ts';
 import { startProducer, type ProducerRun } from '../../src/producer.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { pipelineEnv, readTopic, uniqueName } from './support/harness.ts';
+import { freePort, pipelineEnv, readTopic, uniqueName, until } from './support/harness.ts';
 import { api } from './support/pipedrive.ts';
 
 /**
@@ -22,22 +21,6 @@ import { api } from './support/pipedrive.ts';
 type Row = Record<string, unknown>;
 const PASSWORD = 'webhook-test-secret-0123456789abcdef';
 const TEN_MINUTES = '600000';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 async function counter(metrics: Metrics, name: 'webhooksReceived' | 'webhooksRefused', labels: Record<string, string> = {}): Promise<number> {
   const values = (await metrics[name].get()).values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x));
