@@ -241,7 +241,8 @@ function rawRows(): { deal: unknown[][]; history: unknown[][] } {
       return x;
     });
     const meta = ['r', false, new Date(sourceTs(v)), synced];
-    out.deal.push([...business, ...meta]);
+    // `_resync` (null until the table's first re-sync) ends a latest table's row, as the sink writes it.
+    out.deal.push([...business, ...meta, null]);
     out.history.push([...business, ...meta, new Date(sourceTs(v)), OPEN_END, true]);
   }
   return out;
@@ -409,5 +410,6 @@ try {
   if (!process.env.KEEP) await deleteTopics();
 }
 console.log(summary.join('\n'));
+if (process.env.TIMING) console.log(JSON.stringify((globalThis as any).__T));
 console.log(`load at the end ${load()}`);
 process.exit(0);
