@@ -410,6 +410,5 @@ try {
   if (!process.env.KEEP) await deleteTopics();
 }
 console.log(summary.join('\n'));
-if (process.env.TIMING) console.log(JSON.stringify((globalThis as any).__T));
 console.log(`load at the end ${load()}`);
 process.exit(0);
