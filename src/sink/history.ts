@@ -54,6 +54,11 @@ const STORED_BASE = -(2n ** 62n);
  * stored delete at or after that time.
  */
 export function planKeyHistory(stored: readonly StoredVersion[], incoming: KeyHistory): KeyPlan {
+  // A first sync's case (a key new to the table, one version, no delete): active and open, nothing to merge.
+  if (stored.length === 0 && incoming.deletes.length === 0 && incoming.versions.length === 1) {
+    const v = incoming.versions[0]!;
+    return { rows: [{ ...v.row, _deleted: false, _start: new Date(v.start), _end: OPEN_END, _active: true }], updates: [] };
+  }
   const versions = new Map<number, Version>();
   const deletes = new Map<number, bigint>();
   const addDelete = (at: number, seq: bigint) => {

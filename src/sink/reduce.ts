@@ -7,6 +7,11 @@ export interface DecodedRecord {
   readonly offset: bigint;
   readonly key: Readonly<Record<string, unknown>>;
   readonly value: Readonly<Record<string, unknown>> | null;
+  /**
+   * The value already as the table's SQL row (src/sink/avro-rows.ts; `_synced`, `_resync` still null): then
+   * `value` need hold only `__op`, `__deleted` and `__source_ts_ms`. The reducers fill in and keep this object.
+   */
+  readonly row?: Record<string, SinkValue>;
   /** The re-sync generation the record was written by (its header; null or absent: none). */
   readonly resync?: number | null;
 }
@@ -45,7 +50,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
       else if (!t.keyOnly.has(id)) t.tombstones.set(id, keyRow);
       continue;
     }
-    if (isKeyOnlyDelete(rec.table, rec.value)) {
+    if (isKeyOnlyDelete(rec.table, rec.value.__op, rec.row ?? rec.value)) {
       // A delete found by absence knows no values: keep the last known ones (in this batch, or stored).
       const meta = { _op: 'd', _deleted: true, _source_ts: typeof rec.value.__source_ts_ms === 'number' ? new Date(rec.value.__source_ts_ms) : null, _synced: syncedAt };
       const row = t.rows.get(id);
@@ -55,7 +60,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     }
     t.tombstones.delete(id);
     t.keyOnly.delete(id);
-    const row = conv.row(rec.value, syncedAt);
+    const row = rowOf(rec, conv, syncedAt);
     row._resync = rec.resync ?? null;
     t.rows.set(id, row);
   }
@@ -63,8 +68,8 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
 }
 
 /** A delete record whose columns beyond the key are all null: found by absence, its values unknown. */
-function isKeyOnlyDelete(table: SinkTable, value: Readonly<Record<string, unknown>>): boolean {
-  return value.__op === 'd' && table.columns.every((c) => table.primaryKey.includes(c.name) || value[c.name] === null || value[c.name] === undefined);
+function isKeyOnlyDelete(table: SinkTable, op: unknown, values: Readonly<Record<string, unknown>>): boolean {
+  return op === 'd' && table.columns.every((c) => table.primaryKey.includes(c.name) || values[c.name] === null || values[c.name] === undefined);
 }
 
 /**
@@ -90,7 +95,7 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
       continue;
     }
     const seq = entry.versions.get(at)?.seq ?? rec.offset;
-    entry.versions.set(at, { start: at, seq, row: conv.row(rec.value, syncedAt) });
+    entry.versions.set(at, { start: at, seq, row: rowOf(rec, conv, syncedAt) });
   }
   return {
     kind: 'history',
@@ -101,6 +106,13 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
       deletes: [...e.deletes].map(([at, seq]) => ({ at, seq })).sort((x, y) => x.at - y.at),
     })),
   };
+}
+
+/** The record's row: the decoder's (completed here) or converted from the Avro value. */
+function rowOf(rec: DecodedRecord, conv: Converter, syncedAt: Date): Record<string, SinkValue> {
+  if (!rec.row) return conv.row(rec.value!, syncedAt);
+  rec.row._synced = syncedAt;
+  return rec.row;
 }
 
 /** Avro values → SQL values for one table, the column types looked up once (not per value). */

@@ -1,6 +1,7 @@
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { Aborted, withRetries, type Dependency } from '../retry.ts';
+import { compileRowDecoder, type RecordMeta, type RowDecoder } from './avro-rows.ts';
 import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
 import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
@@ -70,6 +71,8 @@ export class DestinationTask implements SinkTask {
   private readonly widened = new Set<string>();
   /** Writer schemas by id (the registry's are immutable): decoding a record needs no await when known. */
   private readonly writers = new Map<number, WriterSchema>();
+  /** Row decoders per table (a table is one value writer schema's; see tableFor). */
+  private readonly rowDecoders = new WeakMap<SinkTable, RowDecoder | null>();
   /** Batches waiting for the applier, in arrival order. */
   private readonly queue: Pending[] = [];
   private applying = false;
@@ -340,6 +343,7 @@ export class DestinationTask implements SinkTask {
 
   private async decode(batch: InBatch, records: InBatch['records'], signal: AbortSignal): Promise<DecodedRecord[]> {
     const out: DecodedRecord[] = new Array<DecodedRecord>(records.length);
+    const meta: RecordMeta = { op: '', deleted: false, sourceTsMs: null };
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       if (!r.key) throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} has no key; records of ${this.deps.prefix}* are always keyed`);
@@ -347,9 +351,32 @@ export class DestinationTask implements SinkTask {
       const keyWriter = this.known(r.key) ?? (await this.writer(r.key, batch, r.offset, signal));
       const valueWriter = r.value ? (this.known(r.value) ?? (await this.writer(r.value, batch, r.offset, signal))) : null;
       const table = this.knownTable(batch.topic, keyWriter, valueWriter) ?? (await this.tableFor(batch.topic, keyWriter, valueWriter, signal));
-      out[i] = { table, offset: r.offset, key: decodeWith(keyWriter, r.key, batch, r.offset), value: r.value && valueWriter ? decodeWith(valueWriter, r.value, batch, r.offset) : null, resync: resyncOf(r) };
+      const key = decodeWith(keyWriter, r.key, batch, r.offset);
+      if (!r.value || !valueWriter) {
+        out[i] = { table, offset: r.offset, key, value: null, resync: resyncOf(r) };
+        continue;
+      }
+      const rows = this.rowDecoder(valueWriter, table);
+      if (!rows) {
+        out[i] = { table, offset: r.offset, key, value: decodeWith(valueWriter, r.value, batch, r.offset), resync: resyncOf(r) };
+        continue;
+      }
+      let row;
+      try {
+        row = rows(r.value.subarray(5), meta);
+      } catch (err) {
+        throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} cannot be decoded with its writer schema ${valueWriter.id}: ${(err as Error).message}`, { cause: err });
+      }
+      out[i] = { table, offset: r.offset, key, value: { __op: meta.op, __deleted: meta.deleted, __source_ts_ms: meta.sourceTsMs }, row, resync: resyncOf(r) };
     }
     return out;
+  }
+
+  /** The compiled decoder of a value writer schema into `table`'s rows (null: avsc and reduce.ts's converter decode it). */
+  private rowDecoder(writer: WriterSchema, table: SinkTable): RowDecoder | null {
+    let d = this.rowDecoders.get(table);
+    if (d === undefined) this.rowDecoders.set(table, (d = compileRowDecoder(writer.schema, table) ?? null));
+    return d;
   }
 
   private known(buffer: Buffer): WriterSchema | undefined {
