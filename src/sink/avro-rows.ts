@@ -5,8 +5,8 @@ import type { SinkTable, SinkValue, SqlType } from './model.ts';
  * Avro bytes → the table's SQL row in one step, compiled once per (writer schema, table): no avsc record
  * object in between, no per-value type switch, one row object of a fixed shape per record (timestamps as
  * `Date`, dates as `YYYY-MM-DD`, as src/sink/reduce.ts's converter gives them). The record's metadata
- * (`__op`, `__deleted`, `__source_ts_ms`) goes into `meta`, which the caller reuses; `_synced` (and
- * `_resync` for latest tables) are left null for the reducer. Writer schemas the sink supports are flat
+ * (`__op`, `__deleted`, `__source_ts_ms`) goes into `meta`, which the caller reuses; `_synced` and
+ * `_resync` (history: `_start`, `_end`, `_active`) are left null for the reducer and the history merge. Writer schemas the sink supports are flat
  * records of primitives, enums, logical timestamp-millis/date and unions with null (src/sink/avro-table.ts);
  * `compileRowDecoder` returns undefined for anything else and the caller decodes with avsc instead.
  */
@@ -37,7 +37,7 @@ function readerOf(type: unknown): Reader | undefined {
       case 'float':
         return { kind: 'float', code: 'v = body.readFloatLE(pos); pos += 4;' };
       case 'string':
-        return { kind: 'string', code: 'n = long(); if (n < 0 || pos + n > body.length) throw new Error("truncated buffer"); v = body.toString("utf8", pos, pos + n); pos += n;' };
+        return { kind: 'string', code: 'n = long(); if (n < 0 || pos + n > body.length) throw new Error("truncated buffer"); v = body.utf8Slice(pos, pos + n); pos += n;' };
       case 'boolean':
         return { kind: 'boolean', code: 'if (pos >= body.length) throw new Error("truncated buffer"); v = body[pos++] === 1;' };
       default:
@@ -92,7 +92,8 @@ export function compileRowDecoder(schema: AvroSchema, table: SinkTable): RowDeco
     'if (pos < body.length) throw new Error("trailing data");',
   );
   outputs.push(`_op: meta.op`, `_deleted: meta.deleted`, `_source_ts: meta.sourceTsMs === null ? null : new Date(meta.sourceTsMs)`, `_synced: null`);
-  if (table.kind === 'latest') outputs.push('_resync: null');
+  // The slots the reducer and the history merge fill, so the row keeps one shape.
+  outputs.push(table.kind === 'latest' ? '_resync: null' : '_start: null, _end: null, _active: null');
   // A zigzag varint as a JS number (avsc's `long`): exact up to 2^53, an error beyond (as avsc's).
   const source = `
     let pos = 0, v, n, b;

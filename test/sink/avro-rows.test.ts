@@ -22,6 +22,7 @@ function expected(schema: AvroSchema, table: SinkTable, body: Buffer): { row: Re
   const ts = v.__source_ts_ms as number;
   Object.assign(row, { _op: v.__op, _deleted: v.__deleted, _source_ts: new Date(ts), _synced: null });
   if (table.kind === 'latest') row._resync = null;
+  else Object.assign(row, { _start: null, _end: null, _active: null });
   return { row, meta: { op: v.__op as string, deleted: v.__deleted as boolean, sourceTsMs: ts } };
 }
 

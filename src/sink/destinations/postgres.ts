@@ -5,6 +5,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
+import { copyRows } from './copy-text.ts';
 import { copyFrom } from './pg-copy.ts';
 import { MARKERS_TABLE, applyMarkers, markersTableSql } from '../resync.ts';
 import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
@@ -253,34 +254,6 @@ async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: R
   const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${ident(spec, c.name)} = EXCLUDED.${ident(spec, c.name)}`);
   const from = await stage(stageName(spec.name, cols), cols, rows);
   await client.query(`INSERT INTO ${table} (${names}) SELECT ${staged} FROM ${from} ON CONFLICT (${key.map((k) => ident(spec, k)).join(', ')}) DO UPDATE SET ${updates.join(', ')}`);
-}
-
-/** Rows in COPY's text format (tab-separated, `\N` for null, backslash escapes), in chunks of about 1 MiB. */
-export function* copyRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>, cols: readonly SinkColumn[]): Generator<string> {
-  const names = cols.map((c) => c.name);
-  let buf = '';
-  for (const row of rows) {
-    for (let i = 0; i < names.length; i++) {
-      if (i > 0) buf += '\t';
-      buf += copyValue(row[names[i]!]);
-    }
-    buf += '\n';
-    if (buf.length >= 1 << 20) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf.length > 0) yield buf;
-}
-
-const SPECIAL = /[\\\t\n\r]/;
-
-function copyValue(v: SinkValue | undefined): string {
-  if (v === null || v === undefined) return '\\N';
-  if (typeof v === 'string') return SPECIAL.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r')) : v;
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  if (v instanceof Date) return v.toISOString();
-  return String(v);
 }
 
 function bind(v: SinkValue): unknown {
