@@ -61,7 +61,9 @@ export function planKeyHistory(stored: readonly StoredVersion[], incoming: KeyHi
     const v = incoming.versions[0]!;
     const row = v.row as Record<string, SinkValue>;
     row._deleted = false;
-    row._start = new Date(v.start);
+    // The version starts at its record's source time: the row's `_source_ts` is that Date already.
+    const ts = row._source_ts;
+    row._start = ts instanceof Date && ts.getTime() === v.start ? ts : new Date(v.start);
     row._end = OPEN_END;
     row._active = true;
     return { rows: [row], updates: [] };

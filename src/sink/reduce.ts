@@ -1,4 +1,4 @@
-import { type HistoryChanges, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
+import { type HistoryChanges, type KeyHistory, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
 
 /** A record after Avro decoding: key fields, and the value (null for a tombstone). */
 export interface DecodedRecord {
@@ -80,8 +80,16 @@ function isKeyOnlyDelete(table: SinkTable, op: unknown, values: Readonly<Record<
 export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date): HistoryChanges {
   const table = records.reduce((widest, r) => (r.table.columns.length > widest.columns.length ? r.table : widest), records[0]!.table);
   const conv = converterOf(table);
-  type Entry = { key: Record<string, SinkValue>; versions: Map<number, { start: number; seq: bigint; row: Record<string, SinkValue> }>; deletes: Map<number, bigint> };
+  type Version = { start: number; seq: bigint; row: Record<string, SinkValue> };
+  type Delete = { at: number; seq: bigint };
+  // Arrays, not a Map per key: a key has one or a few facts a batch (a Map indexes the versions of a key with many).
+  type Entry = { key: Record<string, SinkValue>; versions: Version[]; deletes: Delete[]; byStart?: Map<number, Version> };
   const byKey = new Map<string, Entry>();
+  const versionAt = (e: Entry, at: number): Version | undefined => {
+    if (e.byStart) return e.byStart.get(at);
+    for (const v of e.versions) if (v.start === at) return v;
+    return undefined;
+  };
   for (const rec of records) {
     if (rec.value === null) continue; // history topics carry no tombstones; ignore any
     const at = rec.value.__source_ts_ms;
@@ -89,23 +97,29 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
     const key = conv.keyRow(rec.key);
     const id = conv.keyId(key);
     let entry = byKey.get(id);
-    if (!entry) byKey.set(id, (entry = { key, versions: new Map(), deletes: new Map() }));
+    if (!entry) byKey.set(id, (entry = { key, versions: [], deletes: [] }));
     if (rec.value.__op === 'd') {
-      if (!entry.deletes.has(at)) entry.deletes.set(at, rec.offset);
+      if (!entry.deletes.some((d) => d.at === at)) entry.deletes.push({ at, seq: rec.offset });
       continue;
     }
-    const seq = entry.versions.get(at)?.seq ?? rec.offset;
-    entry.versions.set(at, { start: at, seq, row: rowOf(rec, conv, syncedAt) });
+    const row = rowOf(rec, conv, syncedAt);
+    const have = versionAt(entry, at);
+    // A repeated start keeps its first place and takes the last content.
+    if (have) have.row = row;
+    else {
+      const v = { start: at, seq: rec.offset, row };
+      entry.versions.push(v);
+      if (entry.byStart) entry.byStart.set(at, v);
+      else if (entry.versions.length > 16) entry.byStart = new Map(entry.versions.map((x) => [x.start, x]));
+    }
   }
-  return {
-    kind: 'history',
-    table,
-    keys: [...byKey.values()].map((e) => ({
-      key: e.key,
-      versions: [...e.versions.values()].sort((x, y) => x.start - y.start),
-      deletes: [...e.deletes].map(([at, seq]) => ({ at, seq })).sort((x, y) => x.at - y.at),
-    })),
-  };
+  const keys: KeyHistory[] = [];
+  for (const e of byKey.values()) {
+    if (e.versions.length > 1) e.versions.sort((x, y) => x.start - y.start);
+    if (e.deletes.length > 1) e.deletes.sort((x, y) => x.at - y.at);
+    keys.push({ key: e.key, versions: e.versions, deletes: e.deletes });
+  }
+  return { kind: 'history', table, keys };
 }
 
 /** The record's row: the decoder's (completed here) or converted from the Avro value. */

@@ -11,7 +11,7 @@ export function* copyRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>
   const line = lineEncoder(cols);
   let buf = '';
   for (const row of rows) {
-    buf += line(row);
+    buf = line(buf, row);
     if (buf.length >= 1 << 20) {
       yield buf;
       buf = '';
@@ -20,7 +20,8 @@ export function* copyRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>
   if (buf.length > 0) yield buf;
 }
 
-type LineEncoder = (row: Readonly<Record<string, SinkValue>>) => string;
+/** Appends a row's line to `buf`. */
+type LineEncoder = (buf: string, row: Readonly<Record<string, SinkValue>>) => string;
 
 const encoders = new Map<string, LineEncoder>();
 
@@ -45,7 +46,7 @@ function lineEncoder(cols: readonly SinkColumn[]): LineEncoder {
     }
   });
   // Column names enter the code only as JSON string literals.
-  const make = new Function('value', 'escape', 'SPECIAL', `return function copyLine(row) { ${parts.map((p) => p.read).join(' ')} return ${parts.map((p) => p.expr).join(" + '\\t' + ") || "''"} + '\\n'; }`) as (
+  const make = new Function('value', 'escape', 'SPECIAL', `return function copyLine(buf, row) { ${parts.map((p, i) => `${p.read} buf += ${i === 0 ? '' : "'\\t' + "}${p.expr};`).join(' ')} return buf + '\\n'; }`) as (
     value: (v: SinkValue | undefined) => string,
     escape: (s: string) => string,
     special: RegExp,
