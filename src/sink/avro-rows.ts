@@ -56,6 +56,18 @@ function readerOf(type: unknown): Reader | undefined {
   return undefined;
 }
 
+const decoders = new WeakMap<SinkTable, RowDecoder | null>();
+
+/**
+ * `compileRowDecoder`, once per table (the task's tables are one per value writer schema: src/sink/task.ts
+ * tableFor); null: avsc and reduce.ts's converter decode its records.
+ */
+export function rowDecoderFor(schema: AvroSchema, table: SinkTable): RowDecoder | null {
+  let d = decoders.get(table);
+  if (d === undefined) decoders.set(table, (d = compileRowDecoder(schema, table) ?? null));
+  return d;
+}
+
 /** The decoder, or undefined when the schema has a shape this compiler does not handle (avsc then). */
 export function compileRowDecoder(schema: AvroSchema, table: SinkTable): RowDecoder | undefined {
   if (schema.type !== 'record' || !Array.isArray(schema.fields)) return undefined;

@@ -1,10 +1,10 @@
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { Aborted, withRetries, type Dependency } from '../retry.ts';
-import { compileRowDecoder, type RecordMeta, type RowDecoder } from './avro-rows.ts';
+import { rowDecoderFor, type RecordMeta, type RowDecoder } from './avro-rows.ts';
 import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
-import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
+import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable, type SinkValue } from './model.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
 import { resyncOf, splitMarkers } from './resync.ts';
 import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
@@ -71,8 +71,6 @@ export class DestinationTask implements SinkTask {
   private readonly widened = new Set<string>();
   /** Writer schemas by id (the registry's are immutable): decoding a record needs no await when known. */
   private readonly writers = new Map<number, WriterSchema>();
-  /** Row decoders per table (a table is one value writer schema's; see tableFor). */
-  private readonly rowDecoders = new WeakMap<SinkTable, RowDecoder | null>();
   /** Batches waiting for the applier, in arrival order. */
   private readonly queue: Pending[] = [];
   private applying = false;
@@ -352,31 +350,15 @@ export class DestinationTask implements SinkTask {
       const valueWriter = r.value ? (this.known(r.value) ?? (await this.writer(r.value, batch, r.offset, signal))) : null;
       const table = this.knownTable(batch.topic, keyWriter, valueWriter) ?? (await this.tableFor(batch.topic, keyWriter, valueWriter, signal));
       const key = decodeWith(keyWriter, r.key, batch, r.offset);
-      if (!r.value || !valueWriter) {
-        out[i] = { table, offset: r.offset, key, value: null, resync: resyncOf(r) };
-        continue;
+      const rows = r.value && valueWriter ? rowDecoderFor(valueWriter.schema, table) : null;
+      if (!r.value || !valueWriter) out[i] = { table, offset: r.offset, key, value: null, resync: resyncOf(r) };
+      else if (!rows) out[i] = { table, offset: r.offset, key, value: decodeWith(valueWriter, r.value, batch, r.offset), resync: resyncOf(r) };
+      else {
+        const row = decodeWith(valueWriter, r.value, batch, r.offset, rows, meta) as Record<string, SinkValue>;
+        out[i] = { table, offset: r.offset, key, value: { __op: meta.op, __deleted: meta.deleted, __source_ts_ms: meta.sourceTsMs }, row, resync: resyncOf(r) };
       }
-      const rows = this.rowDecoder(valueWriter, table);
-      if (!rows) {
-        out[i] = { table, offset: r.offset, key, value: decodeWith(valueWriter, r.value, batch, r.offset), resync: resyncOf(r) };
-        continue;
-      }
-      let row;
-      try {
-        row = rows(r.value.subarray(5), meta);
-      } catch (err) {
-        throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} cannot be decoded with its writer schema ${valueWriter.id}: ${(err as Error).message}`, { cause: err });
-      }
-      out[i] = { table, offset: r.offset, key, value: { __op: meta.op, __deleted: meta.deleted, __source_ts_ms: meta.sourceTsMs }, row, resync: resyncOf(r) };
     }
     return out;
-  }
-
-  /** The compiled decoder of a value writer schema into `table`'s rows (null: avsc and reduce.ts's converter decode it). */
-  private rowDecoder(writer: WriterSchema, table: SinkTable): RowDecoder | null {
-    let d = this.rowDecoders.get(table);
-    if (d === undefined) this.rowDecoders.set(table, (d = compileRowDecoder(writer.schema, table) ?? null));
-    return d;
   }
 
   private known(buffer: Buffer): WriterSchema | undefined {
@@ -429,9 +411,10 @@ export class DestinationTask implements SinkTask {
   }
 }
 
-function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset: bigint): Record<string, unknown> {
+/** The record's Avro body by avsc, or straight to the table's row by `rows` (src/sink/avro-rows.ts). */
+function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset: bigint, rows?: RowDecoder, meta?: RecordMeta): Record<string, unknown> {
   try {
-    return writer.type.fromBuffer(buffer.subarray(5)) as Record<string, unknown>;
+    return rows ? rows(buffer.subarray(5), meta!) : (writer.type.fromBuffer(buffer.subarray(5)) as Record<string, unknown>);
   } catch (err) {
     throw new SinkError(`${batch.topic}/${batch.partition}@${offset} cannot be decoded with its writer schema ${writer.id}: ${(err as Error).message}`, { cause: err });
   }
