@@ -12,7 +12,9 @@
  *    so no Avro or Kafka work is counted) applied by plain SQL in transactions of the same size as the
  *    product's mean records per database transaction, one table per transaction (at least as fast as the
  *    product's mixed transactions): DuckDB an Appender into a temp stage + `DELETE … USING` +
- *    `INSERT … SELECT`; PostgreSQL `COPY` into a temp stage + `INSERT … SELECT … ON CONFLICT DO UPDATE`.
+ *    `INSERT … SELECT`; PostgreSQL `COPY` into a temp stage + `INSERT … SELECT … ON CONFLICT DO UPDATE`
+ *    (its COPY text written by an encoder of its own, as tight as the product's). The history rows are
+ *    applied as plain upserts: the raw side does no lookup of stored versions.
  *
  * Product and raw alternate, REPS times each; the medians, their ratio and the median of the ratios of each
  * product run to the raw run right after it are printed, with the load (the machine may be shared).
