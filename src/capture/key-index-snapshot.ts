@@ -7,8 +7,13 @@
  * Anything else (no file, another cluster, a topic recreated, a torn or foreign file, another format) means
  * a full read, as before; never a wrong index. Like Kafka Streams' state stores with their checkpoint file.
  *
- * The file: 8 magic bytes, a 4-byte header length, the JSON header, then the index's arrays (flags, times,
- * hash halves, numeric ids) and a JSON tail (string ids, odd hashes). The header holds the body's SHA-256.
+ * The file (format 2): 8 magic bytes, a 4-byte header length, the JSON header (space-padded so the body
+ * starts at a multiple of 8), then the index's arrays as their raw bytes in this machine's byte order
+ * (flags, padding to 8, times, hash halves, numeric ids) and a JSON tail (string ids, odd hashes). Loading
+ * is a checksum and typed-array views over the file's bytes — no per-key work but building the integer
+ * keys' probe table — a million keys in tens of milliseconds. The header holds the body's SHA-256, the
+ * byte order and the tail's length; format 1 files (the same arrays, copied and re-keyed into a Map on
+ * load) are refused like any other, and the topic is read once.
  * Written atomically (temp file, fsync, rename), 0600: keys are record keys (ids), never row values, and
  * indexes whose key holds a hashed column are not snapshotted at all (they hold clear keys in memory).
  */
@@ -19,7 +24,8 @@ import type { TableSpec } from '../catalog/types.ts';
 import { KeyIndex } from './key-index.ts';
 
 const MAGIC = Buffer.from('PDCKIDX1', 'latin1');
-const FORMAT = 1;
+const FORMAT = 2;
+const ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'le' : 'be';
 
 /** Where a topic's partitions stood when a snapshot was taken: partition → next offset to read. */
 export type Positions = ReadonlyMap<number, bigint>;
@@ -41,6 +47,8 @@ interface Header {
   readonly positions: Record<string, string>;
   readonly writtenAt: string;
   readonly slots: number;
+  readonly endian: 'le' | 'be';
+  readonly tailBytes: number;
   readonly bodySha256: string;
 }
 
@@ -54,16 +62,13 @@ export class SnapshotUnusable extends Error {}
 
 export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date }): Buffer {
   const state = index.exportState();
-  const n = state.ids.length;
-  const numericIds = new Float64Array(n).fill(Number.NaN);
-  const stringIds: Array<[number, string]> = [];
-  state.ids.forEach((id, slot) => (typeof id === 'number' ? (numericIds[slot] = id) : stringIds.push([slot, id])));
+  const n = state.numericIds.length;
   const pad = (8 - (n % 8)) % 8;
-  const tail = Buffer.from(JSON.stringify({ stringIds, odd: state.odd }), 'utf8');
+  const tail = Buffer.from(JSON.stringify({ stringIds: state.stringIds, odd: state.odd }), 'utf8');
   const parts = [
     Buffer.from(state.flags.buffer, state.flags.byteOffset, n),
     Buffer.alloc(pad),
-    ...[state.times, state.hashHi, state.hashLo, numericIds].map((a) => Buffer.from(a.buffer, a.byteOffset, n * 8)),
+    ...[state.times, state.hashHi, state.hashLo, state.numericIds].map((a) => Buffer.from(a.buffer, a.byteOffset, n * 8)),
     tail,
   ];
   const body = Buffer.concat(parts);
@@ -77,9 +82,13 @@ export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic
     positions: Object.fromEntries([...meta.positions].map(([p, o]) => [String(p), String(o)])),
     writtenAt: (meta.now ?? new Date()).toISOString(),
     slots: n,
+    endian: ENDIAN,
+    tailBytes: tail.length,
     bodySha256: createHash('sha256').update(body).digest('hex'),
   };
-  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = JSON.stringify(header);
+  // Padded so the body, and each array in it, starts at a multiple of 8: the arrays are viewed, not copied.
+  const head = Buffer.from(json.padEnd(json.length + ((8 - ((12 + Buffer.byteLength(json)) % 8)) % 8)), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
   return Buffer.concat([MAGIC, len, head, body]);
@@ -110,21 +119,31 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
     // Beyond the end: the topic was deleted and created again. Below the log start: records were removed.
     if (at > p.high || at < p.low) throw new SnapshotUnusable(`partition ${p.partition}: saved position ${at} is outside [${p.low}, ${p.high}] (topic recreated or truncated)`);
   }
-  const body = bytes.subarray(12 + headLen);
-  if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotUnusable('checksum mismatch (damaged file)');
+  if (header.endian !== ENDIAN) throw new SnapshotUnusable(`written on a ${String(header.endian)} machine, this one is ${ENDIAN}`);
   const n = header.slots;
   const pad = (8 - (n % 8)) % 8;
-  const floats = (i: number) => {
-    const start = n + pad + i * n * 8;
-    const copy = Buffer.from(body.subarray(start, start + n * 8)); // aligned copy
-    return new Float64Array(copy.buffer, copy.byteOffset, n);
-  };
   const tailAt = n + pad + 4 * n * 8;
-  const tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
-  const numericIds = floats(3);
-  const ids: Array<string | number> = Array.from(numericIds);
-  for (const [slot, id] of tail.stringIds) ids[slot] = id;
-  const index = KeyIndex.fromState(spec, { ids, flags: Uint8Array.from(body.subarray(0, n)), times: floats(0), hashHi: floats(1), hashLo: floats(2), odd: tail.odd });
+  let body = bytes.subarray(12 + headLen);
+  if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(header.tailBytes) || body.length !== tailAt + header.tailBytes) {
+    throw new SnapshotUnusable(`${body.length} body bytes, the header describes ${tailAt + Number(header.tailBytes)} (torn file)`);
+  }
+  if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotUnusable('checksum mismatch (damaged file)');
+  // Views need the body at a multiple of 8 in memory; a read into a pooled buffer may not be: one copy then.
+  if (body.byteOffset % 8 !== 0) body = Buffer.from(body);
+  const floats = (i: number) => new Float64Array(body.buffer, body.byteOffset + n + pad + i * n * 8, n);
+  let tail: { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
+  try {
+    tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as typeof tail;
+  } catch {
+    throw new SnapshotUnusable('unreadable tail');
+  }
+  let index: KeyIndex;
+  try {
+    const flags = new Uint8Array(body.buffer, body.byteOffset, n);
+    index = KeyIndex.fromState(spec, { numericIds: floats(3), stringIds: tail.stringIds, flags, times: floats(0), hashHi: floats(1), hashLo: floats(2), odd: tail.odd });
+  } catch (err) {
+    throw new SnapshotUnusable(`inconsistent contents: ${(err as Error).message}`);
+  }
   return { index, positions: saved };
 }
 

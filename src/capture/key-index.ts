@@ -1,6 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeEvent } from './change.ts';
+import { SlotTable } from './slot-table.ts';
 
 /** A row's key as one string (stable for equal keys). */
 export function keyString(spec: TableSpec, row: Row): string {
@@ -16,9 +17,24 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
   return child.columns.filter((c) => c.path?.startsWith('$parent.')).map((c) => ({ column: c.name, parentField: c.path!.slice('$parent.'.length) }));
 }
 
+/** A pass over every key of a table (KeyIndex.sweep): what it saw, and then the live keys it did not. */
+export interface KeySweep {
+  readonly index: KeyIndex;
+  /** Live keys when the sweep began (the delete guard's "of"). */
+  readonly liveAtStart: number;
+  see(key: string): void;
+  /**
+   * The keys not seen, as rows, among the slots the index held when the sweep began: those live at the
+   * start (`start`, an id scan's base), or those live now (`now`, a full import's: it publishes as it reads).
+   */
+  unseen(liveAt: 'start' | 'now'): Row[];
+}
+
 /** A KeyIndex as plain arrays in slot order (KeyIndex.exportState / fromState). */
 export interface KeyIndexState {
-  readonly ids: ReadonlyArray<string | number>;
+  /** Each slot's numeric id; NaN where the id is a string (then in `stringIds`). */
+  readonly numericIds: Float64Array;
+  readonly stringIds: ReadonlyArray<readonly [number, string]>;
   readonly flags: Uint8Array;
   readonly times: Float64Array;
   readonly hashHi: Float64Array;
@@ -65,17 +81,17 @@ function packable(hash: string): boolean {
  * compacted topic at start (time and hash from each record's headers), then kept current from committed
  * events.
  *
- * Sized for millions of keys: one map from the key (a number for single integer keys, else its string)
- * to a slot, and the slot's flags, time and hash in typed arrays — about 40 bytes a key instead of the
- * several hundred a row object, a string hash and three maps took. A slot is never freed (a deleted key
- * keeps its time); the arrays grow by doubling.
+ * Sized for millions of keys: integer keys find their slot through typed arrays (slot-table.ts; other keys
+ * through a map), and the slot's flags, time and hash are typed arrays too — about 45 bytes a key and no
+ * object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
+ * the arrays grow by doubling.
  */
 export class KeyIndex {
-  private readonly slots = new Map<string | number, number>();
-  private flags = new Uint8Array(1024);
-  private times = new Float64Array(1024);
-  private hashHi = new Float64Array(1024);
-  private hashLo = new Float64Array(1024);
+  private slots = new SlotTable();
+  private flags: Uint8Array = new Uint8Array(1024);
+  private times: Float64Array = new Float64Array(1024);
+  private hashHi: Float64Array = new Float64Array(1024);
+  private hashLo: Float64Array = new Float64Array(1024);
   /** Hashes not in our 12-character form (none are written today): kept as they are. */
   private readonly odd = new Map<number, string>();
   private used = 0;
@@ -98,7 +114,7 @@ export class KeyIndex {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = this.newSlot();
-      this.slots.set(id, slot);
+      this.slots.add(id, slot);
     }
     let f = this.flags[slot]!;
     if (event.sourceTsMs !== undefined) {
@@ -174,8 +190,41 @@ export class KeyIndex {
   /** Live keys (as rows), for id scans. */
   keys(): Map<string, Row> {
     const out = new Map<string, Row>();
-    for (const [id, slot] of this.slots) if (this.flags[slot]! & LIVE) out.set(String(id), this.rowOf(id));
+    for (let slot = 0; slot < this.used; slot++) {
+      if (!(this.flags[slot]! & LIVE)) continue;
+      const id = this.slots.idAt(slot);
+      out.set(String(id), this.rowOf(id));
+    }
     return out;
+  }
+
+  /**
+   * A pass over the whole table that finds the live keys it did not see (id scans, full imports): a bit a
+   * slot instead of a set of every key string. Keys the index learns after the sweep began count as seen
+   * (they were published during the pass, so they exist).
+   */
+  sweep(): KeySweep {
+    const base = this.used;
+    const baseLive = this.liveCount;
+    // 0: live at the start and not seen yet; 1: seen; 2: not live at the start and not seen.
+    const seen = new Uint8Array(base);
+    for (let slot = 0; slot < base; slot++) if (!(this.flags[slot]! & LIVE)) seen[slot] = 2;
+    return {
+      index: this,
+      liveAtStart: baseLive,
+      see: (key) => {
+        const slot = this.slotOf(key);
+        if (slot !== undefined && slot < base) seen[slot] = 1;
+      },
+      unseen: (liveAt) => {
+        const out: Row[] = [];
+        for (let slot = 0; slot < base; slot++) {
+          const unseen = liveAt === 'start' ? seen[slot] === 0 : seen[slot] !== 1 && (this.flags[slot]! & LIVE) !== 0;
+          if (unseen) out.push(this.rowOf(this.slots.idAt(slot)));
+        }
+        return out;
+      },
+    };
   }
 
   /** Live child keys of one parent row (by the parent's fields). */
@@ -193,10 +242,10 @@ export class KeyIndex {
    * numbers, others their key strings; a slot's parent link is derived again from its key on import.
    */
   exportState(): KeyIndexState {
-    const ids: Array<string | number> = new Array(this.used);
-    for (const [id, slot] of this.slots) ids[slot] = id;
+    const { numeric, strings } = this.slots.exportIds(this.used);
     return {
-      ids,
+      numericIds: numeric,
+      stringIds: strings,
       flags: this.flags.subarray(0, this.used),
       times: this.times.subarray(0, this.used),
       hashHi: this.hashHi.subarray(0, this.used),
@@ -205,37 +254,41 @@ export class KeyIndex {
     };
   }
 
-  /** An index holding what `exportState` returned (the arrays are copied). */
+  /**
+   * An index holding what `exportState` returned. The arrays are taken as they are (views into a snapshot
+   * file's bytes, say: nothing is copied until the index grows), so the caller must not change them.
+   */
   static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
     const index = new KeyIndex(spec);
-    const n = state.ids.length;
+    const n = state.numericIds.length;
     if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n) {
       throw new Error(`key index of ${spec.name}: arrays of different lengths`);
     }
-    const capacity = Math.max(1024, 2 ** Math.ceil(Math.log2(n + 1)));
-    index.flags = new Uint8Array(capacity);
-    index.flags.set(state.flags);
-    index.times = new Float64Array(capacity);
-    index.times.set(state.times);
-    index.hashHi = new Float64Array(capacity);
-    index.hashHi.set(state.hashHi);
-    index.hashLo = new Float64Array(capacity);
-    index.hashLo.set(state.hashLo);
-    index.used = n;
-    for (let slot = 0; slot < n; slot++) {
-      const id = state.ids[slot]!;
-      index.slots.set(id, slot);
-      if (!(index.flags[slot]! & LIVE)) continue;
-      index.liveCount++;
-      const parent = index.parentOfChild(index.rowOf(id));
-      if (parent !== undefined) {
-        let set = index.byParent.get(parent);
-        if (!set) index.byParent.set(parent, (set = new Set()));
-        set.add(id);
-      }
+    try {
+      index.slots = SlotTable.from(state.numericIds, state.stringIds);
+    } catch (err) {
+      throw new Error(`key index of ${spec.name}: ${(err as Error).message}`);
     }
-    if (index.slots.size !== n) throw new Error(`key index of ${spec.name}: a key appears twice`);
-    for (const [slot, hash] of state.odd) index.odd.set(slot, hash);
+    index.flags = state.flags;
+    index.times = state.times;
+    index.hashHi = state.hashHi;
+    index.hashLo = state.hashLo;
+    index.used = n;
+    const flags = state.flags;
+    for (let slot = 0; slot < n; slot++) {
+      if (!(flags[slot]! & LIVE)) continue;
+      index.liveCount++;
+      if (index.link.length === 0) continue;
+      const id = index.slots.idAt(slot);
+      const parent = index.parentOfChild(index.rowOf(id))!;
+      let set = index.byParent.get(parent);
+      if (!set) index.byParent.set(parent, (set = new Set()));
+      set.add(id);
+    }
+    for (const [slot, hash] of state.odd) {
+      if (!(slot >= 0 && slot < n)) throw new Error(`key index of ${spec.name}: a hash for slot ${slot} of ${n}`);
+      index.odd.set(slot, hash);
+    }
     return index;
   }
 
@@ -257,7 +310,8 @@ export class KeyIndex {
 
   private rowOf(id: string | number): Row {
     if (typeof id === 'number') return { [this.keyColumn!]: id };
-    if (this.keyColumn !== undefined) return { [this.keyColumn]: this.numeric ? Number(id) : id };
+    // A string id in a numeric table is not a canonical integer ('007'): kept as it came, so its key stays the same.
+    if (this.keyColumn !== undefined) return { [this.keyColumn]: id };
     const values = JSON.parse(id) as unknown[];
     return Object.fromEntries(this.spec.primaryKey.map((k, i) => [k, values[i] ?? null])) as Row;
   }
@@ -265,7 +319,7 @@ export class KeyIndex {
   private newSlot(): number {
     if (this.used === this.flags.length) {
       const grow = <T extends Uint8Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        const b = new (a.constructor as new (n: number) => T)(Math.max(1024, a.length * 2));
         b.set(a);
         return b;
       };

@@ -1,0 +1,127 @@
+/**
+ * The slot of each key of a KeyIndex. Safe-integer ids (every numeric Pipedrive key) live in typed arrays:
+ * the id of each slot in a Float64Array, and an open-addressing table (linear probing, at most half full)
+ * of slot + 1 in an Int32Array — 8 bytes a slot plus 8–16 a key for the table, no object or string per
+ * key, and the garbage collector never walks them. A Map holds the other ids (strings: UUIDs, composite
+ * keys as JSON), whose slots keep NaN as their numeric id. Slots are handed out by the caller in order
+ * 0, 1, 2… and never freed.
+ */
+const EMPTY_ID = Number.NaN;
+
+export class SlotTable {
+  /** The numeric id of each slot (NaN: a string id, or no slot yet). */
+  private idsOf: Float64Array;
+  /** slot + 1 of each numeric id at its probe position; 0 is empty. */
+  private table: Int32Array;
+  private mask: number;
+  private numericCount = 0;
+  private readonly strings = new Map<string, number>();
+  private readonly stringOfSlot = new Map<number, string>();
+
+  constructor(capacity = 1024) {
+    this.idsOf = new Float64Array(capacity).fill(EMPTY_ID);
+    this.table = new Int32Array(tableSizeFor(0));
+    this.mask = this.table.length - 1;
+  }
+
+  /** A table over `ids` (taken, not copied: NaN where a slot's id is a string) and the string ids by slot. */
+  static from(ids: Float64Array, strings: Iterable<readonly [number, string]>): SlotTable {
+    const t = new SlotTable(0);
+    t.idsOf = ids;
+    t.table = new Int32Array(tableSizeFor(ids.length));
+    t.mask = t.table.length - 1;
+    for (let slot = 0; slot < ids.length; slot++) {
+      const id = ids[slot]!;
+      if (id !== id) continue; // NaN: a string id
+      if (!Number.isSafeInteger(id)) throw new Error(`slot ${slot}: ${id} is not an integer id`);
+      if (!t.insert(id, slot)) throw new Error(`a key appears twice (${id})`);
+    }
+    for (const [slot, id] of strings) {
+      if (!(slot >= 0 && slot < ids.length) || ids[slot] === ids[slot] || t.stringOfSlot.has(slot)) throw new Error(`string id of slot ${slot} is out of place`);
+      if (t.strings.has(id)) throw new Error(`a key appears twice (${id})`);
+      t.strings.set(id, slot);
+      t.stringOfSlot.set(slot, id);
+    }
+    return t;
+  }
+
+  get(id: string | number): number | undefined {
+    if (typeof id === 'string') return this.strings.get(id);
+    const ids = this.idsOf;
+    for (let i = hash(id) & this.mask; ; i = (i + 1) & this.mask) {
+      const s = this.table[i]!;
+      if (s === 0) return undefined;
+      if (ids[s - 1] === id) return s - 1;
+    }
+  }
+
+  /** Records a new id's slot (the id must not be present; `slot` must be new). */
+  add(id: string | number, slot: number): void {
+    if (slot >= this.idsOf.length) {
+      const grown = new Float64Array(Math.max(1024, this.idsOf.length * 2, slot + 1)).fill(EMPTY_ID);
+      grown.set(this.idsOf);
+      this.idsOf = grown;
+    }
+    if (typeof id === 'string') {
+      this.strings.set(id, slot);
+      this.stringOfSlot.set(slot, id);
+      return;
+    }
+    if ((this.numericCount + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    this.insert(id, slot);
+  }
+
+  /** The id of a slot that was added. */
+  idAt(slot: number): string | number {
+    const id = this.idsOf[slot]!;
+    return id === id ? id : this.stringOfSlot.get(slot)!;
+  }
+
+  /** The numeric ids of slots [0, n) (a view: NaN for string ids) and the string ids by slot. */
+  exportIds(n: number): { numeric: Float64Array; strings: Array<[number, string]> } {
+    return { numeric: this.idsOf.subarray(0, n), strings: [...this.stringOfSlot] };
+  }
+
+  private insert(id: number, slot: number): boolean {
+    const ids = this.idsOf;
+    for (let i = hash(id) & this.mask; ; i = (i + 1) & this.mask) {
+      const s = this.table[i]!;
+      if (s === 0) {
+        this.table[i] = slot + 1;
+        this.idsOf[slot] = id;
+        this.numericCount++;
+        return true;
+      }
+      if (ids[s - 1] === id) return false;
+    }
+  }
+
+  private rehash(size: number): void {
+    const old = this.table;
+    this.table = new Int32Array(size);
+    this.mask = size - 1;
+    const ids = this.idsOf;
+    for (let j = 0; j < old.length; j++) {
+      const s = old[j]!;
+      if (s === 0) continue;
+      let i = hash(ids[s - 1]!) & this.mask;
+      while (this.table[i] !== 0) i = (i + 1) & this.mask;
+      this.table[i] = s;
+    }
+  }
+}
+
+/** A power of two at least twice the entries (and at least 1024). */
+function tableSizeFor(entries: number): number {
+  return Math.max(1024, 2 ** Math.ceil(Math.log2(entries * 2 + 1)));
+}
+
+/** Mixes both 32-bit halves of a safe integer (ids are mostly sequential: spread them over the table). */
+function hash(id: number): number {
+  const lo = id >>> 0;
+  const hi = Math.floor(id / 4294967296) | 0;
+  let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 13);
+}
