@@ -9,7 +9,8 @@
  *
  * The file (format 2): 8 magic bytes, a 4-byte header length, the JSON header (space-padded so the body
  * starts at a multiple of 8), then the index's arrays as their raw bytes in this machine's byte order
- * (flags, padding to 8, times, hash halves, numeric ids) and a JSON tail (string ids, odd hashes). Loading
+ * (flags, the hashes' low nibbles, padding to 8, times, numeric ids, the hashes' two 32-bit parts) and a
+ * JSON tail (string ids, odd hashes). Loading
  * is a checksum and typed-array views over the file's bytes — no per-key work but building the integer
  * keys' probe table — a million keys in tens of milliseconds. The header holds the body's SHA-256, the
  * byte order and the tail's length; format 1 files (the same arrays, copied and re-keyed into a Map on
@@ -63,14 +64,12 @@ export class SnapshotUnusable extends Error {}
 export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date }): Buffer {
   const state = index.exportState();
   const n = state.numericIds.length;
-  const pad = (8 - (n % 8)) % 8;
+  const { pad, tailAt } = layout(n);
   const tail = Buffer.from(JSON.stringify({ stringIds: state.stringIds, odd: state.odd }), 'utf8');
-  const parts = [
-    Buffer.from(state.flags.buffer, state.flags.byteOffset, n),
-    Buffer.alloc(pad),
-    ...[state.times, state.hashHi, state.hashLo, state.numericIds].map((a) => Buffer.from(a.buffer, a.byteOffset, n * 8)),
-    tail,
-  ];
+  const bytesOf = (a: Uint8Array | Uint32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const parts = [state.flags, state.hashLow4, Buffer.alloc(pad), state.times, state.numericIds, state.hashHi, state.hashLo].map(bytesOf);
+  parts.push(tail);
+  if (parts.reduce((sum, p) => sum + p.length, 0) !== tailAt + tail.length) throw new Error(`key index of ${index.spec.name}: arrays of different lengths`);
   const body = Buffer.concat(parts);
   const header: Header = {
     format: FORMAT,
@@ -121,8 +120,7 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   }
   if (header.endian !== ENDIAN) throw new SnapshotUnusable(`written on a ${String(header.endian)} machine, this one is ${ENDIAN}`);
   const n = header.slots;
-  const pad = (8 - (n % 8)) % 8;
-  const tailAt = n + pad + 4 * n * 8;
+  const { pad, tailAt } = layout(n);
   let body = bytes.subarray(12 + headLen);
   if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(header.tailBytes) || body.length !== tailAt + header.tailBytes) {
     throw new SnapshotUnusable(`${body.length} body bytes, the header describes ${tailAt + Number(header.tailBytes)} (torn file)`);
@@ -130,7 +128,9 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotUnusable('checksum mismatch (damaged file)');
   // Views need the body at a multiple of 8 in memory; a read into a pooled buffer may not be: one copy then.
   if (body.byteOffset % 8 !== 0) body = Buffer.from(body);
-  const floats = (i: number) => new Float64Array(body.buffer, body.byteOffset + n + pad + i * n * 8, n);
+  const at = body.byteOffset + 2 * n + pad;
+  const floats = (i: number) => new Float64Array(body.buffer, at + i * n * 8, n);
+  const words = (i: number) => new Uint32Array(body.buffer, at + 2 * n * 8 + i * n * 4, n);
   let tail: { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
   try {
     tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as typeof tail;
@@ -140,11 +140,18 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   let index: KeyIndex;
   try {
     const flags = new Uint8Array(body.buffer, body.byteOffset, n);
-    index = KeyIndex.fromState(spec, { numericIds: floats(3), stringIds: tail.stringIds, flags, times: floats(0), hashHi: floats(1), hashLo: floats(2), odd: tail.odd });
+    const hashLow4 = new Uint8Array(body.buffer, body.byteOffset + n, n);
+    index = KeyIndex.fromState(spec, { numericIds: floats(1), stringIds: tail.stringIds, flags, times: floats(0), hashHi: words(0), hashLo: words(1), hashLow4, odd: tail.odd });
   } catch (err) {
     throw new SnapshotUnusable(`inconsistent contents: ${(err as Error).message}`);
   }
   return { index, positions: saved };
+}
+
+/** Where the body's parts start: two byte arrays, padding to 8, two arrays of doubles and two of 32-bit words. */
+function layout(n: number): { pad: number; tailAt: number } {
+  const pad = (8 - ((2 * n) % 8)) % 8;
+  return { pad, tailAt: 2 * n + pad + 2 * n * 8 + 2 * n * 4 };
 }
 
 /** Snapshot files of one connector under a directory (STATE_DIR), one per topic. */

@@ -37,15 +37,17 @@ export interface KeyIndexState {
   readonly stringIds: ReadonlyArray<readonly [number, string]>;
   readonly flags: Uint8Array;
   readonly times: Float64Array;
-  readonly hashHi: Float64Array;
-  readonly hashLo: Float64Array;
+  /** A content hash's 72 bits: the top 32 of each 36-bit half, then their low 4 bits as one byte. */
+  readonly hashHi: Uint32Array;
+  readonly hashLo: Uint32Array;
+  readonly hashLow4: Uint8Array;
   readonly odd: ReadonlyArray<readonly [number, string]>;
 }
 
 const LIVE = 1;
 const HAS_TS = 2;
 const HAS_HASH = 4;
-/** Content hashes are 12 base64url characters (72 bits): kept as two 36-bit halves, exact in a double. */
+/** Content hashes are 12 base64url characters (72 bits): two 36-bit halves, kept in 9 bytes (see setHash). */
 const HASH_CHARS = 12;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64_VALUE = new Int8Array(128).fill(-1);
@@ -82,7 +84,7 @@ function packable(hash: string): boolean {
  * events.
  *
  * Sized for millions of keys: integer keys find their slot through typed arrays (slot-table.ts; other keys
- * through a map), and the slot's flags, time and hash are typed arrays too — about 45 bytes a key and no
+ * through a map), and the slot's flags, time and hash are typed arrays too — about 35 bytes a key and no
  * object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
  * the arrays grow by doubling.
  */
@@ -90,8 +92,9 @@ export class KeyIndex {
   private slots = new SlotTable();
   private flags: Uint8Array = new Uint8Array(1024);
   private times: Float64Array = new Float64Array(1024);
-  private hashHi: Float64Array = new Float64Array(1024);
-  private hashLo: Float64Array = new Float64Array(1024);
+  private hashHi: Uint32Array = new Uint32Array(1024);
+  private hashLo: Uint32Array = new Uint32Array(1024);
+  private hashLow4: Uint8Array = new Uint8Array(1024);
   /** Hashes not in our 12-character form (none are written today): kept as they are. */
   private readonly odd = new Map<number, string>();
   private used = 0;
@@ -124,8 +127,7 @@ export class KeyIndex {
     if (event.hash !== undefined && event.op !== 'd') {
       f |= HAS_HASH;
       if (packable(event.hash)) {
-        this.hashHi[slot] = half(event.hash, 0);
-        this.hashLo[slot] = half(event.hash, HASH_CHARS / 2);
+        this.setHash(slot, event.hash);
         this.odd.delete(slot);
       } else this.odd.set(slot, event.hash);
     } else f &= ~HAS_HASH;
@@ -158,17 +160,26 @@ export class KeyIndex {
     const slot = this.slotOf(key);
     if (slot === undefined || !(this.flags[slot]! & LIVE) || this.flags[slot]! & HAS_HASH) return;
     this.flags[slot]! |= HAS_HASH;
-    if (packable(hash)) {
-      this.hashHi[slot] = half(hash, 0);
-      this.hashLo[slot] = half(hash, HASH_CHARS / 2);
-    } else this.odd.set(slot, hash);
+    if (packable(hash)) this.setHash(slot, hash);
+    else this.odd.set(slot, hash);
   }
 
   /** Content hash of the key's last published row, if live and known. */
   hashOf(key: string): string | undefined {
     const slot = this.slotOf(key);
     if (slot === undefined || (this.flags[slot]! & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
-    return this.odd.get(slot) ?? halfText(this.hashHi[slot]!) + halfText(this.hashLo[slot]!);
+    if (this.odd.has(slot)) return this.odd.get(slot);
+    const low4 = this.hashLow4[slot]!;
+    return halfText(this.hashHi[slot]! * 16 + (low4 >>> 4)) + halfText(this.hashLo[slot]! * 16 + (low4 & 15));
+  }
+
+  /** Each 36-bit half: its top 32 bits in a Uint32 slot, its low 4 in one nibble of a shared byte. */
+  private setHash(slot: number, hash: string): void {
+    const hi = half(hash, 0);
+    const lo = half(hash, HASH_CHARS / 2);
+    this.hashHi[slot] = Math.floor(hi / 16);
+    this.hashLo[slot] = Math.floor(lo / 16);
+    this.hashLow4[slot] = ((hi % 16) << 4) | (lo % 16);
   }
 
   /** Source time of the key's last published version (live or deleted), if known. */
@@ -250,6 +261,7 @@ export class KeyIndex {
       times: this.times.subarray(0, this.used),
       hashHi: this.hashHi.subarray(0, this.used),
       hashLo: this.hashLo.subarray(0, this.used),
+      hashLow4: this.hashLow4.subarray(0, this.used),
       odd: [...this.odd],
     };
   }
@@ -261,7 +273,7 @@ export class KeyIndex {
   static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
     const index = new KeyIndex(spec);
     const n = state.numericIds.length;
-    if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n) {
+    if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n || state.hashLow4.length !== n) {
       throw new Error(`key index of ${spec.name}: arrays of different lengths`);
     }
     try {
@@ -273,6 +285,7 @@ export class KeyIndex {
     index.times = state.times;
     index.hashHi = state.hashHi;
     index.hashLo = state.hashLo;
+    index.hashLow4 = state.hashLow4;
     index.used = n;
     const flags = state.flags;
     for (let slot = 0; slot < n; slot++) {
@@ -318,7 +331,7 @@ export class KeyIndex {
 
   private newSlot(): number {
     if (this.used === this.flags.length) {
-      const grow = <T extends Uint8Array | Float64Array>(a: T): T => {
+      const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(Math.max(1024, a.length * 2));
         b.set(a);
         return b;
@@ -327,6 +340,7 @@ export class KeyIndex {
       this.times = grow(this.times);
       this.hashHi = grow(this.hashHi);
       this.hashLo = grow(this.hashLo);
+      this.hashLow4 = grow(this.hashLow4);
     }
     return this.used++;
   }

@@ -1,7 +1,7 @@
 /**
  * The slot of each key of a KeyIndex. Safe-integer ids (every numeric Pipedrive key) live in typed arrays:
- * the id of each slot in a Float64Array, and an open-addressing table (linear probing, at most half full)
- * of slot + 1 in an Int32Array — 8 bytes a slot plus 8–16 a key for the table, no object or string per
+ * the id of each slot in a Float64Array, and an open-addressing table (linear probing, at most three quarters full)
+ * of slot + 1 in an Int32Array — 8 bytes a slot plus 5–11 a key for the table, no object or string per
  * key, and the garbage collector never walks them. A Map holds the other ids (strings: UUIDs, composite
  * keys as JSON), whose slots keep NaN as their numeric id. Slots are handed out by the caller in order
  * 0, 1, 2… and never freed.
@@ -67,7 +67,7 @@ export class SlotTable {
       this.stringOfSlot.set(slot, id);
       return;
     }
-    if ((this.numericCount + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    if ((this.numericCount + 1) * 4 > this.table.length * 3) this.rehash(this.table.length * 2);
     this.insert(id, slot);
   }
 
@@ -111,9 +111,9 @@ export class SlotTable {
   }
 }
 
-/** A power of two at least twice the entries (and at least 1024). */
+/** A power of two at least 4/3 of the entries (and at least 1024). */
 function tableSizeFor(entries: number): number {
-  return Math.max(1024, 2 ** Math.ceil(Math.log2(entries * 2 + 1)));
+  return Math.max(1024, 2 ** Math.ceil(Math.log2((entries * 4) / 3 + 1)));
 }
 
 /** Mixes both 32-bit halves of a safe integer (ids are mostly sequential: spread them over the table). */

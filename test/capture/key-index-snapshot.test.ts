@@ -130,7 +130,7 @@ describe('key index snapshots', () => {
     // Slot 2's numeric id set to slot 1's, checksum recomputed: the contents contradict themselves.
     const body = Buffer.from(bytes.subarray(12 + headLen));
     const n = 1001;
-    const idsAt = n + ((8 - (n % 8)) % 8) + 3 * n * 8;
+    const idsAt = 2 * n + ((8 - ((2 * n) % 8)) % 8) + n * 8; // flags, nibbles, padding, times, then the ids
     body.writeDoubleLE(body.readDoubleLE(idsAt + 8), idsAt + 16);
     expect(refused(withHeader((h) => (h.bodySha256 = createHash('sha256').update(body).digest('hex')), body))).toMatch(/inconsistent contents: .*appears twice/);
     // Read into a buffer at an odd place in memory: copied once, same answers.
