@@ -200,13 +200,16 @@ export class KeyIndex {
 
   /** Live keys (as rows), for id scans. */
   keys(): Map<string, Row> {
-    const out = new Map<string, Row>();
+    return new Map(this.liveKeys());
+  }
+
+  /** Live keys one at a time (key string, key row): no map of the whole table. */
+  *liveKeys(): Generator<[string, Row]> {
     for (let slot = 0; slot < this.used; slot++) {
       if (!(this.flags[slot]! & LIVE)) continue;
       const id = this.slots.idAt(slot);
-      out.set(String(id), this.rowOf(id));
+      yield [String(id), this.rowOf(id)];
     }
-    return out;
   }
 
   /**
