@@ -105,7 +105,7 @@ export class FullImport {
         if (unit.next === null) break;
         if (full()) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: unit.next } }), done: false };
       }
-      this.vanished = this.deletesKnown && this.sweep ? this.guarded(this.sweep.unseen('now'), this.sweep.liveAtStart) : [];
+      this.vanished = this.deletesKnown && this.sweep ? this.guarded(this.sweep.unseen('now'), index?.size ?? 0) : [];
     }
     const vanished = this.vanished ?? [];
     while (vanished.length > 0 && !full()) events.push(...vanishedEvents(this.ctx, vanished.pop()!, this.startedMs));
