@@ -61,7 +61,19 @@ export interface Snapshot {
 /** Why a snapshot was not used (logged; a full read follows). */
 export class SnapshotUnusable extends Error {}
 
-export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date }): Buffer {
+type SnapshotMeta = { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date };
+
+/** The whole file as one buffer (tests; the store writes the parts). */
+export function encodeSnapshot(index: KeyIndex, meta: SnapshotMeta): Buffer {
+  return Buffer.concat(snapshotParts(index, meta));
+}
+
+/**
+ * The file as its parts, in order: the header, then views of the index's own arrays (nothing copied: a
+ * million keys would otherwise mean 50 MB of copies at every write) and the tail. Valid until the index
+ * changes, so written at once.
+ */
+export function snapshotParts(index: KeyIndex, meta: SnapshotMeta): Buffer[] {
   const state = index.exportState();
   const n = state.numericIds.length;
   const { pad, tailAt } = layout(n);
@@ -70,7 +82,8 @@ export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic
   const parts = [state.flags, state.hashLow4, Buffer.alloc(pad), state.times, state.numericIds, state.hashHi, state.hashLo].map(bytesOf);
   parts.push(tail);
   if (parts.reduce((sum, p) => sum + p.length, 0) !== tailAt + tail.length) throw new Error(`key index of ${index.spec.name}: arrays of different lengths`);
-  const body = Buffer.concat(parts);
+  const sha = createHash('sha256');
+  for (const p of parts) sha.update(p);
   const header: Header = {
     format: FORMAT,
     connector: meta.connector,
@@ -83,14 +96,14 @@ export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic
     slots: n,
     endian: ENDIAN,
     tailBytes: tail.length,
-    bodySha256: createHash('sha256').update(body).digest('hex'),
+    bodySha256: sha.digest('hex'),
   };
   const json = JSON.stringify(header);
   // Padded so the body, and each array in it, starts at a multiple of 8: the arrays are viewed, not copied.
   const head = Buffer.from(json.padEnd(json.length + ((8 - ((12 + Buffer.byteLength(json)) % 8)) % 8)), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
-  return Buffer.concat([MAGIC, len, head, body]);
+  return [Buffer.concat([MAGIC, len, head]), ...parts];
 }
 
 /**
@@ -177,13 +190,13 @@ export class SnapshotStore {
   }
 
   /** Replaces the file atomically: a crash leaves the old snapshot or the new one, never a torn one. */
-  write(topic: string, bytes: Buffer): void {
+  write(topic: string, bytes: Buffer | readonly Buffer[]): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = this.pathOf(topic);
     const tmp = `${path}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+      for (const part of Buffer.isBuffer(bytes) ? [bytes] : bytes) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

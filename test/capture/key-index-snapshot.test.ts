@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyIndex, keyString } from '../../src/capture/key-index.ts';
-import { decodeSnapshot, encodeSnapshot, SnapshotStore, SnapshotUnusable, type PartitionOffsets } from '../../src/capture/key-index-snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, snapshotParts, SnapshotStore, SnapshotUnusable, type PartitionOffsets } from '../../src/capture/key-index-snapshot.ts';
 import { tableByName } from '../../src/catalog/index.ts';
 import type { Row } from '../../src/pipedrive/row.ts';
 
@@ -149,6 +149,19 @@ describe('key index snapshots', () => {
     expect(readFileSync(store.pathOf('acme.deal'), 'utf8')).toBe('two');
     expect(store.pathOf('acme.deal').startsWith(join(dir, 'acme%2Feu'))).toBe(true);
     expect(statSync(store.pathOf('acme.deal')).mode & 0o777).toBe(0o600);
+  });
+
+  it('the store writes the parts (views of the index, nothing concatenated) as the same bytes; the file loads', () => {
+    const spec = tableByName('deal');
+    const index = new KeyIndex(spec);
+    for (let id = 1; id <= 5000; id++) index.apply({ key: { id }, row: { id }, op: id % 9 === 0 ? 'd' : 'c', sourceTsMs: id * 1000, hash: hashOfText(String(id)) });
+    index.apply({ key: { id: 'x' }, row: { id: 'x' }, op: 'c' });
+    const store = new SnapshotStore(mkdtempSync(join(tmpdir(), 'kidx-')), 'acme');
+    const fixed = { ...meta, now: new Date('2026-12-03T00:00:00Z') };
+    store.write('acme.deal', snapshotParts(index, fixed));
+    const file = store.read('acme.deal')!;
+    expect(file.equals(encodeSnapshot(index, fixed))).toBe(true);
+    expectSameAnswers(index, decodeSnapshot(file, spec, expectFor()).index, ['1', '9', '5000', 'x', '5001']);
   });
 
   it('a million keys encode and decode in well under a second each', () => {
