@@ -75,11 +75,11 @@ export function encodeSnapshot(index: KeyIndex, meta: SnapshotMeta): Buffer {
  */
 export function snapshotParts(index: KeyIndex, meta: SnapshotMeta): Buffer[] {
   const state = index.exportState();
-  const n = state.numericIds.length;
+  const n = state.numericIds.reduce((sum, c) => sum + c.length, 0);
   const { pad, tailAt } = layout(n);
   const tail = Buffer.from(JSON.stringify({ stringIds: state.stringIds, odd: state.odd }), 'utf8');
   const bytesOf = (a: Uint8Array | Uint32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const parts = [state.flags, state.hashLow4, Buffer.alloc(pad), state.times, state.numericIds, state.hashHi, state.hashLo].map(bytesOf);
+  const parts = [...state.flags, ...state.hashLow4, Buffer.alloc(pad), ...state.times, ...state.numericIds, ...state.hashHi, ...state.hashLo].map(bytesOf);
   parts.push(tail);
   if (parts.reduce((sum, p) => sum + p.length, 0) !== tailAt + tail.length) throw new Error(`key index of ${index.spec.name}: arrays of different lengths`);
   const sha = createHash('sha256');
@@ -154,7 +154,8 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   try {
     const flags = new Uint8Array(body.buffer, body.byteOffset, n);
     const hashLow4 = new Uint8Array(body.buffer, body.byteOffset + n, n);
-    index = KeyIndex.fromState(spec, { numericIds: floats(1), stringIds: tail.stringIds, flags, times: floats(0), hashHi: words(0), hashLo: words(1), hashLow4, odd: tail.odd });
+    const state = { numericIds: [floats(1)], stringIds: tail.stringIds, flags: [flags], times: [floats(0)], hashHi: [words(0)], hashLo: [words(1)], hashLow4: [hashLow4], odd: tail.odd };
+    index = KeyIndex.fromState(spec, state);
   } catch (err) {
     throw new SnapshotUnusable(`inconsistent contents: ${(err as Error).message}`);
   }

@@ -1,6 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeEvent } from './change.ts';
+import { Paged } from './paged.ts';
 import { SlotTable } from './slot-table.ts';
 
 /** A row's key as one string (stable for equal keys). */
@@ -30,17 +31,17 @@ export interface KeySweep {
   unseen(liveAt: 'start' | 'now'): Row[];
 }
 
-/** A KeyIndex as plain arrays in slot order (KeyIndex.exportState / fromState). */
+/** A KeyIndex as plain arrays in slot order, each as consecutive chunks (KeyIndex.exportState / fromState). */
 export interface KeyIndexState {
   /** Each slot's numeric id; NaN where the id is a string (then in `stringIds`). */
-  readonly numericIds: Float64Array;
+  readonly numericIds: readonly Float64Array[];
   readonly stringIds: ReadonlyArray<readonly [number, string]>;
-  readonly flags: Uint8Array;
-  readonly times: Float64Array;
+  readonly flags: readonly Uint8Array[];
+  readonly times: readonly Float64Array[];
   /** A content hash's 72 bits: the top 32 of each 36-bit half, then their low 4 bits as one byte. */
-  readonly hashHi: Uint32Array;
-  readonly hashLo: Uint32Array;
-  readonly hashLow4: Uint8Array;
+  readonly hashHi: readonly Uint32Array[];
+  readonly hashLo: readonly Uint32Array[];
+  readonly hashLow4: readonly Uint8Array[];
   readonly odd: ReadonlyArray<readonly [number, string]>;
 }
 
@@ -86,15 +87,15 @@ function packable(hash: string): boolean {
  * Sized for millions of keys: integer keys find their slot through typed arrays (slot-table.ts; other keys
  * through a map), and the slot's flags, time and hash are typed arrays too — about 35 bytes a key and no
  * object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
- * the arrays grow by doubling.
+ * the arrays grow a page of 65,536 slots at a time (paged.ts), never by copying.
  */
 export class KeyIndex {
   private slots = new SlotTable();
-  private flags: Uint8Array = new Uint8Array(1024);
-  private times: Float64Array = new Float64Array(1024);
-  private hashHi: Uint32Array = new Uint32Array(1024);
-  private hashLo: Uint32Array = new Uint32Array(1024);
-  private hashLow4: Uint8Array = new Uint8Array(1024);
+  private flags = new Paged<Uint8Array>((n) => new Uint8Array(n));
+  private times = new Paged<Float64Array>((n) => new Float64Array(n));
+  private hashHi = new Paged<Uint32Array>((n) => new Uint32Array(n));
+  private hashLo = new Paged<Uint32Array>((n) => new Uint32Array(n));
+  private hashLow4 = new Paged<Uint8Array>((n) => new Uint8Array(n));
   /** Hashes not in our 12-character form (none are written today): kept as they are. */
   private readonly odd = new Map<number, string>();
   private used = 0;
@@ -119,9 +120,9 @@ export class KeyIndex {
       slot = this.newSlot();
       this.slots.add(id, slot);
     }
-    let f = this.flags[slot]!;
+    let f = this.flags.get(slot);
     if (event.sourceTsMs !== undefined) {
-      this.times[slot] = event.sourceTsMs;
+      this.times.set(slot, event.sourceTsMs);
       f |= HAS_TS;
     }
     if (event.hash !== undefined && event.op !== 'd') {
@@ -134,12 +135,12 @@ export class KeyIndex {
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
       if (f & LIVE) this.liveCount--;
-      this.flags[slot] = f & ~LIVE;
+      this.flags.set(slot, f & ~LIVE);
       if (parent !== undefined) this.byParent.get(parent)?.delete(id);
       return;
     }
     if (!(f & LIVE)) this.liveCount++;
-    this.flags[slot] = f | LIVE;
+    this.flags.set(slot, f | LIVE);
     if (parent !== undefined) {
       let set = this.byParent.get(parent);
       if (!set) this.byParent.set(parent, (set = new Set()));
@@ -158,8 +159,8 @@ export class KeyIndex {
   /** Remembers a live key's content hash learnt elsewhere (an offset written before hashes were headers). */
   rememberHash(key: string, hash: string): void {
     const slot = this.slotOf(key);
-    if (slot === undefined || !(this.flags[slot]! & LIVE) || this.flags[slot]! & HAS_HASH) return;
-    this.flags[slot]! |= HAS_HASH;
+    if (slot === undefined || !(this.flags.get(slot) & LIVE) || this.flags.get(slot) & HAS_HASH) return;
+    this.flags.set(slot, this.flags.get(slot) | HAS_HASH);
     if (packable(hash)) this.setHash(slot, hash);
     else this.odd.set(slot, hash);
   }
@@ -167,25 +168,25 @@ export class KeyIndex {
   /** Content hash of the key's last published row, if live and known. */
   hashOf(key: string): string | undefined {
     const slot = this.slotOf(key);
-    if (slot === undefined || (this.flags[slot]! & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
+    if (slot === undefined || (this.flags.get(slot) & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
     if (this.odd.has(slot)) return this.odd.get(slot);
-    const low4 = this.hashLow4[slot]!;
-    return halfText(this.hashHi[slot]! * 16 + (low4 >>> 4)) + halfText(this.hashLo[slot]! * 16 + (low4 & 15));
+    const low4 = this.hashLow4.get(slot);
+    return halfText(this.hashHi.get(slot) * 16 + (low4 >>> 4)) + halfText(this.hashLo.get(slot) * 16 + (low4 & 15));
   }
 
   /** Each 36-bit half: its top 32 bits in a Uint32 slot, its low 4 in one nibble of a shared byte. */
   private setHash(slot: number, hash: string): void {
     const hi = half(hash, 0);
     const lo = half(hash, HASH_CHARS / 2);
-    this.hashHi[slot] = Math.floor(hi / 16);
-    this.hashLo[slot] = Math.floor(lo / 16);
-    this.hashLow4[slot] = ((hi % 16) << 4) | (lo % 16);
+    this.hashHi.set(slot, Math.floor(hi / 16));
+    this.hashLo.set(slot, Math.floor(lo / 16));
+    this.hashLow4.set(slot, ((hi % 16) << 4) | (lo % 16));
   }
 
   /** Source time of the key's last published version (live or deleted), if known. */
   publishedAt(key: string): number | undefined {
     const slot = this.slotOf(key);
-    return slot !== undefined && this.flags[slot]! & HAS_TS ? this.times[slot] : undefined;
+    return slot !== undefined && this.flags.get(slot) & HAS_TS ? this.times.get(slot) : undefined;
   }
 
   /** Whether the key was ever applied or loaded (live or deleted since). */
@@ -195,7 +196,7 @@ export class KeyIndex {
 
   has(key: string): boolean {
     const slot = this.slotOf(key);
-    return slot !== undefined && (this.flags[slot]! & LIVE) !== 0;
+    return slot !== undefined && (this.flags.get(slot) & LIVE) !== 0;
   }
 
   /** Live keys (as rows), for id scans. */
@@ -206,7 +207,7 @@ export class KeyIndex {
   /** Live keys one at a time (key string, key row): no map of the whole table. */
   *liveKeys(): Generator<[string, Row]> {
     for (let slot = 0; slot < this.used; slot++) {
-      if (!(this.flags[slot]! & LIVE)) continue;
+      if (!(this.flags.get(slot) & LIVE)) continue;
       const id = this.slots.idAt(slot);
       yield [String(id), this.rowOf(id)];
     }
@@ -222,7 +223,7 @@ export class KeyIndex {
     const baseLive = this.liveCount;
     // 0: live at the start and not seen yet; 1: seen; 2: not live at the start and not seen.
     const seen = new Uint8Array(base);
-    for (let slot = 0; slot < base; slot++) if (!(this.flags[slot]! & LIVE)) seen[slot] = 2;
+    for (let slot = 0; slot < base; slot++) if (!(this.flags.get(slot) & LIVE)) seen[slot] = 2;
     return {
       index: this,
       liveAtStart: baseLive,
@@ -233,7 +234,7 @@ export class KeyIndex {
       unseen: (liveAt) => {
         const out: Row[] = [];
         for (let slot = 0; slot < base; slot++) {
-          const unseen = liveAt === 'start' ? seen[slot] === 0 : seen[slot] !== 1 && (this.flags[slot]! & LIVE) !== 0;
+          const unseen = liveAt === 'start' ? seen[slot] === 0 : seen[slot] !== 1 && (this.flags.get(slot) & LIVE) !== 0;
           if (unseen) out.push(this.rowOf(this.slots.idAt(slot)));
         }
         return out;
@@ -260,11 +261,11 @@ export class KeyIndex {
     return {
       numericIds: numeric,
       stringIds: strings,
-      flags: this.flags.subarray(0, this.used),
-      times: this.times.subarray(0, this.used),
-      hashHi: this.hashHi.subarray(0, this.used),
-      hashLo: this.hashLo.subarray(0, this.used),
-      hashLow4: this.hashLow4.subarray(0, this.used),
+      flags: this.flags.views(this.used),
+      times: this.times.views(this.used),
+      hashHi: this.hashHi.views(this.used),
+      hashLo: this.hashLo.views(this.used),
+      hashLow4: this.hashLow4.views(this.used),
       odd: [...this.odd],
     };
   }
@@ -275,8 +276,9 @@ export class KeyIndex {
    */
   static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
     const index = new KeyIndex(spec);
-    const n = state.numericIds.length;
-    if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n || state.hashLow4.length !== n) {
+    const lengthOf = (chunks: readonly { length: number }[]) => chunks.reduce((sum, c) => sum + c.length, 0);
+    const n = lengthOf(state.numericIds);
+    if ([state.flags, state.times, state.hashHi, state.hashLo, state.hashLow4].some((a) => lengthOf(a) !== n)) {
       throw new Error(`key index of ${spec.name}: arrays of different lengths`);
     }
     try {
@@ -284,15 +286,15 @@ export class KeyIndex {
     } catch (err) {
       throw new Error(`key index of ${spec.name}: ${(err as Error).message}`);
     }
-    index.flags = state.flags;
-    index.times = state.times;
-    index.hashHi = state.hashHi;
-    index.hashLo = state.hashLo;
-    index.hashLow4 = state.hashLow4;
+    index.flags = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.flags);
+    index.times = Paged.of<Float64Array>((k) => new Float64Array(k), state.times);
+    index.hashHi = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashHi);
+    index.hashLo = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashLo);
+    index.hashLow4 = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.hashLow4);
     index.used = n;
-    const flags = state.flags;
+    const flags = index.flags;
     for (let slot = 0; slot < n; slot++) {
-      if (!(flags[slot]! & LIVE)) continue;
+      if (!(flags.get(slot) & LIVE)) continue;
       index.liveCount++;
       if (index.link.length === 0) continue;
       const id = index.slots.idAt(slot);
@@ -333,19 +335,9 @@ export class KeyIndex {
   }
 
   private newSlot(): number {
-    if (this.used === this.flags.length) {
-      const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(Math.max(1024, a.length * 2));
-        b.set(a);
-        return b;
-      };
-      this.flags = grow(this.flags);
-      this.times = grow(this.times);
-      this.hashHi = grow(this.hashHi);
-      this.hashLo = grow(this.hashLo);
-      this.hashLow4 = grow(this.hashLow4);
-    }
-    return this.used++;
+    const slot = this.used++;
+    for (const a of [this.flags, this.times, this.hashHi, this.hashLo, this.hashLow4]) a.ensure(slot);
+    return slot;
   }
 
   private parentOfChild(row: Row): string | undefined {
