@@ -25,7 +25,8 @@ function sample(pid: number): { hwm: number; cpu: number } | undefined {
   try {
     const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return { hwm, cpu: (Number(f[11]) + Number(f[12])) / 100 }; // utime + stime, in clock ticks of 1/100 s
+    const cpu = (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+    return Number.isFinite(hwm) && Number.isFinite(cpu) ? { hwm, cpu } : undefined; // a zombie has no VmHWM
   } catch {
     return undefined;
   }
