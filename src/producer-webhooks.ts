@@ -15,7 +15,7 @@ import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import type { PipedriveClient } from './pipedrive/client.ts';
 import { HintCoalescer } from './pipedrive/webhook-hints.ts';
-import { startWebhookReceiver, type WebhookHint } from './pipedrive/webhook-receiver.ts';
+import type { startWebhookReceiver, WebhookHint } from './pipedrive/webhook-receiver.ts';
 import { ConnectorWebhooks } from './pipedrive/webhooks.ts';
 import { redactUrl } from './redact.ts';
 import { describeError, isRetriable } from './retry.ts';
@@ -78,6 +78,8 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
       // Listening before registering: Pipedrive may deliver as soon as a webhook exists.
       if (registered) return;
       if (!receiver) {
+        // Loaded only when webhooks are on: the receiver brings express, which a producer without them never needs.
+        const { startWebhookReceiver } = await import('./pipedrive/webhook-receiver.ts');
         receiver = await startWebhookReceiver({ connector, user: w.user, password: w.password, port: w.port, host: w.host, metrics, log, knownWebhookIds: () => hooks.knownIds(), onHint });
         log('webhook-receiver-listening', { port: receiver.port, publicUrl: redactUrl(w.publicUrl) });
       }
