@@ -4,8 +4,8 @@
  * `deal_history`, 500 deals a transaction.
  *   - product: `startProducer` over a generated account of N deals in the local Pipedrive, until caught up;
  *   - raw: the same deal objects (fetched from the same local Pipedrive), encoded to the same Avro records
- *     with avsc beforehand, written by a bare kafkajs transactional producer, 500 deals (1,000 records +
- *     one state record) a transaction;
+ *     (keys, values and headers as the product writes them) with avsc beforehand, written by a bare kafkajs
+ *     transactional producer, 500 deals (1,000 records + one state record) a transaction;
  *   - source: the local Pipedrive serving the same pages to a plain fetch loop.
  * Prints deals/s of each and the ratio product / raw, REPS times (medians at the end).
  *   node --import tsx bench/producer-throughput.ts [deals=200000] [reps=3]
@@ -21,7 +21,9 @@ import { silentLogger } from '../src/observe/log.ts';
 import { createMetrics } from '../src/observe/metrics.ts';
 import { parseRow } from '../src/pipedrive/row.ts';
 import { startProducer } from '../src/producer.ts';
-import { keySchema, valueSchema } from '../src/publish/avro-schema.ts';
+import { VERSION_KEY_FIELD, keySchema, valueSchema } from '../src/publish/avro-schema.ts';
+import { HASH_HEADER, OP_HEADER, SOURCE_TS_HEADER } from '../src/publish/publisher.ts';
+import { contentHash } from '../src/capture/emit.ts';
 import { runCli } from '../test/integration/support/harness.ts';
 
 const deals = Number(process.argv[2] ?? 200_000);
@@ -71,11 +73,23 @@ async function raw(items: readonly unknown[], prefix: string): Promise<number> {
     body.copy(out, 5);
     return out;
   };
+  const historyKeyType = avro.Type.forSchema(keySchema(prefix, historyOf(deal)!) as avro.Schema);
   const now = Date.now();
+  // The product's records exactly: its headers (op, source time, content hash) on both copies, history keys
+  // with the version time. (Before 2026-12-03 the raw side wrote no headers and the entity key on history
+  // records: kafkajs encodes three headers a record, so the baseline was lighter than what the product writes.)
   const records = items.map((item) => {
     const row = parseRow(deal, item);
-    const value = { ...row, __op: 'r', __deleted: false, __source_ts_ms: Number(row.update_time), __synced_ms: now };
-    return { key: wire(1, keyType.toBuffer({ id: row.id })), value: wire(2, valueType.toBuffer(value)), history: wire(3, historyType.toBuffer(value)) };
+    const ts = Number(row.update_time);
+    const value = { ...row, __op: 'r', __deleted: false, __source_ts_ms: ts, __synced_ms: now };
+    const headers = { [OP_HEADER]: 'r', [SOURCE_TS_HEADER]: String(ts), [HASH_HEADER]: contentHash(row) };
+    return {
+      key: wire(1, keyType.toBuffer({ id: row.id })),
+      value: wire(2, valueType.toBuffer(value)),
+      historyKey: wire(3, historyKeyType.toBuffer({ id: row.id, [VERSION_KEY_FIELD]: ts })),
+      history: wire(4, historyType.toBuffer(value)),
+      headers,
+    };
   });
   const producer = kafka.producer({ transactionalId: `${prefix}-raw`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -85,8 +99,8 @@ async function raw(items: readonly unknown[], prefix: string): Promise<number> {
     const tx = await producer.transaction();
     await tx.sendBatch({
       topicMessages: [
-        { topic: `${prefix}.deal`, messages: chunk.map((r) => ({ key: r.key, value: r.value })) },
-        { topic: `${prefix}.deal_history`, messages: chunk.map((r) => ({ key: r.key, value: r.history })) },
+        { topic: `${prefix}.deal`, messages: chunk.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) },
+        { topic: `${prefix}.deal_history`, messages: chunk.map((r) => ({ key: r.historyKey, value: r.history, headers: r.headers })) },
         { topic: `${prefix}._state`, messages: [{ key: 'state', value: JSON.stringify({ cursor: i }) }] },
       ],
     });
