@@ -10,6 +10,8 @@ import { stateKey, stateValue } from './state.ts';
 
 /** Tables whose schemas are registered at once (two subjects each). */
 const REGISTER_CONCURRENCY = 4;
+/** Events encoded before the event loop gets a turn (a page and its history copies: a few slices). */
+const ENCODE_SLICE = 250;
 
 export interface PublisherOptions {
   readonly topicPrefix: string;
@@ -132,9 +134,9 @@ export class Publisher {
   /**
    * Publishes the batch's events (of its table and its child tables) and its offset atomically, with `also`
    * (further state records) in the same transaction. Pipelined, one transaction in flight: the batch is
-   * encoded at once, then this waits for the previous batch's transaction to commit (rethrowing its
-   * failure) and hands this one to Kafka without waiting for it — the caller reads and encodes the next
-   * batch meanwhile. `committed` settles with this transaction; `flush()` waits for it too.
+   * encoded (in slices, the event loop getting a turn between them), then this waits for the previous
+   * batch's transaction to commit (rethrowing its failure) and hands this one to Kafka without waiting
+   * for it — the caller reads and encodes the next batch meanwhile. `committed` settles with this transaction; `flush()` waits for it too.
    *
    * A failed transaction leaves its outcome unknown (see ProducerKafka.writeTransaction), so after any
    * failure from here or from `flush()` the caller must stop publishing and start over from the state
@@ -147,7 +149,10 @@ export class Publisher {
     const slab = new Slab();
     let last: LastBody | undefined;
     const generation = batch.offset.resync ? String(batch.offset.resync.generation) : undefined;
-    for (const ev of batch.events) {
+    for (let i = 0; i < batch.events.length; i++) {
+      // A slice at a time: the transaction in flight needs the event loop for each of its round trips.
+      if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const ev = batch.events[i]!;
       const s = this.schemas.get(ev.table);
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
       last = this.encode(s, ev, synced, last, records, generation, slab);
