@@ -57,7 +57,7 @@ async function fetchAll(): Promise<{ items: unknown[]; seconds: number }> {
 }
 
 /** The raw ceiling: pre-encoded records, bare kafkajs transactions of 500 deals. */
-async function raw(items: readonly unknown[], prefix: string): Promise<number> {
+async function raw(items: readonly unknown[], prefix: string): Promise<{ rate: number; cpuUs: number }> {
   const kafka = new Kafka({ clientId: `${prefix}-raw`, brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -94,6 +94,7 @@ async function raw(items: readonly unknown[], prefix: string): Promise<number> {
   const producer = kafka.producer({ transactionalId: `${prefix}-raw`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < records.length; i += 500) {
     const chunk = records.slice(i, i + 500);
     const tx = await producer.transaction();
@@ -107,12 +108,14 @@ async function raw(items: readonly unknown[], prefix: string): Promise<number> {
     await tx.commit();
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await producer.disconnect();
-  return items.length / seconds;
+  return { rate: items.length / seconds, cpuUs: (used.user + used.system) / items.length };
 }
 
-async function product(prefix: string): Promise<number> {
+async function product(prefix: string): Promise<{ rate: number; cpuUs: number }> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const run = startProducer(
     loadProducerConfig({
       PIPEDRIVE_BASE_URL: sim.baseUrl,
@@ -127,14 +130,15 @@ async function product(prefix: string): Promise<number> {
     { metrics: createMetrics('producer'), log: silentLogger, untilCaughtUp: true },
   );
   await run.done;
-  return deals / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { rate: deals / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / deals };
 }
 
 try {
-  const rows: Array<{ product: number; raw: number; source: number }> = [];
+  const rows: Array<{ product: number; raw: number; source: number; productCpu: number; rawCpu: number }> = [];
   if (process.env.ONLY_PRODUCT) {
     // For profiling: `ONLY_PRODUCT=1 node --cpu-prof --import tsx bench/producer-throughput.ts`.
-    console.log(`product ${Math.round(await product(`ptp${Date.now()}`))} deals/s`);
+    console.log(`product ${Math.round((await product(`ptp${Date.now()}`)).rate)} deals/s`);
     process.exit(0);
   }
   for (let rep = 1; rep <= reps; rep++) {
@@ -144,13 +148,19 @@ try {
     const { items, seconds } = await fetchAll();
     const source = items.length / seconds;
     const r = await raw(items, `ptr${Date.now()}`);
-    rows.push({ product: p, raw: r, source });
-    console.log(`rep ${rep}: product ${Math.round(p)} deals/s, raw kafkajs ${Math.round(r)} deals/s, ratio ${(p / r).toFixed(2)}; the local Pipedrive serves ${Math.round(source)} rows/s; load ${loadavg()[0]!.toFixed(1)}`);
+    rows.push({ product: p.rate, raw: r.rate, source, productCpu: p.cpuUs, rawCpu: r.cpuUs });
+    // CPU time of this process per deal (the local Pipedrive is another process): what the rates come to
+    // when the cores are the bottleneck, as on a loaded machine.
+    console.log(
+      `rep ${rep}: product ${Math.round(p.rate)} deals/s (${p.cpuUs.toFixed(0)} µs CPU a deal), raw kafkajs ${Math.round(r.rate)} deals/s (${r.cpuUs.toFixed(0)} µs), ` +
+        `ratio ${(p.rate / r.rate).toFixed(2)}; the local Pipedrive serves ${Math.round(source)} rows/s; load ${loadavg()[0]!.toFixed(1)}`,
+    );
   }
   const m = { product: median(rows.map((x) => x.product)), raw: median(rows.map((x) => x.raw)), source: median(rows.map((x) => x.source)) };
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   console.log(`median of ${reps}: product ${Math.round(m.product)} deals/s, raw ${Math.round(m.raw)} deals/s → ratio ${(m.product / m.raw).toFixed(2)}; source ${Math.round(m.source)} rows/s (${deals} deals, each also to deal_history)`);
   // Each product run over the raw run right after it: on a shared machine the load moves between reps.
+  console.log(`CPU a deal, medians: product ${median(rows.map((x) => x.productCpu)).toFixed(0)} µs, raw ${median(rows.map((x) => x.rawCpu)).toFixed(0)} µs`);
   const paired = rows.map((x) => x.product / x.raw);
   console.log(`paired ratios ${paired.map((x) => x.toFixed(2)).join(', ')}; median ${median(paired).toFixed(2)}`);
 } finally {
