@@ -1,13 +1,14 @@
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { Aborted, withRetries, type Dependency } from '../retry.ts';
-import { rowDecoderFor, type RecordMeta, type RowDecoder } from './avro-rows.ts';
 import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
-import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable, type SinkValue } from './model.ts';
+import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
+import { SinkError } from './errors.ts';
+import { RecordDecoder } from './record-decoder.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
-import { resyncOf, splitMarkers } from './resync.ts';
-import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
+import { splitMarkers } from './resync.ts';
+import { RegistryError, type SinkSchemas } from './schemas.ts';
 
 /** A batch waiting for (or in) a group transaction. */
 interface Pending {
@@ -23,12 +24,6 @@ interface Pending {
 }
 
 type Outcome = { readonly kind: 'result'; readonly result: ApplyResult; readonly expected: bigint | null; readonly transaction: number } | { readonly kind: 'abandoned' };
-
-/** A failure waiting cannot fix: the sink stops with this message. */
-export class SinkError extends Error {
-  override name = 'SinkError';
-  readonly retriable = false;
-}
 
 export interface TaskDeps {
   readonly destination: Destination;
@@ -64,13 +59,8 @@ export interface TaskDeps {
 export class DestinationTask implements SinkTask {
   /** Next offset per partition as the destination stores it (null: no row yet). */
   private readonly stored = new Map<string, bigint | null>();
-  private readonly tables = new Map<string, SinkTable>();
-  /** The newest table seen per topic, for tombstones (they carry no value schema). */
-  private readonly lastTable = new Map<string, SinkTable>();
   /** Topics whose table was widened to their newest registered schemas. */
   private readonly widened = new Set<string>();
-  /** Writer schemas by id (the registry's are immutable): decoding a record needs no await when known. */
-  private readonly writers = new Map<number, WriterSchema>();
   /** Batches waiting for the applier, in arrival order. */
   private readonly queue: Pending[] = [];
   private applying = false;
@@ -81,7 +71,11 @@ export class DestinationTask implements SinkTask {
   /** Per partition, its last batch handed to the applier and not settled yet: where the next one starts. */
   private readonly queued = new Map<string, { readonly next: bigint; readonly applied: Promise<Exclude<PutResult, { kind: 'queued' }>> }>();
 
-  constructor(private readonly deps: TaskDeps) {}
+  private readonly decoder: RecordDecoder;
+
+  constructor(private readonly deps: TaskDeps) {
+    this.decoder = new RecordDecoder(deps.schemas, deps.prefix, deps.naming ?? NATIVE_NAMING, (what, fn, signal) => this.retry('registry', what, fn, signal));
+  }
 
   async open(partitions: readonly TopicPartition[], signal: AbortSignal): Promise<ReadonlyMap<string, bigint>> {
     const { destination, kafka } = this.deps;
@@ -159,7 +153,7 @@ export class DestinationTask implements SinkTask {
       // Below that is applied already, or about to be (the consumer starts there; this is the guard).
       const fresh = from === null ? batch.records : batch.records.filter((r) => r.offset >= from);
       // Decoded and reduced while the previous transaction runs.
-      const decoded = fresh.length > 0 ? await this.decode(batch, fresh, signal) : [];
+      const decoded = fresh.length > 0 ? await this.decoder.decode(batch, fresh, signal) : [];
       const now = new Date();
       // Re-sync markers are recorded with the offset, never applied as rows.
       const { rows, markers } = splitMarkers(batch.topic, batch.partition, decoded, fresh);
@@ -339,61 +333,6 @@ export class DestinationTask implements SinkTask {
     }
   }
 
-  private async decode(batch: InBatch, records: InBatch['records'], signal: AbortSignal): Promise<DecodedRecord[]> {
-    const out: DecodedRecord[] = new Array<DecodedRecord>(records.length);
-    const meta: RecordMeta = { op: '', deleted: false, sourceTsMs: null };
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (!r.key) throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} has no key; records of ${this.deps.prefix}* are always keyed`);
-      // Known schemas and tables are looked up without awaiting; the registry is asked once per new id.
-      const keyWriter = this.known(r.key) ?? (await this.writer(r.key, batch, r.offset, signal));
-      const valueWriter = r.value ? (this.known(r.value) ?? (await this.writer(r.value, batch, r.offset, signal))) : null;
-      const table = this.knownTable(batch.topic, keyWriter, valueWriter) ?? (await this.tableFor(batch.topic, keyWriter, valueWriter, signal));
-      const key = decodeWith(keyWriter, r.key, batch, r.offset);
-      const rows = r.value && valueWriter ? rowDecoderFor(valueWriter.schema, table) : null;
-      if (!r.value || !valueWriter) out[i] = { table, offset: r.offset, key, value: null, resync: resyncOf(r) };
-      else if (!rows) out[i] = { table, offset: r.offset, key, value: decodeWith(valueWriter, r.value, batch, r.offset), resync: resyncOf(r) };
-      else {
-        const row = decodeWith(valueWriter, r.value, batch, r.offset, rows, meta) as Record<string, SinkValue>;
-        out[i] = { table, offset: r.offset, key, value: { __op: meta.op, __deleted: meta.deleted, __source_ts_ms: meta.sourceTsMs }, row, resync: resyncOf(r) };
-      }
-    }
-    return out;
-  }
-
-  private known(buffer: Buffer): WriterSchema | undefined {
-    return buffer.length >= 5 && buffer[0] === 0 ? this.writers.get(buffer.readInt32BE(1)) : undefined;
-  }
-
-  private async writer(buffer: Buffer, batch: InBatch, offset: bigint, signal: AbortSignal): Promise<WriterSchema> {
-    const w = await this.retry('registry', `reading the writer schema of ${batch.topic}/${batch.partition}@${offset}`, () => this.deps.schemas.writerOf(buffer), signal);
-    this.writers.set(w.id, w);
-    return w;
-  }
-
-  /** The table of a record whose schemas were seen before on this topic (for tombstones: the newest table). */
-  private knownTable(topic: string, key: WriterSchema, value: WriterSchema | null): SinkTable | undefined {
-    if (!value) return this.lastTable.get(topic);
-    return this.tables.get(`${topic}#${key.id}#${value.id}`);
-  }
-
-  private async tableFor(topic: string, key: WriterSchema, value: WriterSchema | null, signal: AbortSignal): Promise<SinkTable> {
-    if (!value) {
-      const last = this.lastTable.get(topic);
-      if (last) return last;
-    }
-    const v = value ?? (await this.retry('registry', `reading the latest schema of ${topic}-value`, () => this.deps.schemas.latest(`${topic}-value`), signal));
-    const cacheKey = `${topic}#${key.id}#${v.id}`;
-    let table = this.tables.get(cacheKey);
-    if (!table) {
-      table = tableFromSchemas(topic.slice(this.deps.prefix.length), key.schema, v.schema, this.deps.naming ?? NATIVE_NAMING);
-      this.tables.set(cacheKey, table);
-    }
-    const last = this.lastTable.get(topic);
-    if (!last || table.columns.length >= last.columns.length) this.lastTable.set(topic, table);
-    return table;
-  }
-
   private async logStart(topic: string, partition: number, signal: AbortSignal): Promise<bigint> {
     const marks = await this.retry('kafka', 'reading the log start offsets', () => this.deps.kafka.watermarks([topic]), signal);
     return marks.find((m) => m.partition === partition)?.low ?? 0n;
@@ -408,15 +347,6 @@ export class DestinationTask implements SinkTask {
       if (signal.aborted && !(err instanceof Aborted)) throw new Aborted();
       throw err;
     }
-  }
-}
-
-/** The record's Avro body by avsc, or straight to the table's row by `rows` (src/sink/avro-rows.ts). */
-function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset: bigint, rows?: RowDecoder, meta?: RecordMeta): Record<string, unknown> {
-  try {
-    return rows ? rows(buffer.subarray(5), meta!) : (writer.type.fromBuffer(buffer.subarray(5)) as Record<string, unknown>);
-  } catch (err) {
-    throw new SinkError(`${batch.topic}/${batch.partition}@${offset} cannot be decoded with its writer schema ${writer.id}: ${(err as Error).message}`, { cause: err });
   }
 }
 

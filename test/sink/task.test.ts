@@ -6,7 +6,8 @@ import { DatabaseError } from '../../src/sink/destinations/errors.ts';
 import type { InBatch, PutResult, Watermarks } from '../../src/sink/kafka.ts';
 import type { ApplyResult, Destination, OffsetAdvance, TableChanges } from '../../src/sink/model.ts';
 import type { SinkSchemas, WriterSchema } from '../../src/sink/schemas.ts';
-import { DestinationTask, SinkError } from '../../src/sink/task.ts';
+import { SinkError } from '../../src/sink/errors.ts';
+import { DestinationTask } from '../../src/sink/task.ts';
 
 /** The sink task against an in-memory destination and registry: where partitions start, the compare-and-set, retries. */
 const keySchema = { type: 'record', name: 'Key', fields: [{ name: 'id', type: 'long' }] };
