@@ -30,6 +30,7 @@ import { loadIndexes } from './producer-indexes.ts';
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
 import type { Dispatcher } from 'undici';
+import { TokenPacer } from './capture/token-pacer.ts';
 import { Resyncs, type ResyncResult } from './producer-resync.ts';
 import { producerWebhooks } from './producer-webhooks.ts';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
@@ -85,10 +86,15 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   // A labelled counter has no series until it is first counted: start the token count at 0, so rates and
   // increases over it are 0 rather than empty for an API that does not report token costs.
   metrics.apiTokensSpent.inc({ connector }, 0);
+  /** Every token the API charged this connector (x-token-cost): the pacer charges polls of live tables from it. */
+  let tokensSpent = 0;
   const governor = new RateGovernor({
     dailyProbeMs: config.dailyBudgetProbeMs,
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
   });
+  // Outlives the sessions: a restarted session paces by the spend of the hour before it.
+  const pacer = new TokenPacer({ share: config.tokenBudgetShare, dailyBudget: () => governor.dailyTokenLimit ?? config.dailyTokenBudget, minIntervalMs: config.pollIntervalMs });
+  metrics.pollIntervalEffective.set({ connector }, config.pollIntervalMs / 1000);
   // One dispatcher (proxies) for the API and the OAuth server. The auth reads its token file here, so a
   // missing one stops the producer before it connects to anything.
   const dispatcher = pipedriveDispatcher({ proxy: config.pipedrive.proxy });
@@ -101,6 +107,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     onResponse: ({ endpoint, status, tokenCost, headers }) => {
       metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
+      tokensSpent += tokenCost;
       const remaining = Number(headers['x-ratelimit-remaining']);
       if (Number.isFinite(remaining)) {
         metrics.apiRateLimitRemaining.set({ connector }, remaining);
@@ -285,7 +292,14 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         settings: { paused: (table) => settings.paused || settings.tablePaused(table), changed: () => settings.generation !== generation, onChange: (l) => settings.onChange(l) },
         failedTableRetryMs: config.failedTableRetryMs,
         customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
+        pacer,
+        tokensSpent: () => tokensSpent,
         hooks: {
+          onPacing: (intervalMs, windowTokens, allowedPerDay) => {
+            metrics.pollIntervalEffective.set({ connector }, intervalMs / 1000);
+            metrics.incrementalTokensWindow.set({ connector }, windowTokens);
+            metrics.tokenShareDaily.set({ connector }, allowedPerDay ?? 0);
+          },
           onPoll: (table, seconds) => metrics.pollDuration.observe({ connector, table }, seconds),
           onCaughtUp: (table, passStartedMs) => {
             metrics.lastPollSuccess.set({ connector, table }, Date.now() / 1000);
