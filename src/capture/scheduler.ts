@@ -262,13 +262,15 @@ export class TableScheduler {
 
   /** Drains one table's pending batches (its tokens charged to the pacer when the table is live); true when anything was published. */
   private async pollTable(t: TableRuntime, signal: AbortSignal): Promise<boolean> {
-    const before = this.deps.tokensSpent?.();
+    const { pacer, tokensSpent } = this.deps;
+    if (!pacer || !tokensSpent) return this.drainTable(t, signal);
+    const before = tokensSpent();
     // A first sync, backfill or re-sync is held back by the governor's reserve, not paced.
     const steady = t.lastCommitted.snapshotDone && t.lastCommitted.backfill === undefined;
     try {
       return await this.drainTable(t, signal);
     } finally {
-      if (this.deps.pacer && before !== undefined && steady) this.deps.pacer.spent(this.deps.tokensSpent!() - before, Date.now());
+      if (steady) pacer.spent(tokensSpent() - before, Date.now());
     }
   }
 
