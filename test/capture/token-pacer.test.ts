@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChangeBatch } from '../../src/capture/change.ts';
 import { TableScheduler } from '../../src/capture/scheduler.ts';
 import type { TableRuntime } from '../../src/capture/table-runtime.ts';
-import { DAY_MS, TokenPacer } from '../../src/capture/token-pacer.ts';
+import { DAY_MS, PACE_TARGET, TokenPacer } from '../../src/capture/token-pacer.ts';
 
 const HOUR = 3_600_000;
 
@@ -15,7 +15,8 @@ describe('TokenPacer', () => {
   const pacer = (budget: number | undefined, share = 0.1, minIntervalMs = 30_000) => new TokenPacer({ share, dailyBudget: () => budget, minIntervalMs });
 
   it('stretches the interval so that the recent cost per round, over a day, is the share of the budget', () => {
-    // 600,000 a day (Growth, 10 seats) × 10 % = 60,000 a day. Rounds of 40 tokens: 1,500 rounds a day = every 57.6 s.
+    // 600,000 a day (Growth, 10 seats) × 10 % = 60,000 a day, aimed at 95 % of it. Rounds of 40 tokens:
+    // 1,425 rounds a day = every 60.63 s.
     const p = pacer(600_000);
     let t = 0;
     for (let i = 0; i < 10; i++) {
@@ -24,14 +25,15 @@ describe('TokenPacer', () => {
     }
     expect(p.allowedPerDay()).toBe(60_000);
     expect(p.windowTokens(t)).toBe(400);
-    expect(p.intervalMs(t)).toBe(57_600);
+    expect(PACE_TARGET).toBe(0.95);
+    expect(p.intervalMs(t)).toBe(60_632);
   });
 
   it('never polls faster than POLL_INTERVAL_MS, and waits at most the window', () => {
     const cheap = pacer(600_000);
     cheap.spent(5, 1);
     cheap.roundEnded(2);
-    expect(cheap.intervalMs(2)).toBe(30_000); // 7.2 s by the budget
+    expect(cheap.intervalMs(2)).toBe(30_000); // 7.6 s by the budget
     const costly = pacer(600_000);
     costly.spent(10_000, 1); // a daily re-import: 4 h of the share
     costly.roundEnded(2);
@@ -46,27 +48,27 @@ describe('TokenPacer', () => {
       p.spent(20, t);
       p.roundEnded(t);
     }
-    // Within the hour before 2 h: 60 rounds of 20 tokens — 1,200 tokens, 20 a round: 28.8 s → the 30 s floor.
+    // Within the hour before 2 h: 60 rounds of 20 tokens — 1,200 tokens, 20 a round: 30.3 s.
     expect(p.windowTokens(2 * HOUR)).toBe(1_200);
-    expect(p.intervalMs(2 * HOUR)).toBe(30_000);
-    // Right after the costly round: (2,000 + 20) ÷ 2 rounds = 1,010 a round → 1,454.4 s.
+    expect(p.intervalMs(2 * HOUR)).toBe(30_316);
+    // Right after the costly round: (2,000 + 20) ÷ 2 rounds = 1,010 a round → 1,454.4 s ÷ 0.95.
     const q = pacer(600_000);
     q.spent(2_000, 0);
     q.roundEnded(0);
     q.spent(20, 1000);
     q.roundEnded(1000);
-    expect(q.intervalMs(1000)).toBe(1_454_400);
+    expect(q.intervalMs(1000)).toBe(1_530_947);
   });
 
   it('spend between rounds (a hinted pass) weighs on the next interval', () => {
     const p = pacer(1_000_000, 0.05); // 50,000 a day
     p.spent(20, 1);
     p.roundEnded(2);
-    expect(p.intervalMs(2)).toBe(34_560);
+    expect(p.intervalMs(2)).toBe(36_379); // 34.56 s ÷ 0.95
     p.spent(20, 3); // a webhook's pass of one table
     p.spent(20, 4);
     p.roundEnded(5);
-    expect(p.intervalMs(5)).toBe(51_840); // 60 tokens ÷ 2 rounds
+    expect(p.intervalMs(5)).toBe(54_568); // 60 tokens ÷ 2 rounds
   });
 
   it('without a known budget, or before anything was spent, the interval is POLL_INTERVAL_MS', () => {
@@ -112,8 +114,8 @@ describe('TableScheduler with a token budget share', () => {
     const a = costlyTable('a', 10, spent);
     const b = costlyTable('b', 10, spent);
     const first = costlyTable('first', 1_000, spent, false); // first sync: governed by the reserve, not paced
-    // 20 tokens a round (a + b); 200 ms a round needs 20 × day ÷ 200 ms tokens a day.
-    const budget = (20 * DAY_MS) / 200;
+    // 20 tokens a round (a + b); 200 ms a round needs 20 × day ÷ 200 ms tokens a day (÷ 0.95: the target).
+    const budget = (20 * DAY_MS) / 200 / PACE_TARGET;
     const pacer = new TokenPacer({ share: 1, dailyBudget: () => budget, minIntervalMs: 20 });
     const paced: number[] = [];
     const s = new TableScheduler({
