@@ -67,8 +67,11 @@ export interface ProducerConfig extends CommonConfig {
   /** TABLES less EXCLUDE_TABLES, before the rules block any: what rules changed through the admin API choose from. */
   readonly selectedTables?: readonly string[];
   readonly pollIntervalMs: number;
-  /** TOKEN_BUDGET_SHARE: the share of the daily token budget steady-state polling may spend (capture/token-pacer.ts). */
-  readonly tokenBudgetShare: number;
+  /**
+   * TOKEN_BUDGET_SHARE: the share of the daily token budget steady-state polling may spend
+   * (capture/token-pacer.ts); undefined (`off`): rounds every POLL_INTERVAL_MS whatever they cost.
+   */
+  readonly tokenBudgetShare: number | undefined;
   /** DAILY_TOKEN_BUDGET: the daily budget to pace by when Pipedrive sends no `x-daily-ratelimit-token-limit`. */
   readonly dailyTokenBudget: number | undefined;
   readonly topicPartitions: number;
@@ -362,11 +365,12 @@ function share(env: Env, key: string, fallback: number): number {
   return n;
 }
 
-/** TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget). */
-function budgetShare(env: Env): number {
+/** TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget), or `off`. */
+function budgetShare(env: Env): number | undefined {
   const v = env['TOKEN_BUDGET_SHARE'];
+  if (v?.trim() === 'off') return undefined;
   const n = share(env, 'TOKEN_BUDGET_SHARE', 0.1);
-  if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it)`);
+  if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it; off for no pacing)`);
   return n;
 }
 

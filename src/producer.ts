@@ -98,7 +98,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
   });
   // Outlives the sessions: a restarted session paces by the spend of the hour before it.
-  const pacer = new TokenPacer({ share: config.tokenBudgetShare, dailyBudget: () => governor.dailyTokenLimit ?? config.dailyTokenBudget, minIntervalMs: config.pollIntervalMs });
+  const share = config.tokenBudgetShare;
+  const pacer = share === undefined ? undefined : new TokenPacer({ share, dailyBudget: () => governor.dailyTokenLimit ?? config.dailyTokenBudget, minIntervalMs: config.pollIntervalMs });
   metrics.pollIntervalEffective.set({ connector }, config.pollIntervalMs / 1000);
   // One dispatcher (proxies) for the API and the OAuth server. The auth reads its token file here, so a
   // missing one stops the producer before it connects to anything.

@@ -12,6 +12,7 @@ describe('config', () => {
     // The token budget share: 10 % of the daily budget the API tells; no fallback budget.
     expect([c.tokenBudgetShare, c.dailyTokenBudget]).toEqual([0.1, undefined]);
     expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: '0.25', DAILY_TOKEN_BUDGET: '600000' })).toMatchObject({ tokenBudgetShare: 0.25, dailyTokenBudget: 600_000 });
+    expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: 'off' }).tokenBudgetShare).toBeUndefined();
   });
 
   it.each([
