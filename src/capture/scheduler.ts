@@ -77,7 +77,7 @@ export interface SchedulerHooks {
   onFailing?(table: string, failing: boolean, reason: string): void;
   /** A Pipedrive retry of a whole table pass (the client's own retries are counted by the client). */
   onRetry?(): void;
-  /** A steady-state round ended: the wait before the next, the incremental tokens of the pacer's window, the share a day. */
+  /** A steady-state round ended: the wait before the next, the incremental tokens of the last 24 hours, the share a day. */
   onPacing?(intervalMs: number, windowTokens: number, allowedPerDay: number | undefined): void;
 }
 

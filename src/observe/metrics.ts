@@ -56,8 +56,8 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       registers: producer,
     }),
     incrementalTokensWindow: new Gauge({
-      name: 'pipedrive_cdc_api_tokens_incremental_last_hour',
-      help: 'API tokens the incremental work (steady-state passes, daily re-imports and id scans, field catalogs, hinted passes; not first syncs, backfills or re-syncs) spent in the last hour',
+      name: 'pipedrive_cdc_api_tokens_incremental_last_day',
+      help: 'API tokens the incremental work (steady-state passes, daily re-imports and id scans, field catalogs, hinted passes; not first syncs, backfills or re-syncs) spent in the last 24 hours',
       labelNames: ['connector'] as const,
       registers: producer,
     }),
