@@ -8,8 +8,11 @@
  *   next round at    the earliest t ≥ now + POLL_INTERVAL_MS with  spend in (t − 24 h, t] + c ≤ 0.95 A × f(t)
  *                    where f(t) = min(1, (t − first spend) ÷ 24 h): a pacer with less than a day of history
  *                    allows the day's share pro rata, so it never spends a day's share in the first hours
- *   and at most an hour after now, whatever the window holds (a freshness floor; the governor's reserve
- *   still protects the budget itself).
+ *   and not before now + 24 h × window spend ÷ (0.95 A × rounds in the window): the rounds of the last day
+ *   spread evenly (without it they would follow the pattern of what leaves the window — bursts of rounds
+ *   after an hour's wait); at most an hour after now, whatever the window holds (a freshness floor; the
+ *   governor's reserve still protects the budget itself). In steady state, with daily work F and rounds
+ *   of cost c, this settles at (0.95 A − F) ÷ c rounds a day.
  *
  * Everything the incremental work spends counts — daily re-imports and id scans, field catalogs, passes a
  * webhook hint asked for — so a costly day makes the rounds sparser; the window is a day because the daily
@@ -41,6 +44,8 @@ export class TokenPacer {
   private firstSpendMs: number | undefined;
   private roundTokens = 0;
   private readonly recentRounds: number[] = [];
+  /** When the rounds of the last day ended. */
+  private readonly roundTimes: number[] = [];
 
   constructor(private readonly opts: TokenPacerOptions) {
     if (!(opts.share > 0 && opts.share <= 1)) throw new Error(`token pacer: share ${opts.share} is not in (0, 1]`);
@@ -58,7 +63,8 @@ export class TokenPacer {
   }
 
   /** A round (every table polled until none had anything new) ended: what it spent is a round's cost. */
-  roundEnded(_atMs: number): void {
+  roundEnded(atMs: number): void {
+    this.roundTimes.push(atMs);
     this.recentRounds.push(this.roundTokens);
     if (this.recentRounds.length > RECENT_ROUNDS) this.recentRounds.shift();
     this.roundTokens = 0;
@@ -89,7 +95,8 @@ export class TokenPacer {
     // Walk forward from the poll interval: the window's spend drops only as its oldest minutes leave it,
     // and in the first day the room grows with time.
     let i = 0;
-    let inWindow = this.buckets.reduce((n, b) => n + b.tokens, 0);
+    const inWindowNow = this.buckets.reduce((n, b) => n + b.tokens, 0);
+    let inWindow = inWindowNow;
     let t = nowMs + min;
     for (;;) {
       while (i < this.buckets.length && this.buckets[i]!.atMs <= t - DAY_MS) inWindow -= this.buckets[i++]!.tokens;
@@ -101,11 +108,13 @@ export class TokenPacer {
       if (later - nowMs >= max) return max;
       t = later;
     }
-    return Math.min(max, t - nowMs);
+    const even = (DAY_MS * inWindowNow) / (target * Math.max(1, this.roundTimes.length));
+    return Math.round(Math.min(max, Math.max(t - nowMs, even)));
   }
 
   private prune(nowMs: number): void {
     while (this.buckets.length > 0 && this.buckets[0]!.atMs <= nowMs - DAY_MS) this.buckets.shift();
+    while (this.roundTimes.length > 0 && this.roundTimes[0]! <= nowMs - DAY_MS) this.roundTimes.shift();
   }
 }
 

@@ -42,22 +42,32 @@ describe('TokenPacer', () => {
       p.spent(20, t);
       p.roundEnded(t);
     }
-    expect(p.intervalMs(DAY_MS)).toBe(30_000); // 2,880 in the window: room for many rounds
+    // 2,880 in the window: room for many rounds; spread evenly, 144 rounds of 20 a day are one every 30.3 s.
+    expect(p.intervalMs(DAY_MS)).toBe(30_316);
     p.spent(100_000, DAY_MS); // far more than the share
     p.roundEnded(DAY_MS);
     expect(p.intervalMs(DAY_MS)).toBe(3_600_000);
   });
 
-  it('expects the next round to cost the median of the last rounds: one costly round does not stall the pace', () => {
+  it('expects the next round to cost the median of the last rounds; a costly day spreads the rounds evenly', () => {
     const p = pacer(60_000); // 6,000 a day, aimed at 5,700
     p.spent(1, 0); // the pacer has a day of history
     [20, 20, 5_000, 20, 20].forEach((c, i) => {
       p.spent(c, DAY_MS - 10 + i);
       p.roundEnded(DAY_MS - 10 + i);
     });
-    // 5,081 in the window: the median round (20) fits into 5,700; the mean (1,016) would not, and the
-    // rounds would stop until the costly one left the window.
-    expect(p.intervalMs(DAY_MS - 5)).toBe(30_000);
+    // 5,081 in the window: the median round (20) fits into 5,700 (the mean, 1,016, would not: the rounds
+    // would stop until the costly one left the window); the day's 5 rounds spread evenly over what the
+    // window holds: day × 5,081 ÷ (5,700 × 5) — more than an hour here, so an hour.
+    expect(p.intervalMs(DAY_MS - 5)).toBe(3_600_000);
+    const q = pacer(60_000);
+    q.spent(1, 0);
+    for (let i = 0; i < 100; i++) {
+      q.spent(i === 50 ? 1_000 : 20, DAY_MS - 200 + i);
+      q.roundEnded(DAY_MS - 200 + i);
+    }
+    // 100 rounds, 2,981 in the window (room left for the median 20): evenly, day × 2,981 ÷ (5,700 × 100).
+    expect(q.intervalMs(DAY_MS - 100)).toBe(Math.round((DAY_MS * 2_981) / (5_700 * 100)));
   });
 
   it("spend between rounds (a hinted pass) is in the window and in the next round's cost", () => {
