@@ -18,6 +18,7 @@ import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
 import { PipedriveClient } from './pipedrive/client.ts';
 import { PipedriveError } from './pipedrive/errors.ts';
 import { RateGovernor } from './pipedrive/governor.ts';
+import { SpendMeter } from './pipedrive/spend-meter.ts';
 import { OAuthAuth } from './pipedrive/oauth.ts';
 import { OAuthServer } from './pipedrive/oauth-server.ts';
 import { TokenStore, type TokenStorage } from './pipedrive/token-store.ts';
@@ -91,8 +92,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   // A labelled counter has no series until it is first counted: start the token count at 0, so rates and
   // increases over it are 0 rather than empty for an API that does not report token costs.
   metrics.apiTokensSpent.inc({ connector }, 0);
-  /** Every token the API charged this connector (x-token-cost): the pacer charges polls of live tables from it. */
-  let tokensSpent = 0;
+  /** What this connector's calls cost, from the answers' budget headers: the pacer charges polls of live tables from it. */
+  const spend = new SpendMeter();
   const governor = new RateGovernor({
     dailyProbeMs: config.dailyBudgetProbeMs,
     onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
@@ -113,7 +114,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
     onResponse: ({ endpoint, status, tokenCost, headers }) => {
       metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
       if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
-      tokensSpent += tokenCost;
+      spend.observe(headers, tokenCost);
       const remaining = Number(headers['x-ratelimit-remaining']);
       if (Number.isFinite(remaining)) {
         metrics.apiRateLimitRemaining.set({ connector }, remaining);
@@ -299,7 +300,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         failedTableRetryMs: config.failedTableRetryMs,
         customFieldsRefreshMs: CUSTOM_FIELDS_REFRESH_MS,
         pacer,
-        tokensSpent: () => tokensSpent,
+        tokensSpent: () => spend.spent,
         hooks: {
           onPacing: (intervalMs, windowTokens, allowedPerDay) => {
             metrics.pollIntervalEffective.set({ connector }, intervalMs / 1000);

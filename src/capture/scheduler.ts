@@ -48,8 +48,9 @@ export interface SchedulerDeps {
   readonly hooks?: SchedulerHooks;
   /**
    * The token budget share (capture/token-pacer.ts): stretches the wait between steady-state rounds so the
-   * incremental work's recent spend stays within its share of the daily budget. With `tokensSpent` (the
-   * client's running total of x-token-cost), each poll of a live table is charged to it.
+   * incremental work's recent spend stays within its share of the daily budget. With `tokensSpent` (a
+   * running total of what the answers say the calls cost, pipedrive/spend-meter.ts), each poll of a live
+   * table is charged to it.
    */
   readonly pacer?: TokenPacer;
   tokensSpent?(): number;
