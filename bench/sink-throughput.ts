@@ -12,7 +12,9 @@
  *    so no Avro or Kafka work is counted) applied by plain SQL in transactions of the same size as the
  *    product's mean records per database transaction, one table per transaction (at least as fast as the
  *    product's mixed transactions): DuckDB an Appender into a temp stage + `DELETE … USING` +
- *    `INSERT … SELECT`; PostgreSQL `COPY` into a temp stage + `INSERT … SELECT … ON CONFLICT DO UPDATE`.
+ *    `INSERT … SELECT`; PostgreSQL `COPY` into a temp stage + `INSERT … SELECT … ON CONFLICT DO UPDATE`
+ *    (its COPY text written by an encoder of its own, as tight as the product's). The history rows are
+ *    applied as plain upserts: the raw side does no lookup of stored versions.
  *
  * Product and raw alternate, REPS times each; the medians, their ratio and the median of the ratios of each
  * product run to the raw run right after it are printed, with the load (the machine may be shared).
@@ -241,7 +243,8 @@ function rawRows(): { deal: unknown[][]; history: unknown[][] } {
       return x;
     });
     const meta = ['r', false, new Date(sourceTs(v)), synced];
-    out.deal.push([...business, ...meta]);
+    // `_resync` (null until the table's first re-sync) ends a latest table's row, as the sink writes it.
+    out.deal.push([...business, ...meta, null]);
     out.history.push([...business, ...meta, new Date(sourceTs(v)), OPEN_END, true]);
   }
   return out;
@@ -344,11 +347,26 @@ async function rawPostgres(work: ReadonlyArray<{ table: SinkTable; rows: unknown
   }
 }
 
-/** COPY text format, written out here (not the product's encoder). */
+/**
+ * COPY text format, written out here (not the product's encoder), as tight as the product's: one pass over
+ * each row array, numbers and booleans printed directly, strings searched for a special character before
+ * any escaping.
+ */
 function* copyText(rows: unknown[][]): Generator<string> {
+  const special = /[\\\t\n\r]/;
+  const esc = (ch: string) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!;
   let buf = '';
   for (const row of rows) {
-    buf += row.map((v) => (v === null || v === undefined ? '\\N' : v instanceof Date ? v.toISOString() : typeof v === 'boolean' ? (v ? 't' : 'f') : String(v).replace(/[\\\t\n\r]/g, (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!))).join('\t') + '\n';
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (i > 0) buf += '\t';
+      if (v === null || v === undefined) buf += '\\N';
+      else if (typeof v === 'number') buf += String(v);
+      else if (typeof v === 'boolean') buf += v ? 't' : 'f';
+      else if (v instanceof Date) buf += v.toISOString();
+      else buf += special.test(String(v)) ? String(v).replace(/[\\\t\n\r]/g, esc) : String(v);
+    }
+    buf += '\n';
     if (buf.length > 1 << 20) {
       yield buf;
       buf = '';

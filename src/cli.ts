@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig } from './config.ts';
 import { loadProducerConfigs, loadSinkConfigFrom } from './config-file.ts';
+import { keepHeapTight } from './observe/heap.ts';
 import { jsonLogger } from './observe/log.ts';
 import { createMetrics } from './observe/metrics.ts';
 import { ListenError, startMetricsServer } from './observe/server.ts';
@@ -111,6 +112,7 @@ async function runProducerCommand(args: string[]): Promise<number> {
     return 0;
   }
   const configs = loadProducerConfigs(values.config);
+  keepHeapTight();
   const template = configs[0]!;
   const log = jsonLogger('producer');
   const metrics = createMetrics('producer');

@@ -10,7 +10,7 @@
  * result — a value the loader refuses is reported with the file path it came from.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, loadProducerConfig, loadSinkConfig, type ProducerConfig, type SinkConfig } from './config.ts';
 import { syncRulesSchema } from './config-rules.ts';
@@ -221,6 +221,11 @@ export function loadSinkConfigFrom(path: string | undefined, env: Env = process.
 }
 
 /** Reads and validates a configuration file; every problem is a ConfigError naming the file and the key path. */
+/** yaml is loaded only when a YAML file is read: a start from the environment alone skips its 70 modules. */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+}
+
 export function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {

@@ -7,7 +7,7 @@
  */
 import type { TableSpec } from './catalog/types.ts';
 import { KeyIndex } from './capture/key-index.ts';
-import { decodeSnapshot, encodeSnapshot, SnapshotStore, SnapshotUnusable } from './capture/key-index-snapshot.ts';
+import { decodeSnapshot, snapshotParts, SnapshotStore, SnapshotUnusable } from './capture/key-index-snapshot.ts';
 import type { Logger } from './observe/log.ts';
 import type { ProducerKafka } from './publish/kafka.ts';
 import { HASH_HEADER, SOURCE_TS_HEADER } from './publish/publisher.ts';
@@ -100,7 +100,7 @@ export async function loadIndexes(
         const positions = new Map((await kafka.topicOffsets(t.topic)).map((p) => [p.partition, p.high]));
         if (positions.size === 0) continue;
         try {
-          store.write(t.topic, encodeSnapshot(index, { connector: opts.connector, topic: t.topic, clusterId, positions }));
+          store.write(t.topic, snapshotParts(index, { connector: opts.connector, topic: t.topic, clusterId, positions }));
           keys += index.size;
         } catch (err) {
           // A cache that cannot be written costs the next restart a full read, nothing else.

@@ -219,7 +219,7 @@ export class ResyncSession {
     const events: ChangeEvent[] = [];
     for (const t of before.values()) {
       const now = this.deps.indexes.get(t.spec.name)!;
-      for (const [k, key] of t.index.keys()) if (!now.knows(k)) events.push({ table: t.spec.name, key, row: key, op: 'd', sourceTsMs: state.startedAt });
+      for (const [k, key] of t.index.liveKeys()) if (!now.knows(k)) events.push({ table: t.spec.name, key, row: key, op: 'd', sourceTsMs: state.startedAt });
     }
     return events;
   }

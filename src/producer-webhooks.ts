@@ -3,6 +3,8 @@
  * path from a hint to an immediate pass of the table that polls the changed entity. A hint only makes a
  * pass happen sooner; the pass reads the API from the table's committed cursor like any other, so the
  * regular poll stays the source of truth and a lost, duplicated, late or forged webhook changes nothing.
+ * A delete hint for a table whose list hides deleted rows also names the id its pass reads back
+ * (capture/delete-hints.ts): confirmed gone, it is deleted then instead of at the next id scan.
  */
 import { tableByName } from './catalog/index.ts';
 import { historyOf } from './catalog/types.ts';
@@ -13,7 +15,7 @@ import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
 import type { PipedriveClient } from './pipedrive/client.ts';
 import { HintCoalescer } from './pipedrive/webhook-hints.ts';
-import { startWebhookReceiver, type WebhookHint } from './pipedrive/webhook-receiver.ts';
+import type { startWebhookReceiver, WebhookHint } from './pipedrive/webhook-receiver.ts';
 import { ConnectorWebhooks } from './pipedrive/webhooks.ts';
 import { redactUrl } from './redact.ts';
 import { describeError, isRetriable } from './retry.ts';
@@ -43,7 +45,7 @@ interface Options {
 export function producerWebhooks(o: Options): ProducerWebhooks {
   const { connector, settings: w, metrics, log } = o;
   const hooks = new ConnectorWebhooks(o.client, { connector, subscriptionUrl: w.publicUrl, user: w.user, password: w.password, generatedPassword: w.generatedPassword }, log);
-  let session: { scheduler: TableScheduler; runtimeOf: Map<string, string> } | undefined;
+  let session: { scheduler: TableScheduler; runtimeOf: Map<string, string>; runtimes: Map<string, TableRuntime> } | undefined;
   /** Per polled table: meta.timestamp of the hints no pass has served yet (for the change → Kafka histogram). */
   const unserved = new Map<string, number[]>();
   const coalescer = new HintCoalescer(async (table) => {
@@ -65,6 +67,8 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
     const table = session?.runtimeOf.get(h.table);
     // Not synced by this session (blocked, paused by policy, or between sessions): the poll covers it.
     if (table === undefined) return;
+    // A delete the table's list will not show (it hides deleted rows): the pass reads the id back and deletes it.
+    if (h.action === 'delete' && table === h.table && typeof h.id === 'number') session?.runtimes.get(table)?.deleteSuspects.add(h.id);
     if (h.changedAtMs !== undefined) unserved.set(table, [...(unserved.get(table) ?? []), h.changedAtMs].slice(-10_000));
     coalescer.hint({ ...h, table });
   };
@@ -74,6 +78,8 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
       // Listening before registering: Pipedrive may deliver as soon as a webhook exists.
       if (registered) return;
       if (!receiver) {
+        // Loaded only when webhooks are on: the receiver brings express, which a producer without them never needs.
+        const { startWebhookReceiver } = await import('./pipedrive/webhook-receiver.ts');
         receiver = await startWebhookReceiver({ connector, user: w.user, password: w.password, port: w.port, host: w.host, metrics, log, knownWebhookIds: () => hooks.knownIds(), onHint });
         log('webhook-receiver-listening', { port: receiver.port, publicUrl: redactUrl(w.publicUrl) });
       }
@@ -96,7 +102,7 @@ export function producerWebhooks(o: Options): ProducerWebhooks {
           if (!runtimeOf.has(name)) runtimeOf.set(name, spec.name);
         }
       }
-      session = { scheduler, runtimeOf };
+      session = { scheduler, runtimeOf, runtimes: new Map(tables.map((t) => [t.base.name, t])) };
     },
     detach() {
       session = undefined;

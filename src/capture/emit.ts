@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { TableSpec } from '../catalog/types.ts';
 import { parseRow, type Row, type RowContext } from '../pipedrive/row.ts';
 import { Op, type ChangeEvent } from './change.ts';
@@ -36,8 +36,14 @@ export class CustomFieldsChanged extends Error {
   }
 }
 
+/**
+ * A row's content hash: the first 12 base64url characters of the SHA-1 of its JSON (columns in the table's
+ * order). It decides change detection — a row whose hash equals the one last published is not published
+ * again — and travels in record headers and offsets, so its value must never change. `hash` is the one-shot
+ * form of createHash (no Hash object per row; Node ≥ 20.12).
+ */
 export function contentHash(row: Row): string {
-  return createHash('sha1').update(JSON.stringify(row)).digest('base64url').slice(0, 12);
+  return hash('sha1', JSON.stringify(row), 'base64url').slice(0, 12);
 }
 
 /** True when the row carries one of the table's delete flags. */

@@ -4,7 +4,7 @@ import { at, listUnits, type ListUnit } from '../pipedrive/lists.ts';
 import { parseRow, type Row } from '../pipedrive/row.ts';
 import { Op, type ChangeBatch, type ChangeEvent } from './change.ts';
 import { contentHash, eventsFor, isDeletedRow, vanishedEvents, type EmitContext } from './emit.ts';
-import { keyString } from './key-index.ts';
+import { keyString, type KeyIndex, type KeySweep } from './key-index.ts';
 import type { TableOffset } from './offset.ts';
 import type { MemoUpdate, ParentMemo } from './parent-memo.ts';
 
@@ -41,8 +41,9 @@ export interface ImportStep {
  * them.
  */
 export class FullImport {
-  private readonly seen = new Set<string>();
-  private readonly deletesKnown: boolean;
+  /** The keys this import saw, a bit a slot of the table's index (no set of every key of the table). */
+  private sweep: KeySweep | undefined;
+  private deletesKnown: boolean;
   private units: AsyncGenerator<ListUnit> | undefined;
   private vanished: Row[] | undefined;
   /** Position of an item in the whole list, for `$index` columns (only single-page lists use them). */
@@ -68,6 +69,7 @@ export class FullImport {
   async next(offset: TableOffset, signal?: AbortSignal): Promise<ImportStep> {
     const spec = this.ctx.spec;
     const index = this.ctx.indexes.get(spec.name);
+    const seen = this.seenIn(index);
     const events: ChangeEvent[] = [];
     let bytes = 0;
     const full = () => events.length >= BATCH_LIMITS.events || bytes >= BATCH_LIMITS.bytes;
@@ -82,7 +84,7 @@ export class FullImport {
         for (const { item, parent, wrapper } of unit.items) {
           const row = parseRow(spec, item, { parent, item: wrapper, index: this.position++ });
           const key = keyString(spec, row);
-          this.seen.add(key);
+          seen(key);
           if (keysOf) {
             const pid = String(at(parent, idField));
             (keysOf.get(pid) ?? keysOf.set(pid, []).get(pid)!).push(key);
@@ -99,11 +101,11 @@ export class FullImport {
           events.push(...made);
           for (const ev of made) bytes += JSON.stringify(ev.row).length;
         }
-        if (keysOf) this.remember(unit, keysOf);
+        if (keysOf) this.remember(unit, keysOf, seen);
         if (unit.next === null) break;
         if (full()) return { batch: this.batch(events, { ...offset, import: { startedMs: this.startedMs, resumeAt: unit.next } }), done: false };
       }
-      this.vanished = this.deletesKnown ? this.guarded([...(index?.keys() ?? [])].filter(([k]) => !this.seen.has(k)).map(([, keyRow]) => keyRow), index?.size ?? 0) : [];
+      this.vanished = this.deletesKnown && this.sweep ? this.guarded(this.sweep.unseen('now'), index?.size ?? 0) : [];
     }
     const vanished = this.vanished ?? [];
     while (vanished.length > 0 && !full()) events.push(...vanishedEvents(this.ctx, vanished.pop()!, this.startedMs));
@@ -114,10 +116,10 @@ export class FullImport {
   }
 
   /** A unit's parents in the memo: the walked ones with the keys they listed; unchanged ones' keys are seen. */
-  private remember(unit: ListUnit, keysOf: ReadonlyMap<string, readonly string[]>): void {
+  private remember(unit: ListUnit, keysOf: ReadonlyMap<string, readonly string[]>, seen: (key: string) => void): void {
     const memo = this.opts.memo!;
     for (const id of unit.same ?? []) {
-      for (const k of memo.keysOf(id)) this.seen.add(k);
+      for (const k of memo.keysOf(id)) seen(k);
       this.visited.add(id);
     }
     for (const { id, signature } of unit.walked ?? []) {
@@ -125,6 +127,24 @@ export class FullImport {
       this.visited.add(id);
     }
     this.memoDropped.push(...(unit.none ?? []));
+  }
+
+  /**
+   * Where this call's seen keys go. The sweep starts with the import, over the index as it is then; should the
+   * index be replaced meanwhile (a re-sync empties it) the keys seen so far are lost, and so this import's
+   * deletes are left to the next one, as after a restart.
+   */
+  private seenIn(index: KeyIndex | undefined): (key: string) => void {
+    if (!this.deletesKnown || !index) return () => {};
+    if (!this.sweep) {
+      if (this.units) this.deletesKnown = false; // the index appeared after the import began
+      else this.sweep = index.sweep();
+    } else if (this.sweep.index !== index) {
+      this.deletesKnown = false;
+      this.sweep = undefined;
+    }
+    const sweep = this.sweep;
+    return sweep ? (key) => sweep.see(key) : () => {};
   }
 
   /** The deletes, unless the delete guard refuses that many at once (then none, until confirmed). */

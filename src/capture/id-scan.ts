@@ -45,16 +45,16 @@ export class IdScanSource implements TableSource {
     if (!this.scanDue(now)) return null;
     const index = this.ctx.indexes.get(this.table);
     if (!index) throw new Error(`${this.table}: id-scan deletes need the table's key index`);
-    const known = index.keys();
-    const seen = new Set<string>();
+    // The keys live when the scan starts are the base; what it lists is marked (a bit a key, not a set of strings).
+    const sweep = index.sweep();
     for (const list of this.scanLists(this.ctx.spec)) {
       for await (const page of listAll(this.client, list, {}, signal)) {
-        for (const { item } of page) seen.add(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
+        for (const { item } of page) sweep.see(keyString(this.ctx.spec, parseRow(this.ctx.spec, item)));
       }
     }
-    const gone = [...known].filter(([key]) => !seen.has(key)).map(([, keyRow]) => keyRow);
+    const gone = sweep.unseen('start');
     const guard = this.ctx.deleteGuard;
-    const allowed = gone.length === 0 || !guard || guard.allows(this.table, gone.length, known.size);
+    const allowed = gone.length === 0 || !guard || guard.allows(this.table, gone.length, sweep.liveAtStart);
     this.pending = { scannedMs: now, keys: allowed ? gone : [] };
     return this.deletes(offset);
   }

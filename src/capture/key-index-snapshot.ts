@@ -7,8 +7,14 @@
  * Anything else (no file, another cluster, a topic recreated, a torn or foreign file, another format) means
  * a full read, as before; never a wrong index. Like Kafka Streams' state stores with their checkpoint file.
  *
- * The file: 8 magic bytes, a 4-byte header length, the JSON header, then the index's arrays (flags, times,
- * hash halves, numeric ids) and a JSON tail (string ids, odd hashes). The header holds the body's SHA-256.
+ * The file (format 2): 8 magic bytes, a 4-byte header length, the JSON header (space-padded so the body
+ * starts at a multiple of 8), then the index's arrays as their raw bytes in this machine's byte order
+ * (flags, the hashes' low nibbles, padding to 8, times, numeric ids, the hashes' two 32-bit parts) and a
+ * JSON tail (string ids, odd hashes). Loading
+ * is a checksum and typed-array views over the file's bytes — no per-key work but building the integer
+ * keys' probe table — a million keys in tens of milliseconds. The header holds the body's SHA-256, the
+ * byte order and the tail's length; format 1 files (the same arrays, copied and re-keyed into a Map on
+ * load) are refused like any other, and the topic is read once.
  * Written atomically (temp file, fsync, rename), 0600: keys are record keys (ids), never row values, and
  * indexes whose key holds a hashed column are not snapshotted at all (they hold clear keys in memory).
  */
@@ -19,7 +25,8 @@ import type { TableSpec } from '../catalog/types.ts';
 import { KeyIndex } from './key-index.ts';
 
 const MAGIC = Buffer.from('PDCKIDX1', 'latin1');
-const FORMAT = 1;
+const FORMAT = 2;
+const ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'le' : 'be';
 
 /** Where a topic's partitions stood when a snapshot was taken: partition → next offset to read. */
 export type Positions = ReadonlyMap<number, bigint>;
@@ -41,6 +48,8 @@ interface Header {
   readonly positions: Record<string, string>;
   readonly writtenAt: string;
   readonly slots: number;
+  readonly endian: 'le' | 'be';
+  readonly tailBytes: number;
   readonly bodySha256: string;
 }
 
@@ -52,21 +61,29 @@ export interface Snapshot {
 /** Why a snapshot was not used (logged; a full read follows). */
 export class SnapshotUnusable extends Error {}
 
-export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date }): Buffer {
+type SnapshotMeta = { connector: string; topic: string; clusterId: string; positions: Positions; now?: Date };
+
+/** The whole file as one buffer (tests; the store writes the parts). */
+export function encodeSnapshot(index: KeyIndex, meta: SnapshotMeta): Buffer {
+  return Buffer.concat(snapshotParts(index, meta));
+}
+
+/**
+ * The file as its parts, in order: the header, then views of the index's own arrays (nothing copied: a
+ * million keys would otherwise mean 50 MB of copies at every write) and the tail. Valid until the index
+ * changes, so written at once.
+ */
+export function snapshotParts(index: KeyIndex, meta: SnapshotMeta): Buffer[] {
   const state = index.exportState();
-  const n = state.ids.length;
-  const numericIds = new Float64Array(n).fill(Number.NaN);
-  const stringIds: Array<[number, string]> = [];
-  state.ids.forEach((id, slot) => (typeof id === 'number' ? (numericIds[slot] = id) : stringIds.push([slot, id])));
-  const pad = (8 - (n % 8)) % 8;
-  const tail = Buffer.from(JSON.stringify({ stringIds, odd: state.odd }), 'utf8');
-  const parts = [
-    Buffer.from(state.flags.buffer, state.flags.byteOffset, n),
-    Buffer.alloc(pad),
-    ...[state.times, state.hashHi, state.hashLo, numericIds].map((a) => Buffer.from(a.buffer, a.byteOffset, n * 8)),
-    tail,
-  ];
-  const body = Buffer.concat(parts);
+  const n = state.numericIds.reduce((sum, c) => sum + c.length, 0);
+  const { pad, tailAt } = layout(n);
+  const tail = Buffer.from(JSON.stringify({ stringIds: state.stringIds, odd: state.odd }), 'utf8');
+  const bytesOf = (a: Uint8Array | Uint32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const parts = [...state.flags, ...state.hashLow4, Buffer.alloc(pad), ...state.times, ...state.numericIds, ...state.hashHi, ...state.hashLo].map(bytesOf);
+  parts.push(tail);
+  if (parts.reduce((sum, p) => sum + p.length, 0) !== tailAt + tail.length) throw new Error(`key index of ${index.spec.name}: arrays of different lengths`);
+  const sha = createHash('sha256');
+  for (const p of parts) sha.update(p);
   const header: Header = {
     format: FORMAT,
     connector: meta.connector,
@@ -77,12 +94,16 @@ export function encodeSnapshot(index: KeyIndex, meta: { connector: string; topic
     positions: Object.fromEntries([...meta.positions].map(([p, o]) => [String(p), String(o)])),
     writtenAt: (meta.now ?? new Date()).toISOString(),
     slots: n,
-    bodySha256: createHash('sha256').update(body).digest('hex'),
+    endian: ENDIAN,
+    tailBytes: tail.length,
+    bodySha256: sha.digest('hex'),
   };
-  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = JSON.stringify(header);
+  // Padded so the body, and each array in it, starts at a multiple of 8: the arrays are viewed, not copied.
+  const head = Buffer.from(json.padEnd(json.length + ((8 - ((12 + Buffer.byteLength(json)) % 8)) % 8)), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
-  return Buffer.concat([MAGIC, len, head, body]);
+  return [Buffer.concat([MAGIC, len, head]), ...parts];
 }
 
 /**
@@ -110,22 +131,41 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
     // Beyond the end: the topic was deleted and created again. Below the log start: records were removed.
     if (at > p.high || at < p.low) throw new SnapshotUnusable(`partition ${p.partition}: saved position ${at} is outside [${p.low}, ${p.high}] (topic recreated or truncated)`);
   }
-  const body = bytes.subarray(12 + headLen);
-  if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotUnusable('checksum mismatch (damaged file)');
+  if (header.endian !== ENDIAN) throw new SnapshotUnusable(`written on a ${String(header.endian)} machine, this one is ${ENDIAN}`);
   const n = header.slots;
-  const pad = (8 - (n % 8)) % 8;
-  const floats = (i: number) => {
-    const start = n + pad + i * n * 8;
-    const copy = Buffer.from(body.subarray(start, start + n * 8)); // aligned copy
-    return new Float64Array(copy.buffer, copy.byteOffset, n);
-  };
-  const tailAt = n + pad + 4 * n * 8;
-  const tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
-  const numericIds = floats(3);
-  const ids: Array<string | number> = Array.from(numericIds);
-  for (const [slot, id] of tail.stringIds) ids[slot] = id;
-  const index = KeyIndex.fromState(spec, { ids, flags: Uint8Array.from(body.subarray(0, n)), times: floats(0), hashHi: floats(1), hashLo: floats(2), odd: tail.odd });
+  const { pad, tailAt } = layout(n);
+  let body = bytes.subarray(12 + headLen);
+  if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(header.tailBytes) || body.length !== tailAt + header.tailBytes) {
+    throw new SnapshotUnusable(`${body.length} body bytes, the header describes ${tailAt + Number(header.tailBytes)} (torn file)`);
+  }
+  if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotUnusable('checksum mismatch (damaged file)');
+  // Views need the body at a multiple of 8 in memory; a read into a pooled buffer may not be: one copy then.
+  if (body.byteOffset % 8 !== 0) body = Buffer.from(body);
+  const at = body.byteOffset + 2 * n + pad;
+  const floats = (i: number) => new Float64Array(body.buffer, at + i * n * 8, n);
+  const words = (i: number) => new Uint32Array(body.buffer, at + 2 * n * 8 + i * n * 4, n);
+  let tail: { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
+  try {
+    tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as typeof tail;
+  } catch {
+    throw new SnapshotUnusable('unreadable tail');
+  }
+  let index: KeyIndex;
+  try {
+    const flags = new Uint8Array(body.buffer, body.byteOffset, n);
+    const hashLow4 = new Uint8Array(body.buffer, body.byteOffset + n, n);
+    const state = { numericIds: [floats(1)], stringIds: tail.stringIds, flags: [flags], times: [floats(0)], hashHi: [words(0)], hashLo: [words(1)], hashLow4: [hashLow4], odd: tail.odd };
+    index = KeyIndex.fromState(spec, state);
+  } catch (err) {
+    throw new SnapshotUnusable(`inconsistent contents: ${(err as Error).message}`);
+  }
   return { index, positions: saved };
+}
+
+/** Where the body's parts start: two byte arrays, padding to 8, two arrays of doubles and two of 32-bit words. */
+function layout(n: number): { pad: number; tailAt: number } {
+  const pad = (8 - ((2 * n) % 8)) % 8;
+  return { pad, tailAt: 2 * n + pad + 2 * n * 8 + 2 * n * 4 };
 }
 
 /** Snapshot files of one connector under a directory (STATE_DIR), one per topic. */
@@ -151,13 +191,13 @@ export class SnapshotStore {
   }
 
   /** Replaces the file atomically: a crash leaves the old snapshot or the new one, never a torn one. */
-  write(topic: string, bytes: Buffer): void {
+  write(topic: string, bytes: Buffer | readonly Buffer[]): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = this.pathOf(topic);
     const tmp = `${path}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+      for (const part of Buffer.isBuffer(bytes) ? [bytes] : bytes) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -1,6 +1,8 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeEvent } from './change.ts';
+import { Paged } from './paged.ts';
+import { SlotTable } from './slot-table.ts';
 
 /** A row's key as one string (stable for equal keys). */
 export function keyString(spec: TableSpec, row: Row): string {
@@ -16,20 +18,37 @@ export function parentLink(child: TableSpec): Array<{ column: string; parentFiel
   return child.columns.filter((c) => c.path?.startsWith('$parent.')).map((c) => ({ column: c.name, parentField: c.path!.slice('$parent.'.length) }));
 }
 
-/** A KeyIndex as plain arrays in slot order (KeyIndex.exportState / fromState). */
+/** A pass over every key of a table (KeyIndex.sweep): what it saw, and then the live keys it did not. */
+export interface KeySweep {
+  readonly index: KeyIndex;
+  /** Live keys when the sweep began (the delete guard's "of"). */
+  readonly liveAtStart: number;
+  see(key: string): void;
+  /**
+   * The keys not seen, as rows, among the slots the index held when the sweep began: those live at the
+   * start (`start`, an id scan's base), or those live now (`now`, a full import's: it publishes as it reads).
+   */
+  unseen(liveAt: 'start' | 'now'): Row[];
+}
+
+/** A KeyIndex as plain arrays in slot order, each as consecutive chunks (KeyIndex.exportState / fromState). */
 export interface KeyIndexState {
-  readonly ids: ReadonlyArray<string | number>;
-  readonly flags: Uint8Array;
-  readonly times: Float64Array;
-  readonly hashHi: Float64Array;
-  readonly hashLo: Float64Array;
+  /** Each slot's numeric id; NaN where the id is a string (then in `stringIds`). */
+  readonly numericIds: readonly Float64Array[];
+  readonly stringIds: ReadonlyArray<readonly [number, string]>;
+  readonly flags: readonly Uint8Array[];
+  readonly times: readonly Float64Array[];
+  /** A content hash's 72 bits: the top 32 of each 36-bit half, then their low 4 bits as one byte. */
+  readonly hashHi: readonly Uint32Array[];
+  readonly hashLo: readonly Uint32Array[];
+  readonly hashLow4: readonly Uint8Array[];
   readonly odd: ReadonlyArray<readonly [number, string]>;
 }
 
 const LIVE = 1;
 const HAS_TS = 2;
 const HAS_HASH = 4;
-/** Content hashes are 12 base64url characters (72 bits): kept as two 36-bit halves, exact in a double. */
+/** Content hashes are 12 base64url characters (72 bits): two 36-bit halves, kept in 9 bytes (see setHash). */
 const HASH_CHARS = 12;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64_VALUE = new Int8Array(128).fill(-1);
@@ -65,17 +84,18 @@ function packable(hash: string): boolean {
  * compacted topic at start (time and hash from each record's headers), then kept current from committed
  * events.
  *
- * Sized for millions of keys: one map from the key (a number for single integer keys, else its string)
- * to a slot, and the slot's flags, time and hash in typed arrays — about 40 bytes a key instead of the
- * several hundred a row object, a string hash and three maps took. A slot is never freed (a deleted key
- * keeps its time); the arrays grow by doubling.
+ * Sized for millions of keys: integer keys find their slot through typed arrays (slot-table.ts; other keys
+ * through a map), and the slot's flags, time and hash are typed arrays too — about 35 bytes a key and no
+ * object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
+ * the arrays grow a page of 65,536 slots at a time (paged.ts), never by copying.
  */
 export class KeyIndex {
-  private readonly slots = new Map<string | number, number>();
-  private flags = new Uint8Array(1024);
-  private times = new Float64Array(1024);
-  private hashHi = new Float64Array(1024);
-  private hashLo = new Float64Array(1024);
+  private slots = new SlotTable();
+  private flags = new Paged<Uint8Array>((n) => new Uint8Array(n));
+  private times = new Paged<Float64Array>((n) => new Float64Array(n));
+  private hashHi = new Paged<Uint32Array>((n) => new Uint32Array(n));
+  private hashLo = new Paged<Uint32Array>((n) => new Uint32Array(n));
+  private hashLow4 = new Paged<Uint8Array>((n) => new Uint8Array(n));
   /** Hashes not in our 12-character form (none are written today): kept as they are. */
   private readonly odd = new Map<number, string>();
   private used = 0;
@@ -98,30 +118,29 @@ export class KeyIndex {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = this.newSlot();
-      this.slots.set(id, slot);
+      this.slots.add(id, slot);
     }
-    let f = this.flags[slot]!;
+    let f = this.flags.get(slot);
     if (event.sourceTsMs !== undefined) {
-      this.times[slot] = event.sourceTsMs;
+      this.times.set(slot, event.sourceTsMs);
       f |= HAS_TS;
     }
     if (event.hash !== undefined && event.op !== 'd') {
       f |= HAS_HASH;
       if (packable(event.hash)) {
-        this.hashHi[slot] = half(event.hash, 0);
-        this.hashLo[slot] = half(event.hash, HASH_CHARS / 2);
+        this.setHash(slot, event.hash);
         this.odd.delete(slot);
       } else this.odd.set(slot, event.hash);
     } else f &= ~HAS_HASH;
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
       if (f & LIVE) this.liveCount--;
-      this.flags[slot] = f & ~LIVE;
+      this.flags.set(slot, f & ~LIVE);
       if (parent !== undefined) this.byParent.get(parent)?.delete(id);
       return;
     }
     if (!(f & LIVE)) this.liveCount++;
-    this.flags[slot] = f | LIVE;
+    this.flags.set(slot, f | LIVE);
     if (parent !== undefined) {
       let set = this.byParent.get(parent);
       if (!set) this.byParent.set(parent, (set = new Set()));
@@ -140,25 +159,34 @@ export class KeyIndex {
   /** Remembers a live key's content hash learnt elsewhere (an offset written before hashes were headers). */
   rememberHash(key: string, hash: string): void {
     const slot = this.slotOf(key);
-    if (slot === undefined || !(this.flags[slot]! & LIVE) || this.flags[slot]! & HAS_HASH) return;
-    this.flags[slot]! |= HAS_HASH;
-    if (packable(hash)) {
-      this.hashHi[slot] = half(hash, 0);
-      this.hashLo[slot] = half(hash, HASH_CHARS / 2);
-    } else this.odd.set(slot, hash);
+    if (slot === undefined || !(this.flags.get(slot) & LIVE) || this.flags.get(slot) & HAS_HASH) return;
+    this.flags.set(slot, this.flags.get(slot) | HAS_HASH);
+    if (packable(hash)) this.setHash(slot, hash);
+    else this.odd.set(slot, hash);
   }
 
   /** Content hash of the key's last published row, if live and known. */
   hashOf(key: string): string | undefined {
     const slot = this.slotOf(key);
-    if (slot === undefined || (this.flags[slot]! & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
-    return this.odd.get(slot) ?? halfText(this.hashHi[slot]!) + halfText(this.hashLo[slot]!);
+    if (slot === undefined || (this.flags.get(slot) & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
+    if (this.odd.has(slot)) return this.odd.get(slot);
+    const low4 = this.hashLow4.get(slot);
+    return halfText(this.hashHi.get(slot) * 16 + (low4 >>> 4)) + halfText(this.hashLo.get(slot) * 16 + (low4 & 15));
+  }
+
+  /** Each 36-bit half: its top 32 bits in a Uint32 slot, its low 4 in one nibble of a shared byte. */
+  private setHash(slot: number, hash: string): void {
+    const hi = half(hash, 0);
+    const lo = half(hash, HASH_CHARS / 2);
+    this.hashHi.set(slot, Math.floor(hi / 16));
+    this.hashLo.set(slot, Math.floor(lo / 16));
+    this.hashLow4.set(slot, ((hi % 16) << 4) | (lo % 16));
   }
 
   /** Source time of the key's last published version (live or deleted), if known. */
   publishedAt(key: string): number | undefined {
     const slot = this.slotOf(key);
-    return slot !== undefined && this.flags[slot]! & HAS_TS ? this.times[slot] : undefined;
+    return slot !== undefined && this.flags.get(slot) & HAS_TS ? this.times.get(slot) : undefined;
   }
 
   /** Whether the key was ever applied or loaded (live or deleted since). */
@@ -168,14 +196,50 @@ export class KeyIndex {
 
   has(key: string): boolean {
     const slot = this.slotOf(key);
-    return slot !== undefined && (this.flags[slot]! & LIVE) !== 0;
+    return slot !== undefined && (this.flags.get(slot) & LIVE) !== 0;
   }
 
   /** Live keys (as rows), for id scans. */
   keys(): Map<string, Row> {
-    const out = new Map<string, Row>();
-    for (const [id, slot] of this.slots) if (this.flags[slot]! & LIVE) out.set(String(id), this.rowOf(id));
-    return out;
+    return new Map(this.liveKeys());
+  }
+
+  /** Live keys one at a time (key string, key row): no map of the whole table. */
+  *liveKeys(): Generator<[string, Row]> {
+    for (let slot = 0; slot < this.used; slot++) {
+      if (!(this.flags.get(slot) & LIVE)) continue;
+      const id = this.slots.idAt(slot);
+      yield [String(id), this.rowOf(id)];
+    }
+  }
+
+  /**
+   * A pass over the whole table that finds the live keys it did not see (id scans, full imports): a bit a
+   * slot instead of a set of every key string. Keys the index learns after the sweep began count as seen
+   * (they were published during the pass, so they exist).
+   */
+  sweep(): KeySweep {
+    const base = this.used;
+    const baseLive = this.liveCount;
+    // 0: live at the start and not seen yet; 1: seen; 2: not live at the start and not seen.
+    const seen = new Uint8Array(base);
+    for (let slot = 0; slot < base; slot++) if (!(this.flags.get(slot) & LIVE)) seen[slot] = 2;
+    return {
+      index: this,
+      liveAtStart: baseLive,
+      see: (key) => {
+        const slot = this.slotOf(key);
+        if (slot !== undefined && slot < base) seen[slot] = 1;
+      },
+      unseen: (liveAt) => {
+        const out: Row[] = [];
+        for (let slot = 0; slot < base; slot++) {
+          const unseen = liveAt === 'start' ? seen[slot] === 0 : seen[slot] !== 1 && (this.flags.get(slot) & LIVE) !== 0;
+          if (unseen) out.push(this.rowOf(this.slots.idAt(slot)));
+        }
+        return out;
+      },
+    };
   }
 
   /** Live child keys of one parent row (by the parent's fields). */
@@ -193,49 +257,56 @@ export class KeyIndex {
    * numbers, others their key strings; a slot's parent link is derived again from its key on import.
    */
   exportState(): KeyIndexState {
-    const ids: Array<string | number> = new Array(this.used);
-    for (const [id, slot] of this.slots) ids[slot] = id;
+    const { numeric, strings } = this.slots.exportIds(this.used);
     return {
-      ids,
-      flags: this.flags.subarray(0, this.used),
-      times: this.times.subarray(0, this.used),
-      hashHi: this.hashHi.subarray(0, this.used),
-      hashLo: this.hashLo.subarray(0, this.used),
+      numericIds: numeric,
+      stringIds: strings,
+      flags: this.flags.views(this.used),
+      times: this.times.views(this.used),
+      hashHi: this.hashHi.views(this.used),
+      hashLo: this.hashLo.views(this.used),
+      hashLow4: this.hashLow4.views(this.used),
       odd: [...this.odd],
     };
   }
 
-  /** An index holding what `exportState` returned (the arrays are copied). */
+  /**
+   * An index holding what `exportState` returned. The arrays are taken as they are (views into a snapshot
+   * file's bytes, say: nothing is copied until the index grows), so the caller must not change them.
+   */
   static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
     const index = new KeyIndex(spec);
-    const n = state.ids.length;
-    if (state.flags.length !== n || state.times.length !== n || state.hashHi.length !== n || state.hashLo.length !== n) {
+    const lengthOf = (chunks: readonly { length: number }[]) => chunks.reduce((sum, c) => sum + c.length, 0);
+    const n = lengthOf(state.numericIds);
+    if ([state.flags, state.times, state.hashHi, state.hashLo, state.hashLow4].some((a) => lengthOf(a) !== n)) {
       throw new Error(`key index of ${spec.name}: arrays of different lengths`);
     }
-    const capacity = Math.max(1024, 2 ** Math.ceil(Math.log2(n + 1)));
-    index.flags = new Uint8Array(capacity);
-    index.flags.set(state.flags);
-    index.times = new Float64Array(capacity);
-    index.times.set(state.times);
-    index.hashHi = new Float64Array(capacity);
-    index.hashHi.set(state.hashHi);
-    index.hashLo = new Float64Array(capacity);
-    index.hashLo.set(state.hashLo);
-    index.used = n;
-    for (let slot = 0; slot < n; slot++) {
-      const id = state.ids[slot]!;
-      index.slots.set(id, slot);
-      if (!(index.flags[slot]! & LIVE)) continue;
-      index.liveCount++;
-      const parent = index.parentOfChild(index.rowOf(id));
-      if (parent !== undefined) {
-        let set = index.byParent.get(parent);
-        if (!set) index.byParent.set(parent, (set = new Set()));
-        set.add(id);
-      }
+    try {
+      index.slots = SlotTable.from(state.numericIds, state.stringIds);
+    } catch (err) {
+      throw new Error(`key index of ${spec.name}: ${(err as Error).message}`);
     }
-    if (index.slots.size !== n) throw new Error(`key index of ${spec.name}: a key appears twice`);
-    for (const [slot, hash] of state.odd) index.odd.set(slot, hash);
+    index.flags = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.flags);
+    index.times = Paged.of<Float64Array>((k) => new Float64Array(k), state.times);
+    index.hashHi = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashHi);
+    index.hashLo = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashLo);
+    index.hashLow4 = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.hashLow4);
+    index.used = n;
+    const flags = index.flags;
+    for (let slot = 0; slot < n; slot++) {
+      if (!(flags.get(slot) & LIVE)) continue;
+      index.liveCount++;
+      if (index.link.length === 0) continue;
+      const id = index.slots.idAt(slot);
+      const parent = index.parentOfChild(index.rowOf(id))!;
+      let set = index.byParent.get(parent);
+      if (!set) index.byParent.set(parent, (set = new Set()));
+      set.add(id);
+    }
+    for (const [slot, hash] of state.odd) {
+      if (!(slot >= 0 && slot < n)) throw new Error(`key index of ${spec.name}: a hash for slot ${slot} of ${n}`);
+      index.odd.set(slot, hash);
+    }
     return index;
   }
 
@@ -257,24 +328,16 @@ export class KeyIndex {
 
   private rowOf(id: string | number): Row {
     if (typeof id === 'number') return { [this.keyColumn!]: id };
-    if (this.keyColumn !== undefined) return { [this.keyColumn]: this.numeric ? Number(id) : id };
+    // A string id in a numeric table is not a canonical integer ('007'): kept as it came, so its key stays the same.
+    if (this.keyColumn !== undefined) return { [this.keyColumn]: id };
     const values = JSON.parse(id) as unknown[];
     return Object.fromEntries(this.spec.primaryKey.map((k, i) => [k, values[i] ?? null])) as Row;
   }
 
   private newSlot(): number {
-    if (this.used === this.flags.length) {
-      const grow = <T extends Uint8Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.flags = grow(this.flags);
-      this.times = grow(this.times);
-      this.hashHi = grow(this.hashHi);
-      this.hashLo = grow(this.hashLo);
-    }
-    return this.used++;
+    const slot = this.used++;
+    for (const a of [this.flags, this.times, this.hashHi, this.hashLo, this.hashLow4]) a.ensure(slot);
+    return slot;
   }
 
   private parentOfChild(row: Row): string | undefined {

@@ -2,6 +2,7 @@ import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import { ArchivedSource } from './archived.ts';
 import type { EmitContext } from './emit.ts';
+import { type DeleteSuspects, HintedDeleteSource } from './delete-hints.ts';
 import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
 import type { TableOffset } from './offset.ts';
@@ -25,6 +26,8 @@ export interface SourceOptions {
   readonly historyRebuild: HistoryRebuild;
   /** False: every pass reads its list (no Recents change check first). */
   readonly recentsGate?: boolean;
+  /** Ids delete webhooks named (the table runtime's): confirmed and deleted without waiting for the id scan. */
+  readonly deleteSuspects?: DeleteSuspects;
 }
 
 /**
@@ -58,6 +61,9 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
   if (item !== undefined && opts.recentsGate !== false) source = new RecentsGate(source, ctx, client, item, start);
   if (spec.sync.kind === 'updated-since' && spec.sync.archived) source = new ArchivedSource(source, ctx, client, start);
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
-  if (scan && scan.kind === 'id-scan') source = new IdScanSource(source, ctx, client, scan, start);
+  if (scan && scan.kind === 'id-scan') {
+    source = new IdScanSource(source, ctx, client, scan, start);
+    if (scan.getOne && opts.deleteSuspects) source = new HintedDeleteSource(source, ctx, client, scan.getOne, opts.deleteSuspects, start);
+  }
   return spec.history ? new HistorySource(source, ctx, client, opts.historyRebuild, start) : source;
 }

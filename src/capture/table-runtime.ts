@@ -1,6 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import { listAll } from '../pipedrive/lists.ts';
+import { DeleteSuspects } from './delete-hints.ts';
 import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './custom-fields.ts';
 import type { EmitContext } from './emit.ts';
 import type { DeleteGuard } from './delete-guard.ts';
@@ -25,6 +26,8 @@ export class TableRuntime {
   private firstSight: boolean;
   /** Custom-field columns that arrived while new columns were blocked (kept in the offset). */
   private readonly newBlocked: Set<string>;
+  /** Ids delete webhooks named, not yet confirmed: they outlive a failed pass's source (see `reset`). */
+  readonly deleteSuspects = new DeleteSuspects();
 
   constructor(
     readonly base: TableSpec,
@@ -39,10 +42,11 @@ export class TableRuntime {
       blockNewColumns?: boolean;
     },
     start: TableOffset,
-    private readonly sourceOptions?: SourceOptions,
+    sourceOptions?: SourceOptions,
   ) {
+    this.sourceOptions = { historyRebuild: 'off', ...sourceOptions, deleteSuspects: this.deleteSuspects };
     this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, latenessMs: deps.latenessMs, customNames: start.customColumns ?? {} };
-    this.current = sourceFor(this.ctx, client, start, sourceOptions);
+    this.current = sourceFor(this.ctx, client, start, this.sourceOptions);
     this.committedOffset = start;
     this.customTypes = { ...(start.customFieldTypes ?? {}) };
     this.firstSight = start.customColumns === undefined;
@@ -51,6 +55,7 @@ export class TableRuntime {
   }
 
   private readonly blockNewColumns: boolean;
+  private readonly sourceOptions: SourceOptions;
 
   /** Custom-field columns the schema-change policy blocked when they appeared (the rules may enable them). */
   get newColumnsBlocked(): ReadonlySet<string> {

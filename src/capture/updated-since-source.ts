@@ -1,7 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import { fetchListPage, type ListPage, type PagePosition } from '../pipedrive/lists.ts';
-import { formatRfc3339, parseRow } from '../pipedrive/row.ts';
+import { formatRfc3339, parseRow, type Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from './change.ts';
 import { contentHash, eventsFor, opOf, type EmitContext } from './emit.ts';
 import { keyString } from './key-index.ts';
@@ -78,8 +78,9 @@ export class UpdatedSinceSource implements TableSource {
         }
       }
       const lastPage = page.next === null;
+      const parsed = await parseAhead(this.spec, page.items);
       // Computed before the position moves: a page that throws (bad row, new custom field) is read again.
-      const batch = pass.mode === 'backfill' ? this.backfillPage(page.items, lastPage, sync) : this.incrementalPage(page.items, lastPage, sync);
+      const batch = pass.mode === 'backfill' ? this.backfillPage(page.items, lastPage, sync, parsed) : this.incrementalPage(page.items, lastPage, sync, parsed);
       if (!lastPage && pass.mode === 'incremental' && sync.list.pagination === 'v1-offset') {
         const next = reanchored(sync, this.spec, pass.query, pass.position, page.items);
         pass.query = next.query;
@@ -144,9 +145,9 @@ export class UpdatedSinceSource implements TableSource {
     return q;
   }
 
-  private incrementalPage(items: readonly unknown[], lastPage: boolean, sync: Sync): ChangeBatch | null {
+  private incrementalPage(items: readonly unknown[], lastPage: boolean, sync: Sync, parsed: Parsed): ChangeBatch | null {
     const prev = this.offset;
-    const { events, offset } = advance(this.ctx, prev, items, lastPage, sync.cursorField);
+    const { events, offset } = advance(this.ctx, prev, items, lastPage, sync.cursorField, parsed);
     // With a backfill running, the table is live (snapshotDone) once its recent window has been read.
     const next: TableOffset = prev.backfill
       ? { ...offset, snapshotDone: prev.snapshotDone || lastPage, backfill: { ...prev.backfill, recentDone: prev.backfill.recentDone || lastPage } }
@@ -156,12 +157,12 @@ export class UpdatedSinceSource implements TableSource {
     return { table: this.table, events, offset: next };
   }
 
-  private backfillPage(items: readonly unknown[], lastPage: boolean, sync: Sync): ChangeBatch | null {
+  private backfillPage(items: readonly unknown[], lastPage: boolean, sync: Sync, parsed: Parsed): ChangeBatch | null {
     const prev = this.offset;
     const bf = prev.backfill!;
     // The backfill's own cursor, with snapshot semantics: its rows are reads (or deletes).
     const half: TableOffset = { version: 1, cursorMs: bf.cursorMs, emittedAtCursor: bf.emittedAtCursor, snapshotDone: false };
-    const { events, offset } = advance({ ...this.ctx, latenessMs: 0 }, half, items, false, sync.cursorField);
+    const { events, offset } = advance({ ...this.ctx, latenessMs: 0 }, half, items, false, sync.cursorField, parsed);
     const next: TableOffset = lastPage
       ? (({ backfill: _done, ...rest }) => rest)(prev)
       : { ...prev, backfill: { ...bf, cursorMs: offset.cursorMs, emittedAtCursor: offset.emittedAtCursor } };
@@ -170,13 +171,39 @@ export class UpdatedSinceSource implements TableSource {
   }
 }
 
+/** Rows parsed and content-hashed ahead of `advance`, by position in the page (a row that did not parse holds its error). */
+export type Parsed = ReadonlyArray<{ readonly row: Row; readonly hash: string } | { readonly error: unknown }>;
+
+/** Rows parsed per slice before the event loop gets a turn (see parseAhead). */
+const PARSE_SLICE = 100;
+
+/**
+ * Parses and hashes a page's rows, a slice at a time: most of a page's CPU time, and the transaction in
+ * flight meanwhile needs the event loop for each of its round trips (add partitions, produce, end). Done
+ * in one go, a page held each response back by several milliseconds, and a transaction took that much
+ * longer. An error stays with its row: `advance` throws it when it gets there, as it would parse it.
+ */
+export async function parseAhead(spec: TableSpec, items: readonly unknown[]): Promise<Parsed> {
+  const out: Array<Parsed[number]> = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % PARSE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    try {
+      const row = parseRow(spec, items[i]);
+      out[i] = { row, hash: contentHash(row) };
+    } catch (error) {
+      out[i] = { error };
+    }
+  }
+  return out;
+}
+
 /**
  * The events of a page of rows in ascending update-time order, and the offset after them; pure. Versions
  * at the cursor second already published (same key, same content) are skipped. With a lateness window
  * (`ctx.latenessMs`, once the first sync is done), rows below the cursor but inside the window are
  * published unless that version (or a newer one of the key) already was: they arrived late.
  */
-export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unknown[], lastPage: boolean, cursorField: string): { events: ChangeEvent[]; offset: TableOffset } {
+export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unknown[], lastPage: boolean, cursorField: string, parsed?: Parsed): { events: ChangeEvent[]; offset: TableOffset } {
   const { spec } = ctx;
   // Late rows are looked for once the table is live; what is published before counts as seen already.
   const window = ctx.latenessMs ?? 0;
@@ -186,13 +213,16 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
   const within: Record<string, string> = { ...prev.withinWindow };
   const index = ctx.indexes.get(spec.name);
   const events: ChangeEvent[] = [];
-  for (const raw of items) {
-    const row = parseRow(spec, raw);
+  for (let i = 0; i < items.length; i++) {
+    const raw = items[i];
+    const ahead = parsed?.[i];
+    if (ahead && 'error' in ahead) throw ahead.error;
+    const row = ahead ? ahead.row : parseRow(spec, raw);
     // A row without an update time (users' `modified` may be null) is ordered by its creation, else at the cursor.
     const stamp = row[cursorField] ?? (spec.createdField ? row[spec.createdField] : null) ?? cursorMs ?? 0;
     const ts = typeof stamp === 'number' ? stamp : 0;
     const id = keyString(spec, row);
-    const hash = contentHash(row);
+    const hash = ahead ? ahead.hash : contentHash(row);
     // The key's last published version, read again (overlaps, a full import's rows, the lateness window).
     if (index?.hashOf(id) === hash) continue;
     if (cursorMs !== null && ts < cursorMs) {

@@ -123,8 +123,12 @@ export type DeleteDetection =
   | { readonly kind: 'flag'; readonly field: string; readonly value: unknown }
   /** Rows missing from a full re-import are deleted. */
   | { readonly kind: 'vanish' }
-  /** A periodic scan of all ids of the list; ids no longer listed are deleted. */
-  | { readonly kind: 'id-scan'; readonly everyMs: number; readonly list?: ListSpec }
+  /**
+   * A periodic scan of all ids of the list; ids no longer listed are deleted. `getOne` (`…/{id}`): the
+   * endpoint that reads one row back, so a `delete.<entity>` webhook's id is confirmed and deleted at once
+   * instead of at the next scan (capture/delete-hints.ts).
+   */
+  | { readonly kind: 'id-scan'; readonly everyMs: number; readonly list?: ListSpec; readonly getOne?: string }
   /** Children: removed when the parent's current set no longer holds them. */
   | { readonly kind: 'with-parent' }
   | { readonly kind: 'none' };

@@ -1,5 +1,4 @@
-import express from 'express';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.ts';
 
@@ -10,21 +9,34 @@ export class ListenError extends Error {
 
 /**
  * Serves /metrics (Prometheus text) and /healthz. Port 0 picks a free port. `setting` names the variable
- * that chose the port, for the message when it cannot be used.
+ * that chose the port, for the message when it cannot be used. Plain node:http, not express: two routes do
+ * not need it, and the producer would load it (80 ms) before its first poll for nothing.
  */
 export async function startMetricsServer(metrics: Metrics, port: number, host = '0.0.0.0', setting = 'METRICS_PORT'): Promise<{ url: string; close(): Promise<void> }> {
-  const app = express();
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  return listen(app, port, host, setting);
+  const send = (res: Parameters<RequestListener>[1], status: number, type: string, body: string, head: boolean) => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(head ? undefined : body);
+  };
+  return listen(
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const head = req.method === 'HEAD';
+      if (req.method !== 'GET' && !head) return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false);
+      if (path === '/healthz') return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ status: 'ok' }), head);
+      if (path !== '/metrics') return send(res, 404, 'text/plain; charset=utf-8', 'not found: /metrics and /healthz are served here\n', head);
+      metrics.registry.metrics().then(
+        (text) => send(res, 200, metrics.registry.contentType, text, head),
+        (err: Error) => send(res, 500, 'text/plain; charset=utf-8', `metrics failed: ${err.message}\n`, false),
+      );
+    },
+    port,
+    host,
+    setting,
+  );
 }
 
 /** Listens with an app; a port that cannot be used is a ListenError naming `setting`. */
-export async function listen(app: express.Express, port: number, host: string, setting: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function listen(app: RequestListener, port: number, host: string, setting: string): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

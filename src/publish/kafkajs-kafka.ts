@@ -1,4 +1,4 @@
-import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import { failpoint } from '../failpoint.ts';
 import { checkConnection, createKafka, type KafkaConnection } from '../kafka/connection.ts';
 import { KafkaError, kafkaCall } from '../kafka/errors.ts';
@@ -120,12 +120,9 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
                 if (!list) byTopic.set(r.topic, (list = []));
                 list.push(r);
               }
-              await tx.sendBatch({
-                topicMessages: [...byTopic].map(([topic, rs]) => ({
-                  topic,
-                  messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : undefined, ...(r.partitionKey ? { [PARTITION_KEY]: r.partitionKey } : {}), ...(r.partition !== undefined ? { partition: r.partition } : {}) })),
-                })),
-              });
+              // The records are kafkajs messages as they are (key, value, headers, partition; kafkajs reads
+              // them and changes nothing): no copy per record. The partitioner reads `partitionKey`.
+              await tx.sendBatch({ topicMessages: [...byTopic].map(([topic, rs]) => ({ topic, messages: rs as unknown as Message[] })) });
             }
             failpoint('publish.before-commit');
             await tx.commit();
@@ -154,15 +151,12 @@ export async function connectProducerKafka(opts: KafkajsOptions): Promise<Produc
   };
 }
 
-/** Where a message handed to kafkajs carries its partition key: kafkajs passes the message to the partitioner as given. */
-const PARTITION_KEY = 'pipedriveCdcPartitionKey';
-
-/** The default partitioner, on the record's partition key when it has one. */
+/** The default partitioner, on the record's partition key when it has one (kafkajs passes the message as given: our OutRecord). */
 const byPartitionKey: ICustomPartitioner = () => {
   const partition = Partitioners.DefaultPartitioner();
   return ({ topic, partitionMetadata, message }) => {
-    const key = (message as unknown as Record<string, unknown>)[PARTITION_KEY];
-    return partition({ topic, partitionMetadata, message: Buffer.isBuffer(key) ? { ...message, key } : message });
+    const key = (message as unknown as OutRecord).partitionKey;
+    return partition({ topic, partitionMetadata, message: key ? { key, value: null } : message });
   };
 };
 
@@ -171,7 +165,8 @@ const SEND_BYTES = 512 * 1024;
 
 function sizeOf(r: OutRecord): number {
   let n = r.key.length + (r.value?.length ?? 0) + 64;
-  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length;
+  const headers = r.headers;
+  if (headers) for (const k in headers) n += k.length + headers[k]!.length;
   return n;
 }
 

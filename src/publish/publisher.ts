@@ -2,13 +2,16 @@ import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeBatch, ChangeEvent } from '../capture/change.ts';
 import type { ResyncState } from '../capture/offset.ts';
-import { VERSION_KEY_FIELD, keySchema, valueSchema } from './avro-schema.ts';
+import { keySchema, valueSchema } from './avro-schema.ts';
+import { KeyEncoder, Slab, ValueEncoder } from './encoder.ts';
 import type { OutRecord, ProducerKafka, TopicSpec } from './kafka.ts';
 import { framedReader, type AvroSchema, type Registry } from '../registry/client.ts';
 import { stateKey, stateValue } from './state.ts';
 
 /** Tables whose schemas are registered at once (two subjects each). */
 const REGISTER_CONCURRENCY = 4;
+/** Events encoded before the event loop gets a turn (a page and its history copies: a few slices). */
+const ENCODE_SLICE = 250;
 
 export interface PublisherOptions {
   readonly topicPrefix: string;
@@ -45,19 +48,29 @@ interface TableSchemas {
   readonly topic: string;
   readonly keyId: number;
   readonly valueId: number;
-  readonly writeKey: (key: unknown) => Buffer;
-  readonly writeValue: (value: unknown) => Buffer;
+  readonly key: KeyEncoder;
+  readonly value: ValueEncoder;
   /** The value's fields: two tables with the same (a table and its history) encode a row to the same body. */
   readonly fields: string;
 }
 
-/** The Avro body of the last value written, reused for the same version going to a table of the same fields. */
+/**
+ * The last version written, for the next record of the same version (its history copy, which follows it):
+ * its Avro body is reused when the value fields are the same, its headers when the header values are, and
+ * its key as the history record's partition key.
+ */
 interface LastBody {
+  readonly table: string;
   readonly row: object;
+  readonly key: object;
   readonly op: string;
   readonly sourceTsMs: number;
   readonly fields: string;
   readonly body: Buffer;
+  readonly keyWire: Buffer;
+  readonly hash: string | undefined;
+  readonly sealedKey: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -109,9 +122,11 @@ export class Publisher {
     const prepareOne = async (t: TableSpec) => {
       const topic = this.topicOf(t.name);
       const value = valueSchema(this.opts.topicPrefix, t);
-      const [keyId, valueId] = await Promise.all([this.registry.register(`${topic}-key`, keySchema(this.opts.topicPrefix, t)), this.registry.register(`${topic}-value`, value)]);
+      const key = keySchema(this.opts.topicPrefix, t);
+      const [keyId, valueId] = await Promise.all([this.registry.register(`${topic}-key`, key), this.registry.register(`${topic}-value`, value)]);
       const fields = JSON.stringify(value.fields);
-      this.schemas.set(t.name, { spec: t, topic, keyId, valueId, writeKey: this.registry.writerFor(keyId), writeValue: this.registry.writerFor(valueId), fields });
+      // The ids are resolved here, once per schema: records are encoded with the very schemas registered.
+      this.schemas.set(t.name, { spec: t, topic, keyId, valueId, key: new KeyEncoder(keyId, key), value: new ValueEncoder(valueId, value), fields });
     };
     for (let i = 0; i < tables.length; i += REGISTER_CONCURRENCY) await Promise.all(tables.slice(i, i + REGISTER_CONCURRENCY).map(prepareOne));
   }
@@ -119,9 +134,9 @@ export class Publisher {
   /**
    * Publishes the batch's events (of its table and its child tables) and its offset atomically, with `also`
    * (further state records) in the same transaction. Pipelined, one transaction in flight: the batch is
-   * encoded at once, then this waits for the previous batch's transaction to commit (rethrowing its
-   * failure) and hands this one to Kafka without waiting for it — the caller reads and encodes the next
-   * batch meanwhile. `committed` settles with this transaction; `flush()` waits for it too.
+   * encoded (in slices, the event loop getting a turn between them), then this waits for the previous
+   * batch's transaction to commit (rethrowing its failure) and hands this one to Kafka without waiting
+   * for it — the caller reads and encodes the next batch meanwhile. `committed` settles with this transaction; `flush()` waits for it too.
    *
    * A failed transaction leaves its outcome unknown (see ProducerKafka.writeTransaction), so after any
    * failure from here or from `flush()` the caller must stop publishing and start over from the state
@@ -130,12 +145,17 @@ export class Publisher {
   async publish(batch: ChangeBatch, also: readonly OutRecord[] = []): Promise<{ records: number; committed: Promise<void> }> {
     const synced = this.now();
     const records: OutRecord[] = [];
+    // The batch's records are views into one slab: no buffer per record (they live until the commit).
+    const slab = new Slab();
     let last: LastBody | undefined;
     const generation = batch.offset.resync ? String(batch.offset.resync.generation) : undefined;
-    for (const ev of batch.events) {
+    for (let i = 0; i < batch.events.length; i++) {
+      // A slice at a time: the transaction in flight needs the event loop for each of its round trips.
+      if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const ev = batch.events[i]!;
       const s = this.schemas.get(ev.table);
       if (!s) throw new Error(`publisher: table ${ev.table} was not prepared`);
-      last = this.encode(s, ev, synced, last, records, generation);
+      last = this.encode(s, ev, synced, last, records, generation, slab);
     }
     const data = records.length;
     records.push(...also, {
@@ -159,7 +179,7 @@ export class Publisher {
   markerRecords(table: string, kind: MarkerKind, resync: ResyncState, partitions: number): OutRecord[] {
     const s = this.schemas.get(table);
     if (!s) return [];
-    const key = s.writeKey(sentinelKey(keySchema(this.opts.topicPrefix, s.spec)));
+    const key = s.key.encode(new Slab(256), sentinelKey(keySchema(this.opts.topicPrefix, s.spec)), -1);
     const headers = { [MARKER_HEADER]: kind, [RESYNC_HEADER]: String(resync.generation), [RESYNC_STARTED_HEADER]: String(resync.startedAt), [PARTITIONS_HEADER]: String(partitions) };
     return Array.from({ length: partitions }, (_, partition) => ({ topic: s.topic, key, value: null, headers, partition }));
   }
@@ -171,40 +191,48 @@ export class Publisher {
 
   /**
    * Appends the records of one event: the change (and a tombstone after a delete). The history copy of a
-   * version follows the version itself and has the same fields: its Avro body is the one just written.
+   * version follows the version itself and has the same fields: its Avro body, headers and entity key are
+   * the ones just written.
    */
-  private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[], generation: string | undefined): LastBody {
+  private encode(s: TableSchemas, ev: ChangeEvent, syncedMs: number, last: LastBody | undefined, out: OutRecord[], generation: string | undefined, slab: Slab): LastBody {
     const history = s.spec.sync.kind === 'history';
+    const deleted = ev.op === 'd';
+    const hash = deleted ? undefined : ev.hash;
+    const same = last !== undefined && last.row === ev.row && last.op === ev.op && last.sourceTsMs === ev.sourceTsMs;
     // History keys hold the version time too (every version is its own key); they are partitioned by the
     // entity's key as its latest-state topic writes it, so one entity's versions stay in one partition.
-    const key = s.writeKey(history ? { ...ev.key, [VERSION_KEY_FIELD]: ev.sourceTsMs } : ev.key);
-    const of = s.spec.sync.kind === 'history' ? this.schemas.get(s.spec.sync.of) : undefined;
-    const partitionKey = of ? of.writeKey(ev.key) : undefined;
-    const deleted = ev.op === 'd';
-    let value: Buffer;
-    let body: LastBody;
-    if (last && last.row === ev.row && last.op === ev.op && last.sourceTsMs === ev.sourceTsMs && last.fields === s.fields) {
-      value = withSchemaId(s.valueId, last.body);
-      body = last;
-    } else {
-      // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
-      const fields: Record<string, unknown> = { __op: ev.op, __deleted: deleted, __source_ts_ms: ev.sourceTsMs, __synced_ms: syncedMs };
-      for (const c of s.spec.columns) fields[c.name] = ev.row[c.name] ?? null;
-      value = s.writeValue(fields);
-      body = { row: ev.row, op: ev.op, sourceTsMs: ev.sourceTsMs, fields: s.fields, body: value.subarray(5) };
+    const key = s.key.encode(slab, ev.key, ev.sourceTsMs);
+    let partitionKey: Buffer | undefined;
+    if (history) {
+      const of = this.schemas.get((s.spec.sync as { of: string }).of);
+      partitionKey = of && last?.table === of.spec.name && last.key === ev.key ? last.keyWire : of?.key.encode(slab, ev.key);
     }
+    // Every column is present (null when unknown, e.g. a delete found by absence carries only its key).
+    const value =
+      same && last.fields === s.fields
+        ? slab.reframed(s.valueId, last.body)
+        : s.value.encode(slab, ev.row, { __op: ev.op, __deleted: deleted, __source_ts_ms: ev.sourceTsMs, __synced_ms: syncedMs });
     const sourceTs = String(ev.sourceTsMs);
-    const headers: Record<string, string> = { [OP_HEADER]: ev.op, [SOURCE_TS_HEADER]: sourceTs };
-    if (ev.hash !== undefined && !deleted) headers[HASH_HEADER] = ev.hash;
-    const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
-    if (generation !== undefined) sealed[RESYNC_HEADER] = generation;
-    Object.assign(headers, sealed);
-    out.push({ topic: s.topic, key, value, headers, ...(partitionKey ? { partitionKey } : {}) });
+    const headers = same && last.hash === hash && last.sealedKey === ev.sealedKey ? last.headers : headersOf(ev.op, sourceTs, hash, ev.sealedKey, generation);
+    out.push(partitionKey ? { topic: s.topic, key, value, headers, partitionKey } : { topic: s.topic, key, value, headers });
     // A delete is followed by a tombstone so compaction can forget the row (Debezium's convention);
     // history topics keep the delete as the key's last version.
-    if (deleted && !history) out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
-    return body;
+    if (deleted && !history) {
+      const sealed: Record<string, string> = ev.sealedKey === undefined ? {} : { [SEALED_KEY_HEADER]: ev.sealedKey };
+      if (generation !== undefined) sealed[RESYNC_HEADER] = generation;
+      out.push({ topic: s.topic, key, value: null, headers: { [SOURCE_TS_HEADER]: sourceTs, ...sealed } });
+    }
+    return { table: s.spec.name, row: ev.row, key: ev.key, op: ev.op, sourceTsMs: ev.sourceTsMs, fields: s.fields, body: value.subarray(5), keyWire: key, hash, sealedKey: ev.sealedKey, headers };
   }
+}
+
+/** A record's headers, in their order on the wire: op, source time, hash, sealed key, re-sync generation. */
+function headersOf(op: string, sourceTs: string, hash: string | undefined, sealedKey: string | undefined, generation: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { [OP_HEADER]: op, [SOURCE_TS_HEADER]: sourceTs };
+  if (hash !== undefined) headers[HASH_HEADER] = hash;
+  if (sealedKey !== undefined) headers[SEALED_KEY_HEADER] = sealedKey;
+  if (generation !== undefined) headers[RESYNC_HEADER] = generation;
+  return headers;
 }
 
 /** A key no row has: every key field at its type's sentinel (numbers -1, strings "", booleans false). */
@@ -214,14 +242,5 @@ function sentinelKey(schema: AvroSchema): Record<string, unknown> {
     const t = typeof f.type === 'object' && f.type !== null ? (f.type as { type: string }).type : f.type;
     out[f.name] = t === 'string' ? '' : t === 'boolean' ? false : -1;
   }
-  return out;
-}
-
-/** A Confluent wire-format record of another schema id around an Avro body. */
-function withSchemaId(schemaId: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = 0;
-  out.writeInt32BE(schemaId, 1);
-  body.copy(out, 5);
   return out;
 }

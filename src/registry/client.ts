@@ -40,17 +40,16 @@ export interface RegistryOptions {
  * The one client of a Confluent-compatible schema registry, for the producer and the sink: register under
  * an explicit subject (TopicNameStrategy) with BACKWARD compatibility, read writer schemas by id and a
  * subject's latest schema (cached by id: they never change), encode and decode the Confluent wire format.
- * The HTTP calls are ours (registry/http.ts: credentials, CA, timeout, clear errors); Avro encoding and
- * decoding are @kafkajs/confluent-schema-registry's, fed with the schemas we fetched, so it never calls
- * the registry itself.
+ * The HTTP calls are ours (registry/http.ts: credentials, CA, timeout, clear errors); `encode` and `decode`
+ * are @kafkajs/confluent-schema-registry's, fed with the schemas we fetched, so it never calls the registry
+ * itself. The producer's hot path does not come here: it writes the wire format itself (publish/encoder.ts)
+ * with the ids `register` returned.
  */
 export class Registry {
   private readonly http: RegistryHttp;
   private readonly codec: SchemaRegistry;
   private readonly ids = new Map<string, number>();
   private readonly byId = new Map<number, WriterSchema>();
-  /** Reused by every encoder: a record is written here, then copied out once at its exact size. */
-  private scratch = Buffer.allocUnsafe(64 * 1024);
   private readonly compatibilityKnown = new Set<string>();
   readonly url: string;
 
@@ -133,33 +132,6 @@ export class Registry {
         `reset, or does SCHEMA_REGISTRY_URL point at another registry than the producer's?`,
     })) as { schema: string };
     return this.learn(id, JSON.parse(body.schema) as AvroSchema);
-  }
-
-  /**
-   * A synchronous encoder for a schema this client registered or read: the Confluent wire format (magic
-   * byte, schema id, Avro body) written into one buffer — the producer's hot path, so no promise, no
-   * intermediate buffers. A payload that does not fit the schema is an error naming the offending fields.
-   */
-  writerFor(schemaId: number): (payload: unknown) => Buffer {
-    const type = this.byId.get(schemaId)?.type;
-    if (!type) throw new Error(`schema registry: schema id ${schemaId} was not registered or read by this client`);
-    return (payload) => {
-      for (;;) {
-        const scratch = this.scratch;
-        scratch[0] = 0;
-        scratch.writeInt32BE(schemaId, 1);
-        let end: number;
-        try {
-          end = type.encode(payload, scratch, 5);
-        } catch (err) {
-          const paths: string[] = [];
-          type.isValid(payload, { errorHook: (path) => paths.push(path.join('.')) });
-          throw new Error(`schema id ${schemaId}: the record does not fit its schema (${paths.join(', ') || (err as Error).message})`, { cause: err });
-        }
-        if (end >= 0) return Buffer.from(scratch.subarray(0, end));
-        this.scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
-      }
-    };
   }
 
   /** Remembers a schema and gives the codec its Avro type, so encoding and decoding need no request. */

@@ -54,6 +54,20 @@ const STORED_BASE = -(2n ** 62n);
  * stored delete at or after that time.
  */
 export function planKeyHistory(stored: readonly StoredVersion[], incoming: KeyHistory): KeyPlan {
+  // A first sync's case (a key new to the table, one version, no delete): active and open, nothing to merge.
+  // The row is completed in place, not copied: it is the batch's own (src/sink/reduce.ts made it for this
+  // batch), and an apply tried again plans again and sets the same four columns.
+  if (stored.length === 0 && incoming.deletes.length === 0 && incoming.versions.length === 1) {
+    const v = incoming.versions[0]!;
+    const row = v.row as Record<string, SinkValue>;
+    row._deleted = false;
+    // The version starts at its record's source time: the row's `_source_ts` is that Date already.
+    const ts = row._source_ts;
+    row._start = ts instanceof Date && ts.getTime() === v.start ? ts : new Date(v.start);
+    row._end = OPEN_END;
+    row._active = true;
+    return { rows: [row], updates: [] };
+  }
   const versions = new Map<number, Version>();
   const deletes = new Map<number, bigint>();
   const addDelete = (at: number, seq: bigint) => {

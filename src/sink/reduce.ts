@@ -1,4 +1,4 @@
-import { type HistoryChanges, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
+import { type HistoryChanges, type KeyHistory, type SinkTable, type SinkValue, type TableChanges } from './model.ts';
 
 /** A record after Avro decoding: key fields, and the value (null for a tombstone). */
 export interface DecodedRecord {
@@ -7,6 +7,11 @@ export interface DecodedRecord {
   readonly offset: bigint;
   readonly key: Readonly<Record<string, unknown>>;
   readonly value: Readonly<Record<string, unknown>> | null;
+  /**
+   * The value already as the table's SQL row (src/sink/avro-rows.ts; `_synced`, `_resync` still null): then
+   * `value` need hold only `__op`, `__deleted` and `__source_ts_ms`. The reducers fill in and keep this object.
+   */
+  readonly row?: Record<string, SinkValue>;
   /** The re-sync generation the record was written by (its header; null or absent: none). */
   readonly resync?: number | null;
 }
@@ -45,7 +50,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
       else if (!t.keyOnly.has(id)) t.tombstones.set(id, keyRow);
       continue;
     }
-    if (isKeyOnlyDelete(rec.table, rec.value)) {
+    if (isKeyOnlyDelete(rec.table, rec.value.__op, rec.row ?? rec.value)) {
       // A delete found by absence knows no values: keep the last known ones (in this batch, or stored).
       const meta = { _op: 'd', _deleted: true, _source_ts: typeof rec.value.__source_ts_ms === 'number' ? new Date(rec.value.__source_ts_ms) : null, _synced: syncedAt };
       const row = t.rows.get(id);
@@ -55,7 +60,7 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
     }
     t.tombstones.delete(id);
     t.keyOnly.delete(id);
-    const row = conv.row(rec.value, syncedAt);
+    const row = rowOf(rec, conv, syncedAt);
     row._resync = rec.resync ?? null;
     t.rows.set(id, row);
   }
@@ -63,8 +68,8 @@ function reduceLatest(records: readonly DecodedRecord[], syncedAt: Date): TableC
 }
 
 /** A delete record whose columns beyond the key are all null: found by absence, its values unknown. */
-function isKeyOnlyDelete(table: SinkTable, value: Readonly<Record<string, unknown>>): boolean {
-  return value.__op === 'd' && table.columns.every((c) => table.primaryKey.includes(c.name) || value[c.name] === null || value[c.name] === undefined);
+function isKeyOnlyDelete(table: SinkTable, op: unknown, values: Readonly<Record<string, unknown>>): boolean {
+  return op === 'd' && table.columns.every((c) => table.primaryKey.includes(c.name) || values[c.name] === null || values[c.name] === undefined);
 }
 
 /**
@@ -75,8 +80,16 @@ function isKeyOnlyDelete(table: SinkTable, value: Readonly<Record<string, unknow
 export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date): HistoryChanges {
   const table = records.reduce((widest, r) => (r.table.columns.length > widest.columns.length ? r.table : widest), records[0]!.table);
   const conv = converterOf(table);
-  type Entry = { key: Record<string, SinkValue>; versions: Map<number, { start: number; seq: bigint; row: Record<string, SinkValue> }>; deletes: Map<number, bigint> };
+  type Version = { start: number; seq: bigint; row: Record<string, SinkValue> };
+  type Delete = { at: number; seq: bigint };
+  // Arrays, not a Map per key: a key has one or a few facts a batch (a Map indexes the versions of a key with many).
+  type Entry = { key: Record<string, SinkValue>; versions: Version[]; deletes: Delete[]; byStart?: Map<number, Version> };
   const byKey = new Map<string, Entry>();
+  const versionAt = (e: Entry, at: number): Version | undefined => {
+    if (e.byStart) return e.byStart.get(at);
+    for (const v of e.versions) if (v.start === at) return v;
+    return undefined;
+  };
   for (const rec of records) {
     if (rec.value === null) continue; // history topics carry no tombstones; ignore any
     const at = rec.value.__source_ts_ms;
@@ -84,23 +97,36 @@ export function reduceHistory(records: readonly DecodedRecord[], syncedAt: Date)
     const key = conv.keyRow(rec.key);
     const id = conv.keyId(key);
     let entry = byKey.get(id);
-    if (!entry) byKey.set(id, (entry = { key, versions: new Map(), deletes: new Map() }));
+    if (!entry) byKey.set(id, (entry = { key, versions: [], deletes: [] }));
     if (rec.value.__op === 'd') {
-      if (!entry.deletes.has(at)) entry.deletes.set(at, rec.offset);
+      if (!entry.deletes.some((d) => d.at === at)) entry.deletes.push({ at, seq: rec.offset });
       continue;
     }
-    const seq = entry.versions.get(at)?.seq ?? rec.offset;
-    entry.versions.set(at, { start: at, seq, row: conv.row(rec.value, syncedAt) });
+    const row = rowOf(rec, conv, syncedAt);
+    const have = versionAt(entry, at);
+    // A repeated start keeps its first place and takes the last content.
+    if (have) have.row = row;
+    else {
+      const v = { start: at, seq: rec.offset, row };
+      entry.versions.push(v);
+      if (entry.byStart) entry.byStart.set(at, v);
+      else if (entry.versions.length > 16) entry.byStart = new Map(entry.versions.map((x) => [x.start, x]));
+    }
   }
-  return {
-    kind: 'history',
-    table,
-    keys: [...byKey.values()].map((e) => ({
-      key: e.key,
-      versions: [...e.versions.values()].sort((x, y) => x.start - y.start),
-      deletes: [...e.deletes].map(([at, seq]) => ({ at, seq })).sort((x, y) => x.at - y.at),
-    })),
-  };
+  const keys: KeyHistory[] = [];
+  for (const e of byKey.values()) {
+    if (e.versions.length > 1) e.versions.sort((x, y) => x.start - y.start);
+    if (e.deletes.length > 1) e.deletes.sort((x, y) => x.at - y.at);
+    keys.push({ key: e.key, versions: e.versions, deletes: e.deletes });
+  }
+  return { kind: 'history', table, keys };
+}
+
+/** The record's row: the decoder's (completed here) or converted from the Avro value. */
+function rowOf(rec: DecodedRecord, conv: Converter, syncedAt: Date): Record<string, SinkValue> {
+  if (!rec.row) return conv.row(rec.value!, syncedAt);
+  rec.row._synced = syncedAt;
+  return rec.row;
 }
 
 /** Avro values → SQL values for one table, the column types looked up once (not per value). */

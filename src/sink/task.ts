@@ -1,9 +1,10 @@
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { Aborted, withRetries, type Dependency } from '../retry.ts';
+import { rowDecoderFor, type RecordMeta, type RowDecoder } from './avro-rows.ts';
 import { tableFromSchemas } from './avro-table.ts';
 import type { InBatch, PutResult, SinkKafka, SinkTask, TopicPartition } from './kafka.ts';
-import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable } from './model.ts';
+import { NATIVE_NAMING, offsetKey, type ApplyItem, type ApplyResult, type Destination, type SinkNaming, type SinkTable, type SinkValue } from './model.ts';
 import { reduceBatch, type DecodedRecord } from './reduce.ts';
 import { resyncOf, splitMarkers } from './resync.ts';
 import { RegistryError, type SinkSchemas, type WriterSchema } from './schemas.ts';
@@ -340,6 +341,7 @@ export class DestinationTask implements SinkTask {
 
   private async decode(batch: InBatch, records: InBatch['records'], signal: AbortSignal): Promise<DecodedRecord[]> {
     const out: DecodedRecord[] = new Array<DecodedRecord>(records.length);
+    const meta: RecordMeta = { op: '', deleted: false, sourceTsMs: null };
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       if (!r.key) throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} has no key; records of ${this.deps.prefix}* are always keyed`);
@@ -347,7 +349,14 @@ export class DestinationTask implements SinkTask {
       const keyWriter = this.known(r.key) ?? (await this.writer(r.key, batch, r.offset, signal));
       const valueWriter = r.value ? (this.known(r.value) ?? (await this.writer(r.value, batch, r.offset, signal))) : null;
       const table = this.knownTable(batch.topic, keyWriter, valueWriter) ?? (await this.tableFor(batch.topic, keyWriter, valueWriter, signal));
-      out[i] = { table, offset: r.offset, key: decodeWith(keyWriter, r.key, batch, r.offset), value: r.value && valueWriter ? decodeWith(valueWriter, r.value, batch, r.offset) : null, resync: resyncOf(r) };
+      const key = decodeWith(keyWriter, r.key, batch, r.offset);
+      const rows = r.value && valueWriter ? rowDecoderFor(valueWriter.schema, table) : null;
+      if (!r.value || !valueWriter) out[i] = { table, offset: r.offset, key, value: null, resync: resyncOf(r) };
+      else if (!rows) out[i] = { table, offset: r.offset, key, value: decodeWith(valueWriter, r.value, batch, r.offset), resync: resyncOf(r) };
+      else {
+        const row = decodeWith(valueWriter, r.value, batch, r.offset, rows, meta) as Record<string, SinkValue>;
+        out[i] = { table, offset: r.offset, key, value: { __op: meta.op, __deleted: meta.deleted, __source_ts_ms: meta.sourceTsMs }, row, resync: resyncOf(r) };
+      }
     }
     return out;
   }
@@ -402,9 +411,10 @@ export class DestinationTask implements SinkTask {
   }
 }
 
-function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset: bigint): Record<string, unknown> {
+/** The record's Avro body by avsc, or straight to the table's row by `rows` (src/sink/avro-rows.ts). */
+function decodeWith(writer: WriterSchema, buffer: Buffer, batch: InBatch, offset: bigint, rows?: RowDecoder, meta?: RecordMeta): Record<string, unknown> {
   try {
-    return writer.type.fromBuffer(buffer.subarray(5)) as Record<string, unknown>;
+    return rows ? rows(buffer.subarray(5), meta!) : (writer.type.fromBuffer(buffer.subarray(5)) as Record<string, unknown>);
   } catch (err) {
     throw new SinkError(`${batch.topic}/${batch.partition}@${offset} cannot be decoded with its writer schema ${writer.id}: ${(err as Error).message}`, { cause: err });
   }

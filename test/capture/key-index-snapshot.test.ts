@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyIndex, keyString } from '../../src/capture/key-index.ts';
-import { decodeSnapshot, encodeSnapshot, SnapshotStore, SnapshotUnusable, type PartitionOffsets } from '../../src/capture/key-index-snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, snapshotParts, SnapshotStore, SnapshotUnusable, type PartitionOffsets } from '../../src/capture/key-index-snapshot.ts';
 import { tableByName } from '../../src/catalog/index.ts';
 import type { Row } from '../../src/pipedrive/row.ts';
 
@@ -98,6 +98,48 @@ describe('key index snapshots', () => {
     expect(refused(() => decodeSnapshot(Buffer.from('{"not":"a snapshot"}'), spec, expectFor()))).toMatch(/not a key index snapshot/);
   });
 
+  it('format 2: a torn, re-checksummed or old-format file is refused with its reason; an unaligned buffer still loads', () => {
+    const spec = tableByName('deal');
+    const index = new KeyIndex(spec);
+    for (let id = 1; id <= 1000; id++) index.apply({ key: { id }, row: { id }, op: id % 7 === 0 ? 'd' : 'c', sourceTsMs: id, hash: hashOfText(String(id)) });
+    index.apply({ key: { id: 'x-1' }, row: { id: 'x-1' }, op: 'c', hash: 'odd hash' });
+    const bytes = encodeSnapshot(index, meta);
+    const headLen = bytes.readUInt32BE(8);
+    expect((12 + headLen) % 8).toBe(0); // the arrays are viewed in place
+    const refused = (b: Buffer) => {
+      try {
+        decodeSnapshot(b, spec, expectFor());
+      } catch (err) {
+        expect(err).toBeInstanceOf(SnapshotUnusable);
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused(bytes.subarray(0, bytes.length - 10))).toMatch(/torn file/);
+    // A header rewritten (another format, or its checksum made to match a changed body) is caught too.
+    const withHeader = (edit: (h: Record<string, unknown>) => void, body = bytes.subarray(12 + headLen)) => {
+      const h = JSON.parse(bytes.subarray(12, 12 + headLen).toString('utf8')) as Record<string, unknown>;
+      edit(h);
+      const head = Buffer.from(JSON.stringify(h));
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(head.length);
+      return Buffer.concat([bytes.subarray(0, 8), len, head, body]);
+    };
+    expect(refused(withHeader((h) => (h.format = 1)))).toMatch(/format 1, this version reads 2/);
+    expect(refused(withHeader((h) => (h.endian = h.endian === 'le' ? 'be' : 'le')))).toMatch(/machine/);
+    // Slot 2's numeric id set to slot 1's, checksum recomputed: the contents contradict themselves.
+    const body = Buffer.from(bytes.subarray(12 + headLen));
+    const n = 1001;
+    const idsAt = 2 * n + ((8 - ((2 * n) % 8)) % 8) + n * 8; // flags, nibbles, padding, times, then the ids
+    body.writeDoubleLE(body.readDoubleLE(idsAt + 8), idsAt + 16);
+    expect(refused(withHeader((h) => (h.bodySha256 = createHash('sha256').update(body).digest('hex')), body))).toMatch(/inconsistent contents: .*appears twice/);
+    // Read into a buffer at an odd place in memory: copied once, same answers.
+    const odd = Buffer.alloc(bytes.length + 1).fill(0);
+    bytes.copy(odd, 1);
+    const copy = decodeSnapshot(odd.subarray(1), spec, expectFor()).index;
+    expectSameAnswers(index, copy, ['1', '7', '1000', 'x-1']);
+  });
+
   it('the store replaces a file atomically, readable only by its owner; a missing file is no snapshot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kidx-'));
     const store = new SnapshotStore(dir, 'acme/eu');
@@ -107,6 +149,19 @@ describe('key index snapshots', () => {
     expect(readFileSync(store.pathOf('acme.deal'), 'utf8')).toBe('two');
     expect(store.pathOf('acme.deal').startsWith(join(dir, 'acme%2Feu'))).toBe(true);
     expect(statSync(store.pathOf('acme.deal')).mode & 0o777).toBe(0o600);
+  });
+
+  it('the store writes the parts (views of the index, nothing concatenated) as the same bytes; the file loads', () => {
+    const spec = tableByName('deal');
+    const index = new KeyIndex(spec);
+    for (let id = 1; id <= 5000; id++) index.apply({ key: { id }, row: { id }, op: id % 9 === 0 ? 'd' : 'c', sourceTsMs: id * 1000, hash: hashOfText(String(id)) });
+    index.apply({ key: { id: 'x' }, row: { id: 'x' }, op: 'c' });
+    const store = new SnapshotStore(mkdtempSync(join(tmpdir(), 'kidx-')), 'acme');
+    const fixed = { ...meta, now: new Date('2026-12-03T00:00:00Z') };
+    store.write('acme.deal', snapshotParts(index, fixed));
+    const file = store.read('acme.deal')!;
+    expect(file.equals(encodeSnapshot(index, fixed))).toBe(true);
+    expectSameAnswers(index, decodeSnapshot(file, spec, expectFor()).index, ['1', '9', '5000', 'x', '5001']);
   });
 
   it('a million keys encode and decode in well under a second each', () => {

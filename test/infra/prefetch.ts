@@ -6,6 +6,7 @@ import { ensureKafkaConnect } from '../../src/infra/kafka-connect.ts';
 import { ensureNginx } from '../../src/infra/nginx.ts';
 import { selectModes, type ServiceName } from '../../src/infra/services.ts';
 import { installDbt } from '../../src/models-command.ts';
+import { ensurePythonClients } from './python-clients.ts';
 
 const log = (msg: string) => console.log(`[infra prefetch] ${msg}`);
 
@@ -34,6 +35,8 @@ const chains = [
     await timed('nginx', () => ensureNginx());
     // The pinned dbt toolchain of dbt/ (test/integration/models.test.ts): a venv in the cache, from PyPI.
     await timed('dbt', async () => installDbt(log));
+    // Confluent's Python client, reading our topics as a Python service would (test/integration/python-consumer.test.ts).
+    await timed('Python clients', async () => ensurePythonClients(log));
   },
 ];
 const results = await Promise.allSettled(chains.map((c) => c()));

@@ -175,4 +175,33 @@ describe('webhooks as change hints', () => {
     }
     expect(ours(port)).toEqual([]);
   }, 120_000);
+  it('a person deleted in Pipedrive is deleted in its topic within seconds (its list hides deleted rows, the id scan is hours away); a delete hint for a live person deletes nothing', async () => {
+    const prefix = uniqueName('whd');
+    const { run, port } = await startWithWebhooks(prefix);
+    try {
+      const live = sim.store.persons.all().filter((r) => r.deletedAtMs === null).map((r) => r.id);
+      const [victim, survivor] = [live[0]!, live[1]!];
+      // A delivery with the connector's credentials and webhook id, but for a person nobody deleted (a stale
+      // or mistaken hint): the pass reads the person back and publishes nothing for it.
+      const [hook] = ours(port).filter((w) => w.eventObject === 'person');
+      const basic = `Basic ${Buffer.from(`pipedrive-cdc-${prefix}:${PASSWORD}`).toString('base64')}`;
+      const stale = await fetch(`http://127.0.0.1:${port}/pipedrive`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ meta: { action: 'delete', entity: 'person', entity_id: survivor, webhook_id: hook!.id, version: '2.0', timestamp: new Date().toISOString() }, data: null, previous: { id: survivor } }),
+      });
+      expect(stale.status).toBe(200);
+      const deletedAt = Date.now();
+      await api(sim.baseUrl, sim.token, 'DELETE', `/api/v2/persons/${victim}`);
+      const deletesOf = async (id: number) => (await readTopic(`${prefix}.person`)).filter((r) => (r.key as Row).id === id && (r.value === null || (r.value as Row).__op === 'd'));
+      await until('the delete and its tombstone in the person topic', async () => (await deletesOf(victim)).length === 2, 5000);
+      expect((Date.now() - deletedAt) / 1000).toBeLessThan(5);
+      const [op, tombstone] = await deletesOf(victim);
+      expect((op!.value as Row).__op).toBe('d');
+      expect(tombstone!.value).toBeNull();
+      expect(await deletesOf(survivor), 'a live person stays live').toEqual([]);
+    } finally {
+      await run.stop({ removeWebhooks: true });
+    }
+  }, 120_000);
 });

@@ -13,6 +13,20 @@ describe('parseRow', () => {
     expect(Object.keys(row)).toEqual(deal.columns.map((c) => c.name));
   });
 
+  it('rows are built in one literal of the columns: any column name, the columns order, the JSON of assigning them one by one', () => {
+    const spec = { ...deal, columns: [...deal.columns, { name: 'odd "name" \\ x', type: 'string' as const, path: 'odd' }, { name: 'ünï-code', type: 'long' as const, path: 'n' }] };
+    const raw = { ...REQUIRED, id: 9, odd: 'o', n: 3 };
+    const row = parseRow(spec, raw);
+    expect(Object.keys(row)).toEqual(spec.columns.map((c) => c.name));
+    const assigned: Record<string, unknown> = {};
+    for (const c of spec.columns) assigned[c.name] = row[c.name];
+    expect(JSON.stringify(row)).toBe(JSON.stringify(assigned));
+    expect(row['odd "name" \\ x']).toBe('o');
+    expect(row['ünï-code']).toBe(3);
+    // Two rows of the table are two objects.
+    expect(parseRow(spec, raw)).not.toBe(row);
+  });
+
   it('names the table, row and field of a wrong type', () => {
     expect(() => parseRow(deal, { ...REQUIRED, id: 1, value: 'lots' })).toThrow(PipedriveDataError);
     expect(() => parseRow(deal, { ...REQUIRED, id: 1, value: 'lots' })).toThrow('table deal: row 1: field "value": expected a number, got "lots"');

@@ -12,11 +12,11 @@ export const organization = defineTable({
   recentsItem: 'organization',
   // The optional fields (deal, people, activity, note, file counters, …) in the same call: no extra tokens.
   sync: v2UpdatedSince('/api/v2/organizations', { include_fields: ORGANIZATION_INCLUDE_FIELDS.join(',') }),
-  deletes: v2EntityDeletes,
+  deletes: v2EntityDeletes('/api/v2/organizations'),
   primaryKey: ['id'],
   createdField: 'add_time',
   customFields: v2CustomFields('/api/v2/organizationFields'),
-  notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll)',
+  notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll; seconds with webhooks)',
   columns: [
     { name: 'id', type: 'long' },
     { name: 'name', type: 'string' },

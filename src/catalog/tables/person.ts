@@ -12,7 +12,7 @@ export const person = defineTable({
   recentsItem: 'person',
   // The optional fields (deal, activity, note, file, mail counters, …) in the same call: no extra tokens.
   sync: v2UpdatedSince('/api/v2/persons', { include_fields: PERSON_INCLUDE_FIELDS.join(',') }),
-  deletes: v2EntityDeletes,
+  deletes: v2EntityDeletes('/api/v2/persons'),
   primaryKey: ['id'],
   createdField: 'add_time',
   customFields: v2CustomFields('/api/v2/personFields'),
@@ -20,7 +20,7 @@ export const person = defineTable({
     { table: 'person_email', from: 'emails' },
     { table: 'person_phone', from: 'phones' },
   ],
-  notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll)',
+  notes: 'updated_since stream; deletes by an id scan of the v2 list every 6 h (worst case 6 h + one poll; seconds with webhooks)',
   columns: [
     { name: 'id', type: 'long' },
     { name: 'name', type: 'string' },

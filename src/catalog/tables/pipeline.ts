@@ -17,7 +17,7 @@ export const pipeline = defineTable({
   },
   deletes: [
     { kind: 'flag', field: 'is_deleted', value: true },
-    { kind: 'id-scan', everyMs: 6 * HOUR_MS },
+    { kind: 'id-scan', everyMs: 6 * HOUR_MS, getOne: '/api/v2/pipelines/{id}' },
   ],
   primaryKey: ['id'],
   createdField: 'add_time',

@@ -87,11 +87,16 @@ export function v2UpdatedSince(endpoint: string, params?: Readonly<Record<string
   } as const;
 }
 
-/** v2 lists hide deleted rows: an id scan every 6 hours finds them (the flag catches any a list shows). */
-export const v2EntityDeletes = [
-  { kind: 'id-scan', everyMs: 6 * HOUR_MS },
-  { kind: 'flag', field: 'is_deleted', value: true },
-] as const;
+/**
+ * v2 lists hide deleted rows: an id scan every 6 hours finds them (the flag catches any a list shows); a
+ * delete webhook's id is read back from the entity's get-one endpoint (1 token) and deleted at once.
+ */
+export function v2EntityDeletes(listEndpoint: string) {
+  return [
+    { kind: 'id-scan', everyMs: 6 * HOUR_MS, getOne: `${listEndpoint}/{id}` },
+    { kind: 'flag', field: 'is_deleted', value: true },
+  ] as const;
+}
 
 /** Custom fields of a v2 entity, from its v2 field catalog. */
 export function v2CustomFields(fieldsEndpoint: string, shape: 'v1' | 'v2' = 'v2') {

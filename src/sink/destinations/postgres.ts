@@ -5,6 +5,7 @@ import { failpoint } from '../../failpoint.ts';
 import type { ApplyItem, ApplyResult, Destination, OffsetAdvance, SinkColumn, SinkTable, SinkValue, SqlType, TableChanges } from '../model.ts';
 import { offsetKey } from '../model.ts';
 import { postgresError } from './errors.ts';
+import { copyRows } from './copy-text.ts';
 import { copyFrom } from './pg-copy.ts';
 import { MARKERS_TABLE, applyMarkers, markersTableSql } from '../resync.ts';
 import { OFFSETS_TABLE, allColumns, applyHistory, casOrder, chunkRows, createTableSql, describeItems, ident, markDeleted, mergeChanges, physical, quoteIdent, tableKey } from './sql.ts';
@@ -86,13 +87,12 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
       const results: ApplyResult[] = new Array<ApplyResult>(items.length);
       const have = stages.get(c) ?? new Set<string>();
       const created = new Set<string>();
-      const stage: Stager = async (table, rows) => {
-        const name = stageName(table);
+      const stage: Stager = async (name, cols, rows) => {
         if (!have.has(name) && !created.has(name)) {
-          await c.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(name)} (${allColumns(table).map((col) => `${quoteIdent(col.name)} ${pgType[col.type]}`).join(', ')})`);
+          await c.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(name)} (${cols.map((col) => `${quoteIdent(col.name)} ${pgType[col.type]}`).join(', ')})`);
           created.add(name);
         } else await c.query(`TRUNCATE ${quoteIdent(name)}`);
-        await copyFrom(c, `COPY ${quoteIdent(name)} FROM STDIN`, copyRows(rows, allColumns(table)));
+        await copyFrom(c, `COPY ${quoteIdent(name)} FROM STDIN`, copyRows(rows, cols));
         return quoteIdent(name);
       };
       await c.query('BEGIN');
@@ -202,15 +202,15 @@ export async function openPostgres(databaseUrl: string, schema = 'public'): Prom
 }
 
 /** Fills a temporary stage shaped like the table's columns with `rows`; returns its (quoted) name. */
-type Stager = (table: SinkTable, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>) => Promise<string>;
+type Stager = (name: string, cols: readonly SinkColumn[], rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>) => Promise<string>;
 
-/** A stage per table and column set (a widened table gets a new one). */
-function stageName(table: SinkTable): string {
+/** A stage per purpose and column set (a widened table gets a new one). */
+function stageName(label: string, cols: readonly SinkColumn[]): string {
   const shape = createHash('sha1')
-    .update(allColumns(table).map((c) => `${c.name} ${c.type}`).join(','))
+    .update(cols.map((c) => `${c.name} ${c.type}`).join(','))
     .digest('hex')
     .slice(0, 10);
-  return `_pcdc_stage_${table.name.slice(0, 36)}_${shape}`;
+  return `_pcdc_stage_${label.slice(0, 36)}_${shape}`;
 }
 
 async function applyTable(client: pg.Client, table: string, ch: TableChanges, stage: Stager): Promise<void> {
@@ -220,6 +220,8 @@ async function applyTable(client: pg.Client, table: string, ch: TableChanges, st
       query: async (sql, params) => (await client.query(sql, params)).rows,
       run: async (sql, params) => void (await client.query(sql, params)),
       upsertRows: (rows) => upsert(client, table, ch.table, rows, stage),
+      // The keys to look up and the chain updates go through COPY too (not a VALUES list with a parameter each).
+      stage: (label, cols, rows) => stage(stageName(label, cols), cols, rows),
     });
     return;
   }
@@ -250,36 +252,8 @@ async function upsert(client: pg.Client, table: string, spec: SinkTable, rows: R
   const staged = cols.map((c) => quoteIdent(c.name)).join(',');
   const names = cols.map((c) => ident(spec, c.name)).join(',');
   const updates = cols.filter((c) => !key.includes(c.name)).map((c) => `${ident(spec, c.name)} = EXCLUDED.${ident(spec, c.name)}`);
-  const from = await stage(spec, rows);
+  const from = await stage(stageName(spec.name, cols), cols, rows);
   await client.query(`INSERT INTO ${table} (${names}) SELECT ${staged} FROM ${from} ON CONFLICT (${key.map((k) => ident(spec, k)).join(', ')}) DO UPDATE SET ${updates.join(', ')}`);
-}
-
-/** Rows in COPY's text format (tab-separated, `\N` for null, backslash escapes), in chunks of about 1 MiB. */
-export function* copyRows(rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>, cols: readonly SinkColumn[]): Generator<string> {
-  const names = cols.map((c) => c.name);
-  let buf = '';
-  for (const row of rows) {
-    for (let i = 0; i < names.length; i++) {
-      if (i > 0) buf += '\t';
-      buf += copyValue(row[names[i]!]);
-    }
-    buf += '\n';
-    if (buf.length >= 1 << 20) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf.length > 0) yield buf;
-}
-
-const SPECIAL = /[\\\t\n\r]/;
-
-function copyValue(v: SinkValue | undefined): string {
-  if (v === null || v === undefined) return '\\N';
-  if (typeof v === 'string') return SPECIAL.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r')) : v;
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  if (v instanceof Date) return v.toISOString();
-  return String(v);
 }
 
 function bind(v: SinkValue): unknown {

@@ -191,11 +191,14 @@ export async function applyHistory(qualified: string, ch: HistoryChanges, d: His
   const idOf = (row: Readonly<Record<string, unknown>>) => keyCols.map((c) => String(row[c.name])).join('\u0000');
 
   // Stored versions the batch can affect: per key, from the last one started before its earliest time on.
+  // One join of the stored rows with the batch's keys and a window over each key's rows (not a correlated
+  // subquery per key: DuckDB runs that as a second join, PostgreSQL as a probe per key).
   const lookup = (source: string) =>
+    `SELECT ${names.join(', ')}, _start, _end, _active, _deleted FROM (` +
     `SELECT ${keyCols.map((c) => `h.${m(c.name)} AS ${quoteIdent(c.name)}`).join(', ')}, h.${m('_start')} AS _start, h.${m('_end')} AS _end, ` +
-    `h.${m('_active')} AS _active, h.${m('_deleted')} AS _deleted FROM ${qualified} AS h ` +
-    `JOIN ${source} ON ${keyMatch('h', 's')} ` +
-    `WHERE h.${m('_start')} >= COALESCE((SELECT max(h2.${m('_start')}) FROM ${qualified} AS h2 WHERE ${keyMatch('h2', 's')} AND h2.${m('_start')} < s.from_), s.from_)`;
+    `h.${m('_active')} AS _active, h.${m('_deleted')} AS _deleted, s.from_ AS from_, ` +
+    `max(CASE WHEN h.${m('_start')} < s.from_ THEN h.${m('_start')} END) OVER (PARTITION BY ${keyCols.map((c) => `h.${m(c.name)}`).join(', ')}) AS lo_ ` +
+    `FROM ${qualified} AS h JOIN ${source} ON ${keyMatch('h', 's')}) AS x WHERE _start >= COALESCE(lo_, from_)`;
   const found: Array<Record<string, unknown>> = [];
   if (d.stage) {
     const keys = ch.keys.map((k) => ({ ...k.key, from_: new Date(earliestTime(k)) }));
