@@ -1,15 +1,18 @@
 /**
  * Benchmark (not a test): the API tokens of a steady-state day, per table. A generated account (default
- * 100,000 deals) is synced once, then a day goes by on the local Pipedrive's clock in passes every 30 s
- * (the default POLL_INTERVAL_MS: 2,880 passes), while 1 % of the deals change in the day, spread over it.
+ * 100,000 deals) is synced once, then a day goes by on the local Pipedrive's clock in passes paced as the
+ * producer paces them: at least the default POLL_INTERVAL_MS (30 s) apart, stretched by the token budget
+ * share (the default TOKEN_BUDGET_SHARE, 10 %, of a Growth plan with 10 seats: 600,000 tokens a day) through
+ * the producer's own TokenPacer, while 1 % of the deals change in the day, spread over it.
  * Each changed deal gets a field update; every 2nd also a note, every 4th an activity, every 10th a mail
  * message, every 20th a participant (a mix chosen for the benchmark, stated in bench/RESULTS.md).
  *
  * The table sources run in this process against the local Pipedrive, without Kafka (a batch counts as
  * committed when returned): what is measured is what the sources ask the API for, each call charged to the
  * table whose poll made it, at the official x-token-cost the local Pipedrive counts. Custom-field catalog
- * refreshes (every 15 min of wall time in the producer, 10 tokens a catalog) are not run here and are added
- * by computation.
+ * refreshes (hourly in the producer, 10 tokens a catalog) are not run here: they are charged by computation,
+ * to the pacer too. Printed: tokens per table, the total, the number of passes and their mean interval (the
+ * freshness the budget buys).
  *   node --import tsx bench/tokens-day.ts [deals] [hours]
  */
 import { catalog, tableByName } from '../src/catalog/index.ts';
@@ -18,6 +21,7 @@ import type { EmitContext } from '../src/capture/emit.ts';
 import { KeyIndex } from '../src/capture/key-index.ts';
 import { initialOffset } from '../src/capture/offset.ts';
 import { needsKeyIndex, sourceFor } from '../src/capture/sources.ts';
+import { TokenPacer } from '../src/capture/token-pacer.ts';
 import type { TableSource } from '../src/capture/table-source.ts';
 import { PipedriveClient } from '../src/pipedrive/client.ts';
 import { SimClock } from '../src/simulator/clock.ts';
@@ -25,7 +29,10 @@ import { startSimulator } from '../src/simulator/server.ts';
 
 const deals = Number(process.argv[2] ?? 100_000);
 const hours = Number(process.argv[3] ?? 24);
-const PASS_MS = 30_000;
+const PASS_MS = 30_000; // POLL_INTERVAL_MS's default
+const DAILY_BUDGET = 30_000 * 2 * 10; // Growth, 10 seats
+const SHARE = 0.1; // TOKEN_BUDGET_SHARE's default
+const CATALOG_EVERY_MS = 3600_000; // the producer's CUSTOM_FIELDS_REFRESH_MS
 const sim = await startSimulator({ seed: 3, deals, clock: new SimClock({ start: new Date('2026-06-01T06:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 1e12, burst: 1_000_000 } });
 const spent = new Map<string, number>();
 const recordsOf = new Map<string, number>();
@@ -77,16 +84,34 @@ try {
   console.log('first sync by table:', [...firstSync].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([t, v]) => `${t} ${v}`).join(', '));
   spent.clear();
 
-  const passes = (hours * 3600_000) / PASS_MS;
+  const dayMs = hours * 3600_000;
+  // A day of the same polling first, not counted: the day measured is a steady-state one — the pacer's
+  // 24-hour window holds a day of history and the daily work (re-imports, id scans) comes in it once.
+  const WARM_MS = 24 * 3600_000;
+  let measuredFrom = -1;
+  let changedBefore = 0;
   const changesPerDay = Math.round(deals / 100);
   const liveIds = sim.store.deals.table.all().filter((r) => r.deletedAtMs === null && !r.data.is_archived).map((r) => r.id);
   const party = { email_address: 'c@customer.example', name: 'C', linked_person_id: null };
+  const catalogs = top.filter((t) => t.customFields !== undefined).length;
+  const pacer = new TokenPacer({ share: SHARE, dailyBudget: () => DAILY_BUDGET, minIntervalMs: PASS_MS });
+  const intervals: number[] = [];
   let changed = 0;
+  let passes = 0;
+  let catalogTokens = 0;
+  let nextCatalogAt = 0;
   const t1 = Date.now();
-  for (let p = 0; p < passes; p++) {
-    sim.clock.advance(PASS_MS);
-    const due = Math.floor(((p + 1) * changesPerDay) / (24 * 3600_000 / PASS_MS)) - Math.floor((p * changesPerDay) / (24 * 3600_000 / PASS_MS));
-    for (let i = 0; i < due; i++, changed++) {
+  const start = sim.clock.nowMs();
+  // The changes due by each moment of the day, spread evenly (1 % of the deals in 24 h).
+  const dueBy = (elapsedMs: number) => Math.floor((elapsedMs * changesPerDay) / (24 * 3600_000));
+  for (let elapsed = pacer.intervalMs(0); elapsed <= WARM_MS + dayMs; ) {
+    if (measuredFrom < 0 && elapsed > WARM_MS) {
+      measuredFrom = elapsed;
+      spent.clear();
+      [passes, catalogTokens, changedBefore] = [0, 0, changed];
+    }
+    sim.clock.advance(start + elapsed - sim.clock.nowMs());
+    for (; changed < dueBy(elapsed); changed++) {
       const id = liveIds[(changed * 7919) % liveIds.length]!;
       sim.store.deals.update(id, { title: `Changed ${changed}` });
       if (changed % 2 === 0) sim.store.v1.notes.create(1, { content: `Note ${changed}`, deal_id: id });
@@ -94,17 +119,34 @@ try {
       if (changed % 10 === 0) sim.store.v1.mail.addMessage({ deal_id: id, user_id: 1, subject: 'Re', snippet: 're', from: party, to: [], cc: [], sent: false, read: false, has_attachments: false, deleted: false });
       if (changed % 20 === 0) sim.store.dealPeople.addParticipant(id, 1 + (changed % 50), 1);
     }
+    const before = counted();
+    if (elapsed >= nextCatalogAt) {
+      catalogTokens += catalogs * 10;
+      pacer.spent(catalogs * 10, elapsed);
+      nextCatalogAt += CATALOG_EVERY_MS;
+    }
     await pass();
+    passes++;
+    pacer.spent(counted() - before, elapsed);
+    pacer.roundEnded(elapsed);
+    const wait = pacer.intervalMs(elapsed);
+    if (measuredFrom >= 0) intervals.push(wait);
+    elapsed += wait;
   }
   const scale = 24 / hours;
-  const fieldCatalogs = 5 * 10 * 96; // deal, person, organization, product, activity fields every 15 min
   const rows = [...spent].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-  const total = rows.reduce((n, [, v]) => n + v, 0) * scale + fieldCatalogs;
-  console.log(`steady state: ${deals} deals, ${changed} deal changes in ${hours} h, ${passes} passes, ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  const total = (rows.reduce((n, [, v]) => n + v, 0) + catalogTokens) * scale;
+  const meanS = dayMs / passes / 1000;
+  changed -= changedBefore;
+  console.log(`steady state: ${deals} deals, ${changed} deal changes in ${hours} h, ${passes} passes (mean interval ${meanS.toFixed(1)} s; share ${SHARE} of ${DAILY_BUDGET}), ${((Date.now() - t1) / 1000).toFixed(0)} s`);
   console.log('| table | tokens/day |\n|---|---|');
   for (const [t, v] of rows) console.log(`| ${t} | ${Math.round(v * scale)} |`);
-  console.log(`| custom-field catalogs (computed: 5 × 10 tokens × 96) | ${fieldCatalogs} |`);
+  console.log(`| custom-field catalogs (computed: ${catalogs} × 10 tokens, hourly) | ${Math.round(catalogTokens * scale)} |`);
   console.log(`| **total** | **${Math.round(total)}** (goal ≤ 60,000: ratio ${(total / 60_000).toFixed(2)}) |`);
+  console.log(`| passes / mean interval | ${passes} / ${meanS.toFixed(1)} s |`);
+  const sorted = [...intervals].sort((a, b) => a - b);
+  const q = (f: number) => (sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]! / 1000).toFixed(0);
+  console.log(`intervals (s): min ${q(0)}, median ${q(0.5)}, p90 ${q(0.9)}, max ${q(1)}`);
 } finally {
   await client.close();
   await sim.close();

@@ -26,6 +26,8 @@ const CONNECTOR_KEYS = {
   tables: 'TABLES',
   excludeTables: 'EXCLUDE_TABLES',
   pollIntervalMs: 'POLL_INTERVAL_MS',
+  tokenBudgetShare: 'TOKEN_BUDGET_SHARE',
+  dailyTokenBudget: 'DAILY_TOKEN_BUDGET',
   topicPartitions: 'TOPIC_PARTITIONS',
   topicReplicationFactor: 'TOPIC_REPLICATION_FACTOR',
   topicMinInsyncReplicas: 'TOPIC_MIN_INSYNC_REPLICAS',

@@ -67,6 +67,13 @@ export interface ProducerConfig extends CommonConfig {
   /** TABLES less EXCLUDE_TABLES, before the rules block any: what rules changed through the admin API choose from. */
   readonly selectedTables?: readonly string[];
   readonly pollIntervalMs: number;
+  /**
+   * TOKEN_BUDGET_SHARE: the share of the daily token budget steady-state polling may spend
+   * (capture/token-pacer.ts); undefined (`off`): rounds every POLL_INTERVAL_MS whatever they cost.
+   */
+  readonly tokenBudgetShare: number | undefined;
+  /** DAILY_TOKEN_BUDGET: the daily budget to pace by when Pipedrive sends no `x-daily-ratelimit-token-limit`. */
+  readonly dailyTokenBudget: number | undefined;
   readonly topicPartitions: number;
   /** Replication of new topics (clamped to the number of brokers, so a single broker gets 1). */
   readonly topicReplicationFactor: number;
@@ -142,6 +149,8 @@ export function loadProducerConfig(env: Env = process.env): ProducerConfig {
     tables,
     selectedTables,
     pollIntervalMs: millis(env, 'POLL_INTERVAL_MS', 30_000, 100),
+    tokenBudgetShare: budgetShare(env),
+    dailyTokenBudget: optionalInt(env, 'DAILY_TOKEN_BUDGET', 1, 1_000_000_000, 'a number of tokens'),
     topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
     topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 3, 1, 32),
     topicMinInsyncReplicas: int(env, 'TOPIC_MIN_INSYNC_REPLICAS', 2, 1, 32),
@@ -354,6 +363,20 @@ function share(env: Env, key: string, fallback: number): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${key}: "${v}" must be a share from 0 to 1 (e.g. 0.2 for 20 %)`);
   return n;
+}
+
+/** TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget), or `off`. */
+function budgetShare(env: Env): number | undefined {
+  const v = env['TOKEN_BUDGET_SHARE'];
+  if (v?.trim() === 'off') return undefined;
+  const n = share(env, 'TOKEN_BUDGET_SHARE', 0.1);
+  if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it; off for no pacing)`);
+  return n;
+}
+
+function optionalInt(env: Env, key: string, min: number, max: number, what: string): number | undefined {
+  const v = env[key];
+  return v === undefined || v === '' ? undefined : int(env, key, 0, min, max, what);
 }
 
 /** A TCP port to listen on; 0 picks a free one. */

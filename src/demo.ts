@@ -102,6 +102,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       TOPIC_PREFIX: `pipedrive${fresh}`,
       CONNECTOR_NAME: `pipedrive-cdc-demo${fresh}`,
       POLL_INTERVAL_MS: '2000',
+      // The demo shows changes arriving within seconds; a real account paces polling by its token budget share.
+      TOKEN_BUDGET_SHARE: 'off',
       // The whole catalog; versions of deals from before the first sync come from each deal's changelog.
       HISTORY_REBUILD: 'changes',
       DUCKDB_PATH: duckdbPath,

@@ -9,6 +9,10 @@ describe('config', () => {
     expect(c.tables).toContain('deal');
     expect(c.pipedrive.auth).toMatchObject({ kind: 'api-token', baseUrl: 'https://api.pipedrive.com' });
     expect(describeConfig(c)).not.toContain('secret-token-123');
+    // The token budget share: 10 % of the daily budget the API tells; no fallback budget.
+    expect([c.tokenBudgetShare, c.dailyTokenBudget]).toEqual([0.1, undefined]);
+    expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: '0.25', DAILY_TOKEN_BUDGET: '600000' })).toMatchObject({ tokenBudgetShare: 0.25, dailyTokenBudget: 600_000 });
+    expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: 'off' }).tokenBudgetShare).toBeUndefined();
   });
 
   it.each([
@@ -25,6 +29,11 @@ describe('config', () => {
     [{ METRICS_PORT: '-1' }, /METRICS_PORT/],
     [{ FAILED_TABLE_RETRY_MS: '10' }, /FAILED_TABLE_RETRY_MS: "10" must be a number of milliseconds/],
     [{ HISTORY_REBUILD: 'sometimes' }, /HISTORY_REBUILD: "sometimes" is not one of all, changes, off/],
+    [{ TOKEN_BUDGET_SHARE: '10%' }, /TOKEN_BUDGET_SHARE: "10%" must be a share from 0 to 1 \(e.g. 0.2 for 20 %\)/],
+    [{ TOKEN_BUDGET_SHARE: '1.5' }, /TOKEN_BUDGET_SHARE: "1.5" must be a share from 0 to 1/],
+    [{ TOKEN_BUDGET_SHARE: '0' }, /TOKEN_BUDGET_SHARE: "0" must be more than 0/],
+    [{ DAILY_TOKEN_BUDGET: 'lots' }, /DAILY_TOKEN_BUDGET: "lots" must be a number of tokens from 1 to 1000000000/],
+    [{ DAILY_TOKEN_BUDGET: '0' }, /DAILY_TOKEN_BUDGET: "0" must be a number of tokens/],
   ])('rejects %o naming the variable', (bad, message) => {
     expect(() => loadProducerConfig({ ...base, ...bad })).toThrow(ConfigError);
     expect(() => loadProducerConfig({ ...base, ...bad })).toThrow(message);

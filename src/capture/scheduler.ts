@@ -4,6 +4,7 @@ import { backoffMs, describeError, sleepUnlessAborted } from '../retry.ts';
 import type { ChangeBatch } from './change.ts';
 import { CustomFieldsChanged } from './emit.ts';
 import type { TableRuntime } from './table-runtime.ts';
+import type { TokenPacer } from './token-pacer.ts';
 
 /**
  * The poll loop over a connector's tables, one table at a time (one Pipedrive company, one budget):
@@ -45,6 +46,14 @@ export interface SchedulerDeps {
   /** How often the field catalogs are read again (a row with an unknown custom field triggers a read at once). */
   readonly customFieldsRefreshMs: number;
   readonly hooks?: SchedulerHooks;
+  /**
+   * The token budget share (capture/token-pacer.ts): stretches the wait between steady-state rounds so the
+   * incremental work's recent spend stays within its share of the daily budget. With `tokensSpent` (a
+   * running total of what the answers say the calls cost, pipedrive/spend-meter.ts), each poll of a live
+   * table is charged to it.
+   */
+  readonly pacer?: TokenPacer;
+  tokensSpent?(): number;
   /** Runtime settings (src/connector-settings.ts), read before each table's poll and after each batch. */
   readonly settings?: SchedulerSettings;
 }
@@ -69,6 +78,8 @@ export interface SchedulerHooks {
   onFailing?(table: string, failing: boolean, reason: string): void;
   /** A Pipedrive retry of a whole table pass (the client's own retries are counted by the client). */
   onRetry?(): void;
+  /** A steady-state round ended: the wait before the next, the incremental tokens of the last 24 hours, the share a day. */
+  onPacing?(intervalMs: number, windowTokens: number, allowedPerDay: number | undefined): void;
 }
 
 /** Why a table is not polled right now. */
@@ -166,8 +177,10 @@ export class TableScheduler {
       const pending = [...this.trouble.values()].filter((x) => x.kind === 'waiting' || !untilCaughtUp);
       if (!moved && !deferred && untilCaughtUp && pending.length === 0) break;
       if (moved) continue;
-      // With the day's budget low, poll less often so incremental reads last until the reset.
-      const idle = this.deps.budgetLow() ? this.deps.pollIntervalMs * 10 : this.deps.pollIntervalMs;
+      // The token budget share sets the pace (never faster than the poll interval); with the day's budget
+      // low, poll less often still, so incremental reads last until the reset.
+      const paced = this.paceAfterRound();
+      const idle = this.deps.budgetLow() ? Math.max(paced, this.deps.pollIntervalMs * 10) : paced;
       const nextRetry = Math.min(...pending.map((x) => x.retryAtMs - Date.now()));
       // Urgent passes (webhook hints) run inside the wait; the next full round stays due when it was.
       const untilMs = Date.now() + Math.max(0, Math.min(idle, nextRetry));
@@ -237,8 +250,32 @@ export class TableScheduler {
     return true;
   }
 
-  /** Drains one table's pending batches; true when anything was published. */
+  /** The wait after a round in which nothing moved (the end of a steady-state round). */
+  private paceAfterRound(): number {
+    const pacer = this.deps.pacer;
+    if (!pacer) return this.deps.pollIntervalMs;
+    const now = Date.now();
+    pacer.roundEnded(now);
+    const interval = pacer.intervalMs(now);
+    this.deps.hooks?.onPacing?.(interval, pacer.windowTokens(now), pacer.allowedPerDay());
+    return interval;
+  }
+
+  /** Drains one table's pending batches (its tokens charged to the pacer when the table is live); true when anything was published. */
   private async pollTable(t: TableRuntime, signal: AbortSignal): Promise<boolean> {
+    const { pacer, tokensSpent } = this.deps;
+    if (!pacer || !tokensSpent) return this.drainTable(t, signal);
+    const before = tokensSpent();
+    // A first sync, backfill or re-sync is held back by the governor's reserve, not paced.
+    const steady = t.lastCommitted.snapshotDone && t.lastCommitted.backfill === undefined;
+    try {
+      return await this.drainTable(t, signal);
+    } finally {
+      if (steady) pacer.spent(tokensSpent() - before, Date.now());
+    }
+  }
+
+  private async drainTable(t: TableRuntime, signal: AbortSignal): Promise<boolean> {
     const name = t.base.name;
     let published = false;
     const passStarted = Date.now();

@@ -81,7 +81,11 @@ export class UpdatedSinceSource implements TableSource {
       const parsed = await parseAhead(this.spec, page.items);
       // Computed before the position moves: a page that throws (bad row, new custom field) is read again.
       const batch = pass.mode === 'backfill' ? this.backfillPage(page.items, lastPage, sync, parsed) : this.incrementalPage(page.items, lastPage, sync, parsed);
-      pass.position = page.next;
+      if (!lastPage && pass.mode === 'incremental' && sync.list.pagination === 'v1-offset') {
+        const next = reanchored(sync, this.spec, pass.query, pass.position, page.items);
+        pass.query = next.query;
+        pass.position = next.position;
+      } else pass.position = page.next;
       if (lastPage) {
         this.pass = undefined;
         if (pass.mode === 'incremental') this.lastIncrementalEnd = Date.now();
@@ -89,7 +93,7 @@ export class UpdatedSinceSource implements TableSource {
       if (pass.mode === 'backfill') this.backfillPagesThisRound++;
       // While this batch is published, the next page is already on its way (HTTP and JSON parsing overlap
       // with the Kafka transaction); a reset source simply never uses it.
-      if (batch && page.next) this.prefetch(sync, pass.query, page.next, signal);
+      if (batch && !lastPage && pass.position) this.prefetch(sync, pass.query, pass.position, signal);
       if (batch) return batch;
       // Caught up on recent changes: done, unless a backfill may go on within this round.
       if (lastPage && pass.mode === 'incremental' && (!this.offset.backfill || this.ctx.budgetLow?.())) return null;
@@ -127,7 +131,7 @@ export class UpdatedSinceSource implements TableSource {
   }
 
   private incrementalQuery(sync: Sync): Record<string, string> {
-    const q: Record<string, string> = { sort_by: sync.cursorField, sort_direction: 'asc' };
+    const q: Record<string, string> = { ...sortQuery(sync) };
     // Once live, read again from a window below the cursor: late rows (see advance) are found there.
     const lateness = this.offset.snapshotDone ? (this.ctx.latenessMs ?? 0) : 0;
     if (this.offset.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(this.offset.cursorMs - lateness);
@@ -136,7 +140,7 @@ export class UpdatedSinceSource implements TableSource {
 
   private backfillQuery(sync: Sync): Record<string, string> {
     const bf = this.offset.backfill!;
-    const q: Record<string, string> = { sort_by: sync.cursorField, sort_direction: 'asc', [sync.untilParam!]: formatRfc3339(bf.untilMs) };
+    const q: Record<string, string> = { ...sortQuery(sync), [sync.untilParam!]: formatRfc3339(bf.untilMs) };
     if (bf.cursorMs !== null) q[sync.sinceParam] = formatRfc3339(bf.cursorMs);
     return q;
   }
@@ -245,6 +249,25 @@ export function advance(ctx: EmitContext, prev: TableOffset, items: readonly unk
   // Only versions still inside the window below the (new) cursor are worth remembering.
   const kept = Object.fromEntries(Object.entries(within).filter(([, v]) => splitWindowed(v)[0] >= cursorMs! - window));
   return { events, offset: { ...offset, withinWindow: kept } };
+}
+
+/** The parameters sorting the list by the cursor ascending (v2's unless the table declares its own). */
+function sortQuery(sync: Sync): Readonly<Record<string, string>> {
+  return sync.sortQuery ?? { sort_by: sync.cursorField, sort_direction: 'asc' };
+}
+
+/**
+ * The next page of an offset-paged pass, anchored at the last row's time: `since` that second, from the
+ * start (the rows of that second already published are skipped by `advance`). Offsets would skip rows: a row
+ * of an earlier page updated meanwhile moves to the end and every unread row one place up. Only a page
+ * entirely within the anchor's second (more rows in one second than a page) goes on by offset.
+ */
+export function reanchored(sync: Sync, spec: TableSpec, query: Record<string, string>, position: PagePosition | null, items: readonly unknown[]): { query: Record<string, string>; position: PagePosition } {
+  const last = items.length > 0 ? parseRow(spec, items[items.length - 1])[sync.cursorField] : undefined;
+  const since = typeof last === 'number' ? formatRfc3339(last) : query[sync.sinceParam];
+  const start = position && 'start' in position ? position.start : 0;
+  if (since === undefined || since === query[sync.sinceParam]) return { query, position: { start: start + items.length } };
+  return { query: { ...query, [sync.sinceParam]: since }, position: { start: 0 } };
 }
 
 function splitWindowed(entry: string | undefined): [number, string] {

@@ -86,7 +86,11 @@ export type SyncMode =
    * v2 list sorted by update time ascending with an inclusive `updated_since` (same-second dedupe). With an
    * exclusive `untilParam` (`updated_until`), the first sync is priority-first: the last 30 days first, then
    * the older rows. `archived`: rows leave `list` when archived and are listed there instead (deals since
-   * 2025-07-15), read the same way with a cursor of their own, every `everyMs`.
+   * 2025-07-15), read the same way with a cursor of their own, every `everyMs`. `sortQuery`: the parameters
+   * that sort the list by the cursor ascending when they are not v2's `sort_by`/`sort_direction` (v1 leads:
+   * `sort=update_time ASC`). A `v1-offset` list is not paged by offset within a pass but re-anchored at the
+   * last row's time after each page (rows updated meanwhile move to the end of the list, and would shift
+   * unread rows below the next offset).
    */
   | {
       readonly kind: 'updated-since';
@@ -94,6 +98,7 @@ export type SyncMode =
       readonly cursorField: string;
       readonly sinceParam: string;
       readonly untilParam?: string;
+      readonly sortQuery?: Readonly<Record<string, string>>;
       readonly archived?: { readonly list: ListSpec; readonly everyMs: number };
     }
   /** v2 list without an update filter: sort by update time descending and stop at the cursor. */

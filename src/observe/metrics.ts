@@ -49,6 +49,24 @@ export function createMetrics(role: 'producer' | 'sink' | 'both' = 'both') {
       labelNames: ['connector'] as const,
       registers: producer,
     }),
+    pollIntervalEffective: new Gauge({
+      name: 'pipedrive_cdc_poll_interval_effective_seconds',
+      help: 'The wait after the last steady-state round: POLL_INTERVAL_MS, stretched by the token budget share (TOKEN_BUDGET_SHARE), longer while the daily budget is low',
+      labelNames: ['connector'] as const,
+      registers: producer,
+    }),
+    incrementalTokensWindow: new Gauge({
+      name: 'pipedrive_cdc_api_tokens_incremental_last_day',
+      help: 'API tokens the incremental work (steady-state passes, daily re-imports and id scans, field catalogs, hinted passes; not first syncs, backfills or re-syncs) spent in the last 24 hours',
+      labelNames: ['connector'] as const,
+      registers: producer,
+    }),
+    tokenShareDaily: new Gauge({
+      name: 'pipedrive_cdc_api_token_share_per_day',
+      help: 'Tokens a day the incremental work may spend: TOKEN_BUDGET_SHARE of the daily budget (x-daily-ratelimit-token-limit, else DAILY_TOKEN_BUDGET); 0 while no budget is known (no pacing)',
+      labelNames: ['connector'] as const,
+      registers: producer,
+    }),
     sourceFreshness: new Gauge({
       name: 'pipedrive_cdc_source_freshness_seconds',
       help: 'Seconds since the start of the last poll pass that reached the end of the table: every change older than this is in Kafka',

@@ -131,6 +131,11 @@ export class RateGovernor {
     return this.dailyRemaining < this.dailyLimit * (this.opts.dailyReserveFraction ?? 0.2);
   }
 
+  /** The daily budget the API last told (`x-daily-ratelimit-token-limit`). */
+  get dailyTokenLimit(): number | undefined {
+    return this.dailyLimit;
+  }
+
   get dailyTokensRemaining(): number | undefined {
     return this.dailyRemaining;
   }

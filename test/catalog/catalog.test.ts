@@ -327,7 +327,14 @@ describe('catalog against the Pipedrive OpenAPI specs', () => {
         if (!SPEC_GAPS.sinceParamMissing.has(t.name)) expect(names.has(t.sync.sinceParam), `${t.name}: ${t.sync.sinceParam}`).toBe(true);
         else expect(names.has(t.sync.sinceParam), `${t.name} is listed as a spec gap but the spec has it now`).toBe(false);
       }
-      if (t.sync.kind === 'updated-since' || t.sync.kind === 'sorted-desc') {
+      if (t.sync.kind === 'updated-since' && t.sync.sortQuery) {
+        // v1 leads: `sort=<field> ASC` — the spec names the parameter; its value sorts by the cursor ascending.
+        const names = parameterNames(t.sync.list.endpoint);
+        for (const [name, value] of Object.entries(t.sync.sortQuery)) {
+          expect(names.has(name), `${t.name}: ${name}`).toBe(true);
+          expect(value, `${t.name}: ${name}=${value}`).toBe(`${t.sync.cursorField} ASC`);
+        }
+      } else if (t.sync.kind === 'updated-since' || t.sync.kind === 'sorted-desc') {
         expect(parameter(t.sync.list.endpoint, 'sort_by')?.['enum'], `${t.name}: sort_by`).toContain(t.sync.cursorField);
       }
     }
@@ -427,9 +434,9 @@ describe('catalog internal consistency', () => {
     }
   });
 
-  it('v2 incremental tables are the seven v2 entities; Recents covers the four v1 incremental tables', () => {
+  it('v2 incremental tables are the seven v2 entities (and v1 leads); Recents covers the four v1 incremental tables', () => {
     const by = (kind: TableSpec['sync']['kind']) => sorted(tables.filter((t) => t.sync.kind === kind).map((t) => t.name));
-    expect(by('updated-since')).toEqual(['activity', 'deal', 'organization', 'person', 'product']);
+    expect(by('updated-since')).toEqual(['activity', 'deal', 'lead', 'organization', 'person', 'product']);
     expect(by('sorted-desc')).toEqual(['pipeline', 'stage']);
     expect(by('recents')).toEqual(['activity_type', 'file', 'note', 'user']);
   });

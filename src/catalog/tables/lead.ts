@@ -1,16 +1,23 @@
 import { defineTable } from '../types.ts';
 
 /**
- * LEAD — v1 `GET /v1/leads` (20 tokens a page, offset), re-imported on every sync as Fivetran does for
- * LEAD_HISTORY (this is its latest state). Leads have no delete flag: a lead missing from the import is
- * deleted — or archived, since the list excludes archived leads (2025-07-15). `value` ({amount, currency})
- * is flattened; `label_ids[]` fan out to LEAD_LEAD_LABEL.
+ * LEAD — v1 `GET /v1/leads` (20 tokens a page of 500, offset), read incrementally: `updated_since` (ISO
+ * 8601, inclusive) with `sort=update_time ASC` (both since 2026-01-30). Leads have no delete flag and the
+ * list excludes archived leads (2025-07-15): a lead no longer listed — deleted or archived — is found by a
+ * daily scan of the list's ids and deleted. `value` ({amount, currency}) is flattened; `label_ids[]` fan out
+ * to LEAD_LEAD_LABEL. This is Fivetran's LEAD_HISTORY latest state.
  */
 export const lead = defineTable({
   name: 'lead',
   api: 'v1',
-  sync: { kind: 'reimport', list: { endpoint: '/v1/leads', pagination: 'v1-offset', limit: 500 }, every: 'sync' },
-  deletes: [{ kind: 'vanish' }],
+  sync: {
+    kind: 'updated-since',
+    list: { endpoint: '/v1/leads', pagination: 'v1-offset', limit: 500 },
+    cursorField: 'update_time',
+    sinceParam: 'updated_since',
+    sortQuery: { sort: 'update_time ASC' },
+  },
+  deletes: [{ kind: 'id-scan', everyMs: 24 * 3600 * 1000 }],
   primaryKey: ['id'],
   createdField: 'add_time',
   // Leads share the deal fields; v1 rows carry their values flat, with sub-keys.
@@ -18,7 +25,7 @@ export const lead = defineTable({
   history: 'lead_history',
   fivetranName: 'LEAD_HISTORY',
   children: [{ table: 'lead_lead_label', from: 'label_ids' }],
-  notes: 're-imported every sync; a lead gone from the list (deleted or archived) is deleted within one poll',
+  notes: 'updated_since stream; a lead gone from the list (deleted or archived) is deleted by a daily id scan (worst case 24 h + one poll)',
   columns: [
     { name: 'id', type: 'string' },
     { name: 'title', type: 'string' },

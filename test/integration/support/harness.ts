@@ -189,6 +189,9 @@ export function pipelineEnv(sim: { baseUrl: string; token: string }, prefix: str
     CONNECTOR_NAME: prefix,
     // Key index snapshots of test connectors go to a temporary directory, not the user's ~/.local/state.
     STATE_DIR: testStateDir(),
+    // Rounds every POLL_INTERVAL_MS, as the tests' timing expects: the local Pipedrive's default budget is a
+    // Lite plan's with one seat, whose 10 % would space rounds minutes apart. Pacing has its own tests.
+    TOKEN_BUDGET_SHARE: 'off',
     ...extra,
   };
 }
