@@ -8,6 +8,8 @@
  *     transactional producer, 500 deals (1,000 records + one state record) a transaction;
  *   - source: the local Pipedrive serving the same pages to a plain fetch loop.
  * Prints deals/s of each and the ratio product / raw, REPS times (medians and the paired ratios at the end).
+ * The process runs with the heap setting `pipedrive-cdc run` applies (observe/heap.ts: ~7 % more CPU for a
+ * flat RSS), for both sides; `HEAP=v8` leaves V8's default, to see what it costs.
  *   node --import tsx bench/producer-throughput.ts [deals=200000] [reps=3]
  */
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -17,6 +19,7 @@ import { deal } from '../src/catalog/tables/deal.ts';
 import { historyOf } from '../src/catalog/types.ts';
 import { loadProducerConfig } from '../src/config.ts';
 import { startServices } from '../src/infra/services.ts';
+import { keepHeapTight } from '../src/observe/heap.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { createMetrics } from '../src/observe/metrics.ts';
 import { parseRow } from '../src/pipedrive/row.ts';
@@ -26,6 +29,7 @@ import { HASH_HEADER, OP_HEADER, SOURCE_TS_HEADER } from '../src/publish/publish
 import { contentHash } from '../src/capture/emit.ts';
 import { runCli } from '../test/integration/support/harness.ts';
 
+if (process.env.HEAP !== 'v8') keepHeapTight();
 const deals = Number(process.argv[2] ?? 200_000);
 const reps = Number(process.argv[3] ?? 3);
 const services = await startServices({ kafka: true, registry: true });
