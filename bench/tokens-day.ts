@@ -16,6 +16,7 @@
  *   node --import tsx bench/tokens-day.ts [deals] [hours]
  */
 import { catalog, tableByName } from '../src/catalog/index.ts';
+import { DEFAULT_TOKEN_BUDGET_SHARE } from '../src/config.ts';
 import type { TableSpec } from '../src/catalog/types.ts';
 import type { EmitContext } from '../src/capture/emit.ts';
 import { KeyIndex } from '../src/capture/key-index.ts';
@@ -31,7 +32,7 @@ const deals = Number(process.argv[2] ?? 100_000);
 const hours = Number(process.argv[3] ?? 24);
 const PASS_MS = 30_000; // POLL_INTERVAL_MS's default
 const DAILY_BUDGET = 30_000 * 2 * 10; // Growth, 10 seats
-const SHARE = 0.1; // TOKEN_BUDGET_SHARE's default
+const SHARE = DEFAULT_TOKEN_BUDGET_SHARE; // TOKEN_BUDGET_SHARE's default (auto, POLL_INTERVAL_MS unset)
 const CATALOG_EVERY_MS = 3600_000; // the producer's CUSTOM_FIELDS_REFRESH_MS
 const sim = await startSimulator({ seed: 3, deals, clock: new SimClock({ start: new Date('2026-06-01T06:00:00Z'), frozen: true }), rateLimit: { dailyBudget: 1e12, burst: 1_000_000 } });
 const spent = new Map<string, number>();

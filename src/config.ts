@@ -365,12 +365,18 @@ function share(env: Env, key: string, fallback: number): number {
   return n;
 }
 
-/** TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget), or `off`. */
+/**
+ * TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget), `off`,
+ * or `auto` (the default): 10 % while the poll interval is the default one, none when POLL_INTERVAL_MS is
+ * set — an interval asked for explicitly is kept, as without pacing (the governor's reserve still holds).
+ */
+export const DEFAULT_TOKEN_BUDGET_SHARE = 0.1;
 function budgetShare(env: Env): number | undefined {
   const v = env['TOKEN_BUDGET_SHARE'];
   if (v?.trim() === 'off') return undefined;
-  const n = share(env, 'TOKEN_BUDGET_SHARE', 0.1);
-  if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it; off for no pacing)`);
+  if (v === undefined || v.trim() === '' || v.trim() === 'auto') return env['POLL_INTERVAL_MS']?.trim() ? undefined : DEFAULT_TOKEN_BUDGET_SHARE;
+  const n = share(env, 'TOKEN_BUDGET_SHARE', DEFAULT_TOKEN_BUDGET_SHARE);
+  if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it; off for no pacing; auto for 10 % unless POLL_INTERVAL_MS is set)`);
   return n;
 }
 

@@ -102,6 +102,9 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   const share = config.tokenBudgetShare;
   const pacer = share === undefined ? undefined : new TokenPacer({ share, dailyBudget: () => governor.dailyTokenLimit ?? config.dailyTokenBudget, minIntervalMs: config.pollIntervalMs });
   metrics.pollIntervalEffective.set({ connector }, config.pollIntervalMs / 1000);
+  log('token-pacing', share === undefined
+    ? { share: 'off', what: `rounds every POLL_INTERVAL_MS (${config.pollIntervalMs} ms) whatever they cost` }
+    : { share, what: 'steady-state rounds are spaced so the polling of any 24 hours spends at most this share of the daily token budget (watch pipedrive_cdc_poll_interval_effective_seconds); POLL_INTERVAL_MS alone fixes the cadence, TOKEN_BUDGET_SHARE changes the share' });
   // One dispatcher (proxies) for the API and the OAuth server. The auth reads its token file here, so a
   // missing one stops the producer before it connects to anything.
   const dispatcher = pipedriveDispatcher({ proxy: config.pipedrive.proxy });

@@ -13,6 +13,11 @@ describe('config', () => {
     expect([c.tokenBudgetShare, c.dailyTokenBudget]).toEqual([0.1, undefined]);
     expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: '0.25', DAILY_TOKEN_BUDGET: '600000' })).toMatchObject({ tokenBudgetShare: 0.25, dailyTokenBudget: 600_000 });
     expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: 'off' }).tokenBudgetShare).toBeUndefined();
+    // auto (the default): an interval asked for explicitly is kept, unpaced — unless a share is given too.
+    expect(loadProducerConfig({ ...base, POLL_INTERVAL_MS: '5000' }).tokenBudgetShare).toBeUndefined();
+    expect(loadProducerConfig({ ...base, POLL_INTERVAL_MS: '5000', TOKEN_BUDGET_SHARE: 'auto' }).tokenBudgetShare).toBeUndefined();
+    expect(loadProducerConfig({ ...base, TOKEN_BUDGET_SHARE: 'auto' }).tokenBudgetShare).toBe(0.1);
+    expect(loadProducerConfig({ ...base, POLL_INTERVAL_MS: '5000', TOKEN_BUDGET_SHARE: '0.2' }).tokenBudgetShare).toBe(0.2);
   });
 
   it.each([

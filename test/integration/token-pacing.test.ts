@@ -9,7 +9,7 @@ import { pipelineEnv, uniqueName, until } from './support/harness.ts';
 /**
  * The token budget share wired through the producer: the local Pipedrive reports a Lite plan's daily
  * budget (30,000 tokens, one seat), the default share is 10 % of it, and the producer — polling every
- * 100 ms otherwise — stretches its rounds and says so in its metrics. Oracle: the simulator's own token
+ * 100 ms otherwise, the share given explicitly — stretches its rounds and says so in its metrics. Oracle: the simulator's own token
  * count and budget.
  */
 describe('token budget share', () => {
@@ -17,7 +17,8 @@ describe('token budget share', () => {
     const sim = await startSimulator({ seed: 8, deals: 30 });
     const metrics = createMetrics('producer');
     const env = pipelineEnv(sim, uniqueName('pacing'), { TABLES: 'deal', HISTORY_REBUILD: 'off', POLL_INTERVAL_MS: '100', METRICS_PORT: '0' });
-    delete env.TOKEN_BUDGET_SHARE; // the default
+    // The default share (auto's while POLL_INTERVAL_MS is unset; set here for quick rounds, so the share is given too).
+    env.TOKEN_BUDGET_SHARE = '0.1';
     const run = startProducer(loadProducerConfig(env), { metrics, log: silentLogger });
     const gauge = async (m: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await m.get()).values[0]?.value ?? 0;
     try {
