@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { catalog } from './catalog/index.ts';
-import { ConfigError, secret, type Env } from './config-env.ts';
+import { bool, ConfigError, int, list, millis, oneOf, optionalInt, port, secret, share, url, wholeSeconds, type Env } from './config-env.ts';
 import { loadKafkaSecurity } from './config-kafka.ts';
 import { loadSyncRules } from './config-rules.ts';
 import type { SyncRules } from './capture/rules.ts';
@@ -267,21 +267,6 @@ function proxySettings(env: Env): ProxySettings {
   return { httpsProxy: proxyUrl('HTTPS_PROXY'), httpProxy: proxyUrl('HTTP_PROXY'), noProxy: pick('NO_PROXY') };
 }
 
-function bool(env: Env, key: string, fallback: boolean): boolean {
-  const v = env[key];
-  if (v === undefined || v === '') return fallback;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw new ConfigError(`${key}: "${v}" must be true or false`);
-}
-
-function oneOf<const T extends readonly string[]>(env: Env, key: string, allowed: T, fallback: T[number]): T[number] {
-  const v = env[key];
-  if (v === undefined || v === '') return fallback;
-  if (!allowed.includes(v)) throw new ConfigError(`${key}: "${v}" is not one of ${allowed.join(', ')}`);
-  return v as T[number];
-}
-
 export function loadSinkConfig(env: Env = process.env): SinkConfig {
   const c = common(env);
   const destination = (env.SINK_DESTINATION ?? 'duckdb') as Destination;
@@ -327,44 +312,6 @@ function common(env: Env): CommonConfig {
   };
 }
 
-function url(env: Env, key: string, fallback?: string): string {
-  const v = env[key] || fallback;
-  if (!v) throw new ConfigError(`${key}: required (a URL such as http://localhost:8081)`);
-  let parsed: URL;
-  try {
-    parsed = new URL(v);
-  } catch {
-    throw new ConfigError(`${key}: "${v}" is not a URL`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${key}: must be http(s), got ${parsed.protocol}`);
-  return v.replace(/\/+$/, '');
-}
-
-function int(env: Env, key: string, fallback: number, min: number, max: number, what = 'a whole number'): number {
-  const v = env[key];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${key}: "${v}" must be ${what} from ${min} to ${max}`);
-  }
-  return n;
-}
-
-/** Pipedrive's timestamps have whole seconds: a window in milliseconds must be too. */
-function wholeSeconds(key: string, ms: number): number {
-  if (ms % 1000 !== 0) throw new ConfigError(`${key}: "${ms}" must be whole seconds (a multiple of 1000)`);
-  return ms;
-}
-
-/** A fraction from 0 to 1. */
-function share(env: Env, key: string, fallback: number): number {
-  const v = env[key];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${key}: "${v}" must be a share from 0 to 1 (e.g. 0.2 for 20 %)`);
-  return n;
-}
-
 /**
  * TOKEN_BUDGET_SHARE: more than 0 (polling must be allowed something), at most 1 (the whole budget), `off`,
  * or `auto` (the default): 10 % while the poll interval is the default one, none when POLL_INTERVAL_MS is
@@ -378,30 +325,6 @@ function budgetShare(env: Env): number | undefined {
   const n = share(env, 'TOKEN_BUDGET_SHARE', DEFAULT_TOKEN_BUDGET_SHARE);
   if (n === 0) throw new ConfigError(`TOKEN_BUDGET_SHARE: "${v}" must be more than 0 (e.g. 0.1 for 10 % of the daily token budget; 1 for all of it; off for no pacing; auto for 10 % unless POLL_INTERVAL_MS is set)`);
   return n;
-}
-
-function optionalInt(env: Env, key: string, min: number, max: number, what: string): number | undefined {
-  const v = env[key];
-  return v === undefined || v === '' ? undefined : int(env, key, 0, min, max, what);
-}
-
-/** A TCP port to listen on; 0 picks a free one. */
-function port(env: Env, key: string, fallback: number): number {
-  return int(env, key, fallback, 0, 65_535, 'a port number');
-}
-
-/** Node's timers hold at most 2^31 − 1 ms (about 24.8 days); a longer delay would fire at once, in a busy loop. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A duration in milliseconds. */
-function millis(env: Env, key: string, fallback: number, min: number): number {
-  return int(env, key, fallback, min, MAX_TIMER_MS, 'a number of milliseconds (at most about 24.8 days)');
-}
-
-function list(env: Env, key: string): string[] | undefined {
-  const v = env[key];
-  if (v === undefined || v.trim() === '') return undefined;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /** A printable summary: secrets left out, every URL through `redactUrl`. */

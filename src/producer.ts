@@ -8,21 +8,14 @@ import { initialOffset } from './capture/offset.ts';
 import { TableScheduler, type SchedulerResult } from './capture/scheduler.ts';
 import { needsKeyIndex } from './capture/sources.ts';
 import { TableRuntime } from './capture/table-runtime.ts';
-import type { PipedriveSettings, ProducerConfig } from './config.ts';
+import type { ProducerConfig } from './config.ts';
 import { KafkaError } from './kafka/errors.ts';
 import type { ConnectorStatus, TableStatus } from './admin/status.ts';
 import { ConnectorSettingsStore } from './connector-settings.ts';
 import type { Logger } from './observe/log.ts';
 import type { Metrics } from './observe/metrics.ts';
-import { ApiTokenAuth, type PipedriveAuth } from './pipedrive/auth.ts';
-import { PipedriveClient } from './pipedrive/client.ts';
 import { PipedriveError } from './pipedrive/errors.ts';
-import { RateGovernor } from './pipedrive/governor.ts';
-import { SpendMeter } from './pipedrive/spend-meter.ts';
-import { OAuthAuth } from './pipedrive/oauth.ts';
-import { OAuthServer } from './pipedrive/oauth-server.ts';
-import { TokenStore, type TokenStorage } from './pipedrive/token-store.ts';
-import { pipedriveDispatcher } from './pipedrive/transport.ts';
+import type { TokenStorage } from './pipedrive/token-store.ts';
 import { connectProducerKafka } from './publish/kafkajs-kafka.ts';
 import type { OutRecord } from './publish/kafka.ts';
 import { Publisher, SEALED_KEY_HEADER } from './publish/publisher.ts';
@@ -30,8 +23,7 @@ import { kafkaSettingsLog } from './publish/settings-log.ts';
 import { loadIndexes } from './producer-indexes.ts';
 import { knownTablesFromState, knownTablesKey, offsetsFromState } from './publish/state.ts';
 import { Registry, RegistryError } from './registry/client.ts';
-import type { Dispatcher } from 'undici';
-import { TokenPacer } from './capture/token-pacer.ts';
+import { producerApi } from './producer-api.ts';
 import { Resyncs, type ResyncResult } from './producer-resync.ts';
 import { producerWebhooks } from './producer-webhooks.ts';
 import { Aborted, backoffMs, describeError, isRetriable, sleepUnlessAborted, type Dependency } from './retry.ts';
@@ -92,44 +84,8 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
   // A labelled counter has no series until it is first counted: start the token count at 0, so rates and
   // increases over it are 0 rather than empty for an API that does not report token costs.
   metrics.apiTokensSpent.inc({ connector }, 0);
-  /** What this connector's calls cost, from the answers' budget headers: the pacer charges polls of live tables from it. */
-  const spend = new SpendMeter();
-  const governor = new RateGovernor({
-    dailyProbeMs: config.dailyBudgetProbeMs,
-    onBudgetExhausted: (resetAtMs) => log('daily-budget-exhausted', { resetsAt: new Date(resetAtMs).toISOString() }),
-  });
-  // Outlives the sessions: a restarted session paces by the spend of the hour before it.
-  const share = config.tokenBudgetShare;
-  const pacer = share === undefined ? undefined : new TokenPacer({ share, dailyBudget: () => governor.dailyTokenLimit ?? config.dailyTokenBudget, minIntervalMs: config.pollIntervalMs });
-  metrics.pollIntervalEffective.set({ connector }, config.pollIntervalMs / 1000);
-  log('token-pacing', share === undefined
-    ? { share: 'off', what: `rounds every POLL_INTERVAL_MS (${config.pollIntervalMs} ms) whatever they cost` }
-    : { share, what: 'steady-state rounds are spaced so the polling of any 24 hours spends at most this share of the daily token budget (watch pipedrive_cdc_poll_interval_effective_seconds); POLL_INTERVAL_MS alone fixes the cadence, TOKEN_BUDGET_SHARE changes the share' });
-  // One dispatcher (proxies) for the API and the OAuth server. The auth reads its token file here, so a
-  // missing one stops the producer before it connects to anything.
-  const dispatcher = pipedriveDispatcher({ proxy: config.pipedrive.proxy });
-  const client = new PipedriveClient({
-    auth: pipedriveAuth(config.pipedrive, dispatcher, log, opts.tokenStorage),
-    dispatcher,
-    governor,
-    log,
-    onRetry: () => onRetry('pipedrive'),
-    onResponse: ({ endpoint, status, tokenCost, headers }) => {
-      metrics.apiRequests.inc({ connector, endpoint, status: String(status) });
-      if (tokenCost > 0) metrics.apiTokensSpent.inc({ connector }, tokenCost);
-      spend.observe(headers, tokenCost);
-      const remaining = Number(headers['x-ratelimit-remaining']);
-      if (Number.isFinite(remaining)) {
-        metrics.apiRateLimitRemaining.set({ connector }, remaining);
-        view.burstRemaining = remaining;
-      }
-      const daily = Number(headers['x-daily-ratelimit-token-remaining']);
-      if (headers['x-daily-ratelimit-token-remaining'] !== undefined && Number.isFinite(daily)) {
-        metrics.apiDailyTokensRemaining.set({ connector }, daily);
-        view.dailyTokensRemaining = daily;
-      }
-    },
-  });
+  const api = producerApi(config, { metrics, log, onRetry, tokenStorage: opts.tokenStorage, budget: (b) => Object.assign(view, b) });
+  const { client, governor, spend, pacer } = api;
   const registry = new Registry(config.schemaRegistryUrl, { auth: config.schemaRegistryAuth, log, onRetry: () => onRetry('registry'), signal: abort.signal });
   const guard = deleteGuard({
     maxShare: config.deleteGuardMaxShare,
@@ -384,8 +340,7 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
         log('webhooks-remove-failed', { error: describeError(err), what: 'delete the webhooks posting to WEBHOOK_PUBLIC_URL in Pipedrive (Settings > Webhooks)' }),
       );
     }
-    await client.close().catch(() => undefined);
-    await dispatcher.close().catch(() => undefined);
+    await api.close();
     await registry.close().catch(() => undefined);
     await settings.close();
   });
@@ -434,19 +389,6 @@ export function startProducer(config: ProducerConfig, opts: ProducerRunOptions):
 /** Child, history and change-log tables: they come with their table. */
 function companionsOf(specs: readonly TableSpec[]): TableSpec[] {
   return specs.flatMap((s) => [...(s.children ?? []).map((c) => tableByName(c.table)), ...(s.history ? [historyOf(s)!] : []), ...(s.changelog ? [tableByName(s.changelog.table)] : [])]);
-}
-
-/** The API token, or OAuth with its token file and the app's credentials. */
-export function pipedriveAuth(settings: PipedriveSettings, dispatcher: Dispatcher, log: Logger, tokenStorage?: TokenStorage): PipedriveAuth {
-  const a = settings.auth;
-  if (a.kind === 'api-token') return new ApiTokenAuth(a.baseUrl, a.apiToken);
-  return new OAuthAuth({
-    server: new OAuthServer({ oauthUrl: a.oauthUrl, clientId: a.clientId, clientSecret: a.clientSecret, dispatcher }),
-    store: tokenStorage ?? new TokenStore(a.tokenFile),
-    clientId: a.clientId,
-    allowInsecureHttp: settings.allowInsecureHttp,
-    log,
-  });
 }
 
 function dependencyOf(err: unknown): Dependency {
