@@ -120,13 +120,21 @@ describe('deal installments', () => {
       for (const dealId of new Set(rows.map((r) => r['deal_id'] as number))) {
         const deal = sim2.store.deals.get(dealId)!;
         const mine = rows.filter((r) => r['deal_id'] === dealId);
-        expect(mine).toEqual(installmentsOf(deal));
+        expect(mine).toEqual(installmentsOf(deal, sim2.store.dealProducts.ofDeals([dealId]).map((r) => r.data)));
         expect(mine.reduce((s, r) => s + (r['amount'] as number), 0)).toBeCloseTo(deal.value, 2);
       }
       const byDate = await walk<Item>(api2, '/api/v2/deals/installments', { deal_ids: dealIds.join(','), sort_by: 'billing_date', limit: 3 });
       const dates = byDate.rows.map((r) => r['billing_date'] as string);
       expect(dates).toEqual([...dates].sort());
       expect((await api2.get('/api/v2/deals/installments')).status).toBe(400);
+      // Only deals with an enabled one-time product and no recurring one have installments (postInstallment's rule).
+      const withInstallments = new Set(rows.map((r) => r['deal_id'] as number));
+      for (const dealId of dealIds) {
+        const terms = sim2.store.dealProducts.ofDeals([dealId]).map((r) => r.data.terms);
+        const eligible = terms.some((t) => t.is_enabled && t.billing_frequency === 'one-time') && terms.every((t) => t.billing_frequency === 'one-time');
+        if (!eligible) expect(withInstallments.has(dealId), `deal ${dealId}: no one-time product, no installments`).toBe(false);
+      }
+      expect([...withInstallments].length, 'some deals have installments').toBeGreaterThan(0);
     } finally {
       await sim2.close();
     }

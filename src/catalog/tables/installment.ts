@@ -4,7 +4,8 @@ import { liveDeals } from './shared.ts';
 /**
  * INSTALLMENT — v2 `GET /api/v2/deals/installments?deal_ids=…` (10 tokens a page of up to 500; Growth
  * plans and above), re-imported daily. `deal_ids` is required (at most 100), so the list walks the live
- * deals. Amounts are in the deal's currency (the installment has no currency field).
+ * deals that have products (`products_count` > 0). Amounts are in the deal's currency (the installment has
+ * no currency field).
  */
 export const installment = defineTable({
   name: 'installment',
@@ -16,8 +17,10 @@ export const installment = defineTable({
       pagination: 'v2-cursor',
       limit: 500,
       params: { deal_ids: '{id}' },
-      // deal_ids takes up to 100 ids: one call per 100 deals.
-      forEachParent: { list: liveDeals, idField: 'id', batch: 100 },
+      // deal_ids takes up to 100 ids: one call per 100 deals that have products — an installment can only be
+      // added to a deal with a one-time product, and its last enabled product cannot be disabled (v2 spec,
+      // postInstallment, updateDealProduct).
+      forEachParent: { list: liveDeals, idField: 'id', batch: 100, counters: ['products_count'] },
     },
     every: 'day',
   },

@@ -481,7 +481,7 @@ class Oracle {
       }));
     }
     const inst = this.table('installment');
-    for (const id of listed) for (const i of installmentsOf(this.sim.store.deals.table.get(id)!.data)) this.put(inst, this.fromRecord('installment', i));
+    for (const id of listed) for (const i of installmentsOf(this.sim.store.deals.table.get(id)!.data, this.sim.store.dealProducts.ofDeals([id]).map((r) => r.data))) this.put(inst, this.fromRecord('installment', i));
   }
 
   /** Participants and followers of the listed deals (read per deal; removed ones are gone). */

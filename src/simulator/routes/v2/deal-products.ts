@@ -55,7 +55,7 @@ export function dealProductRoutes(store: SimStore, operation: (name: string) => 
   r.get('/deals/installments', operation('getInstallments'), guarded((req, res) => {
     const rows = [...dealIdsOf(req)].flatMap((id) => {
       const deal = store.deals.getRow(id)?.data;
-      return deal ? installmentsOf(deal).map((i): Row<Installment> => ({ id: i.id, addSec: 0, updateSec: 0, deletedAtMs: null, version: 1, data: i })) : [];
+      return deal ? installmentsOf(deal, attachments.ofDeals([id]).map((a) => a.data)).map((i): Row<Installment> => ({ id: i.id, addSec: 0, updateSec: 0, deletedAtMs: null, version: 1, data: i })) : [];
     });
     const { data, cursor } = page(req, rows, INSTALLMENT_KEYS, (row) => row.data);
     sendList(res, data, cursor);
