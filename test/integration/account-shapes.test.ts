@@ -10,7 +10,7 @@ import { createMetrics } from '../../src/observe/metrics.ts';
 import { startSink } from '../../src/sink/sink.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { parseJsonLine, pipelineEnv, readTopic, runCli, services, uniqueName, type ConsumedRecord } from './support/harness.ts';
+import { pipelineEnv, readTopic, runCli, runOnce, services, uniqueName, type ConsumedRecord } from './support/harness.ts';
 import { api } from './support/pipedrive.ts';
 
 type Value = Record<string, unknown> & { id: number; __op: string };
@@ -26,11 +26,7 @@ describe('real account shapes', () => {
     await sim?.close();
     sim = undefined;
   });
-  const once = async (env: Record<string, string>) => {
-    const run = runCli(['run', '--once'], env);
-    const code = await run.exit;
-    return { code, lines: run.lines, events: run.lines.map(parseJsonLine).filter((l) => l !== null) };
-  };
+  const once = runOnce;
 
   it('an archived deal stays, with is_archived true — also through the daily id scan — and comes back unarchived', { timeout: 120_000 }, async () => {
     sim = await startSimulator({ seed: 41, deals: 60, rateLimit: { dailyBudget: 100_000_000, burst: 5_000 } });

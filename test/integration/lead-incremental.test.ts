@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
-import { parseJsonLine, pipelineEnv, readTopic, runCli, uniqueName, type ConsumedRecord } from './support/harness.ts';
+import { pipelineEnv, readTopic, runOnce, uniqueName, type ConsumedRecord } from './support/harness.ts';
 import { api } from './support/pipedrive.ts';
 
 type Value = Record<string, unknown> & { __op: string; __deleted: boolean };
@@ -27,10 +27,9 @@ describe('leads, incremental', () => {
     sim = undefined;
   });
   const once = async (env: Record<string, string>) => {
-    const run = runCli(['run', '--once'], env);
-    const code = await run.exit;
-    expect(code, run.lines.slice(-10).join('\n')).toBe(0);
-    return run.lines.map(parseJsonLine).filter((l) => l !== null);
+    const { code, lines, events } = await runOnce(env);
+    expect(code, lines.slice(-10).join('\n')).toBe(0);
+    return events;
   };
   /** The store's live leads (not deleted, not archived: those leave `/v1/leads`) and their label links. */
   const storeLeads = () => sim!.store.v1.leads.rows.all().filter((r) => r.deletedAtMs === null && !r.data.is_archived);

@@ -164,6 +164,13 @@ export function watchCli(child: ChildProcess): CliRun {
   };
 }
 
+/** `pipedrive-cdc run --once` to its end: the exit code, the output, and its JSON log lines. */
+export async function runOnce(env: Record<string, string>): Promise<{ code: number | string; lines: string[]; events: Array<Record<string, unknown>> }> {
+  const run = runCli(['run', '--once'], env);
+  const code = await run.exit;
+  return { code, lines: run.lines, events: run.lines.map(parseJsonLine).filter((l) => l !== null) };
+}
+
 export function parseJsonLine(line: string): Record<string, unknown> | null {
   if (!line.startsWith('{')) return null;
   try {
