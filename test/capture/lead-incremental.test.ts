@@ -5,10 +5,11 @@ import type { TableSpec } from '../../src/catalog/types.ts';
 import type { ChangeBatch } from '../../src/capture/change.ts';
 import type { EmitContext } from '../../src/capture/emit.ts';
 import { initialOffset, type TableOffset } from '../../src/capture/offset.ts';
-import { reanchored, UpdatedSinceSource } from '../../src/capture/updated-since-source.ts';
+import { reanchored } from '../../src/capture/updated-since-source.ts';
 import { PipedriveClient } from '../../src/pipedrive/client.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { drainUpdatedSince } from './support/drain.ts';
 
 /** Leads as an updated-since table: v1 offset pages, `sort=update_time ASC`, ISO `updated_since` (≥). */
 const spec: TableSpec = { ...lead, customFields: undefined };
@@ -35,19 +36,8 @@ describe('lead through UpdatedSinceSource', () => {
     await sim.close();
   });
 
-  async function drain(offset: TableOffset, between?: (n: number) => void, restartEachBatch = false): Promise<{ batches: ChangeBatch[]; offset: TableOffset }> {
-    const batches: ChangeBatch[] = [];
-    let source = new UpdatedSinceSource(ctx, client, offset);
-    for (;;) {
-      const b = await source.poll();
-      if (!b) return { batches, offset };
-      batches.push(b);
-      source.committed(b);
-      offset = b.offset;
-      between?.(batches.length);
-      if (restartEachBatch) source = new UpdatedSinceSource(ctx, client, offset);
-    }
-  }
+  const drain = (offset: TableOffset, between?: (n: number) => void, restartEachBatch = false) => drainUpdatedSince(ctx, client, offset, { between, restartEachBatch });
+
   const live = () => sim.store.v1.leads.rows.all().filter((r) => r.deletedAtMs === null && !r.data.is_archived);
   const person = () => sim.store.persons.all()[0]!.id;
   const leadEvents = (bs: ChangeBatch[]) => bs.flatMap((b) => b.events.filter((e) => e.table === 'lead'));

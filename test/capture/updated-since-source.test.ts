@@ -9,6 +9,7 @@ import { PipedriveClient } from '../../src/pipedrive/client.ts';
 import { PipedriveDataError } from '../../src/pipedrive/errors.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { drainUpdatedSince } from './support/drain.ts';
 
 /** The incremental source against the local Pipedrive (in-process, no other services). */
 const ctx: EmitContext = { spec: deal, tableOf: tableByName, indexes: new Map() };
@@ -26,19 +27,8 @@ describe('UpdatedSinceSource', () => {
     await sim.close();
   });
 
-  /** Polls until nothing is new, committing every batch; optionally restarting the source after each batch. */
-  async function drain(offset: TableOffset, restartEachBatch = false): Promise<{ batches: ChangeBatch[]; offset: TableOffset }> {
-    const batches: ChangeBatch[] = [];
-    let source = new UpdatedSinceSource(ctx, client, offset);
-    for (;;) {
-      const b = await source.poll();
-      if (!b) return { batches, offset };
-      batches.push(b);
-      source.committed(b);
-      offset = b.offset;
-      if (restartEachBatch) source = new UpdatedSinceSource(ctx, client, offset);
-    }
-  }
+  const drain = (offset: TableOffset, restartEachBatch = false) => drainUpdatedSince(ctx, client, offset, { restartEachBatch });
+
 
   it('walks 1,200 rows sharing one update second across pages and restarts: each exactly once', async () => {
     const sec = sim.clock.nowSeconds();
