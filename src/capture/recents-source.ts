@@ -33,6 +33,8 @@ export class RecentsSource implements TableSource {
   private current: FullImport | undefined;
   /** Entries at the cursor second already paged past (more than a page of changes in one second). */
   private skipInSecond = 0;
+  /** The last batch came from Recents' last page: the next poll ends the pass instead of asking again. */
+  private passEnded = false;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -47,6 +49,10 @@ export class RecentsSource implements TableSource {
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Sync;
     if (this.current || this.startsBackfill(this.client.serverNowMs())) return this.importStep(sync, signal);
+    if (this.passEnded) {
+      this.passEnded = false;
+      return null;
+    }
     for (;;) {
       const cursorMs = this.offset.cursorMs!;
       // One second of overlap (whether since_timestamp is inclusive is not documented) and the lateness
@@ -66,7 +72,10 @@ export class RecentsSource implements TableSource {
       // dedupe). Stuck in one second: page through it by offset; what changes meanwhile, the next pass reads.
       const movedOn = offset.cursorMs !== cursorMs;
       this.skipInSecond = page.nextStart === null || movedOn ? 0 : this.skipInSecond + page.entries.length;
-      if (events.length > 0) return { table: this.table, events, offset };
+      if (events.length > 0) {
+        this.passEnded = page.nextStart === null;
+        return { table: this.table, events, offset };
+      }
       if (page.nextStart === null) return null;
       // A page of repeats only (the overlap second): the next one, from the same cursor.
       this.offset = offset;

@@ -20,6 +20,8 @@ export class SortedDescSource implements TableSource {
     return this.ctx.spec;
   }
   private offset: TableOffset;
+  /** A pass was just published: the next poll ends the pass instead of reading the list again. */
+  private passEnded = false;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -33,6 +35,10 @@ export class SortedDescSource implements TableSource {
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Extract<TableSpec['sync'], { kind: 'sorted-desc' }>;
+    if (this.passEnded) {
+      this.passEnded = false;
+      return null;
+    }
     const collected: unknown[] = [];
     let position: PagePosition | null = null;
     do {
@@ -51,6 +57,7 @@ export class SortedDescSource implements TableSource {
     } while (position);
     const { events, offset } = advance(this.ctx, this.offset, collected.reverse(), true, sync.cursorField);
     if (events.length === 0 && offset.snapshotDone === this.offset.snapshotDone) return null;
+    this.passEnded = true;
     return { table: this.table, events, offset };
   }
 

@@ -40,6 +40,12 @@ export class UpdatedSinceSource implements TableSource {
   /** The next page of the pass, requested while the current batch is being published. */
   private prefetched: { readonly query: Record<string, string>; readonly position: PagePosition; readonly page: Promise<ListPage> } | undefined;
   private backfillPagesThisRound = 0;
+  /**
+   * The last batch came from the last page of an incremental pass: the pass is over, so the next poll
+   * answers null at once. Reading again would only find the rows just published (the list is inclusive)
+   * at the price of a call per pass; what changed since, the next pass reads.
+   */
+  private passEnded = false;
 
   constructor(
     private readonly ctx: EmitContext,
@@ -55,6 +61,10 @@ export class UpdatedSinceSource implements TableSource {
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const sync = this.spec.sync as Sync;
     this.startPriorityFirst(sync);
+    if (this.passEnded) {
+      this.passEnded = false;
+      return null;
+    }
     for (;;) {
       if (!this.pass) {
         const bf = this.offset.backfill;
@@ -94,9 +104,13 @@ export class UpdatedSinceSource implements TableSource {
       // While this batch is published, the next page is already on its way (HTTP and JSON parsing overlap
       // with the Kafka transaction); a reset source simply never uses it.
       if (batch && !lastPage && pass.position) this.prefetch(sync, pass.query, pass.position, signal);
-      if (batch) return batch;
+      const caughtUp = lastPage && pass.mode === 'incremental' && (!(batch?.offset ?? this.offset).backfill || this.ctx.budgetLow?.() === true);
+      if (batch) {
+        this.passEnded = caughtUp;
+        return batch;
+      }
       // Caught up on recent changes: done, unless a backfill may go on within this round.
-      if (lastPage && pass.mode === 'incremental' && (!this.offset.backfill || this.ctx.budgetLow?.())) return null;
+      if (caughtUp) return null;
     }
   }
 
