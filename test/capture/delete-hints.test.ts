@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tableByName } from '../../src/catalog/index.ts';
-import type { TableSpec } from '../../src/catalog/types.ts';
 import type { ChangeEvent } from '../../src/capture/change.ts';
 import { DeleteSuspects } from '../../src/capture/delete-hints.ts';
 import type { EmitContext } from '../../src/capture/emit.ts';
@@ -12,6 +11,7 @@ import { PipedriveClient } from '../../src/pipedrive/client.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
 import { api } from '../integration/support/pipedrive.ts';
+import { drainPass, plain } from './support/sources.ts';
 
 /**
  * Delete webhooks' ids, confirmed against the local Pipedrive (its store and its request accounting are
@@ -25,17 +25,8 @@ describe('hinted deletes', () => {
   let suspects: DeleteSuspects;
   let indexes: Map<string, KeyIndex>;
 
-  const plain = (t: TableSpec): TableSpec => ({ ...t, customFields: undefined });
   /** Polls until the source has nothing, committing each batch; the events of the round. */
-  const round = async (): Promise<ChangeEvent[]> => {
-    const events: ChangeEvent[] = [];
-    for (let b = await source.poll(); b; b = await source.poll()) {
-      for (const ev of b.events) indexes.get(ev.table)?.apply(ev);
-      source.committed(b);
-      events.push(...b.events);
-    }
-    return events;
-  };
+  const round = (): Promise<ChangeEvent[]> => drainPass(source, indexes);
   const getPersonCalls = () => sim.rateLimit.stats().byOperation.getPerson?.requests ?? 0;
 
   beforeEach(async () => {

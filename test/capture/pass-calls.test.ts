@@ -1,15 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tableByName } from '../../src/catalog/index.ts';
-import type { TableSpec } from '../../src/catalog/types.ts';
-import type { ChangeEvent } from '../../src/capture/change.ts';
-import type { EmitContext } from '../../src/capture/emit.ts';
-import { KeyIndex } from '../../src/capture/key-index.ts';
-import { initialOffset } from '../../src/capture/offset.ts';
-import { sourceFor } from '../../src/capture/sources.ts';
-import type { TableSource } from '../../src/capture/table-source.ts';
 import { PipedriveClient } from '../../src/pipedrive/client.ts';
 import { SimClock } from '../../src/simulator/clock.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { api } from '../integration/support/pipedrive.ts';
+import { drainPass, operationCounter, sourcesOf } from './support/sources.ts';
 
 /**
  * What a pass that finds one change costs, per kind of incremental source, counted by the local Pipedrive:
@@ -32,48 +26,29 @@ describe('an incremental pass with one change', () => {
 
   it('reads its list once: updated_since (deal), newest first (stage), Recents (note)', async () => {
     const names = ['deal', 'stage', 'note'];
-    const plain = (t: TableSpec): TableSpec => ({ ...t, customFields: undefined });
-    const indexes = new Map<string, KeyIndex>();
-    for (const n of names) for (const t of [n, ...(tableByName(n).children ?? []).map((c) => c.table)]) indexes.set(t, new KeyIndex(tableByName(t)));
-    // The Recents gate would skip a quiet list; off here, so each source is measured on its own.
-    const sources: TableSource[] = names.map((n) => {
-      const ctx: EmitContext = { spec: plain(tableByName(n)), tableOf: (x) => plain(tableByName(x)), indexes };
-      return sourceFor(ctx, client, initialOffset, { historyRebuild: 'off', recentsGate: false });
-    });
-    const pass = async (s: TableSource): Promise<ChangeEvent[]> => {
-      const events: ChangeEvent[] = [];
-      for (let b = await s.poll(); b; b = await s.poll()) {
-        for (const ev of b.events) indexes.get(ev.table)?.apply(ev);
-        s.committed(b);
-        events.push(...b.events);
-      }
-      return events;
-    };
-    const ops = () => structuredClone(sim.rateLimit.stats().byOperation);
-    const delta = (before: Record<string, { requests: number }>) =>
-      Object.fromEntries(Object.entries(ops()).map(([op, s]) => [op, s.requests - (before[op]?.requests ?? 0)]).filter(([, n]) => n !== 0));
-
+    // Without the Recents gate (which would skip a quiet list): each source is measured on its own.
+    const { sources, indexes } = sourcesOf(names, client, { recentsGate: false });
     // First sync (priority-first backfills need a few passes), then quiet.
     for (let i = 0; i < 5; i++) {
       sim.clock.advance(30_000);
-      for (const s of sources) await pass(s);
+      for (const s of sources) await drainPass(s, indexes);
     }
 
-    const api = (method: string, path: string, body: unknown) =>
-      fetch(`${sim.baseUrl}${path}`, { method, headers: { 'x-api-token': sim.token, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const first = async (path: string) => ((await (await api('GET', path, undefined)).json()) as { data: Array<{ id: number }> }).data[0]!;
+    const call = (method: string, path: string, body?: unknown) => api(sim.baseUrl, sim.token, method, path, body);
+    const first = async (path: string) => ((await call('GET', path)) as unknown as Array<{ id: number }>)[0]!;
     const [deal, stage, note] = [await first('/api/v2/deals?limit=1'), await first('/api/v2/stages?limit=1'), await first('/v1/notes?limit=1')];
     sim.clock.advance(30_000);
-    expect((await api('PATCH', `/api/v2/deals/${deal.id}`, { title: 'one change' })).status).toBe(200);
-    expect((await api('PATCH', `/api/v2/stages/${stage.id}`, { name: 'one change' })).status).toBe(200);
-    expect((await api('PUT', `/v1/notes/${note.id}`, { content: 'one change' })).status).toBe(200);
+    await call('PATCH', `/api/v2/deals/${deal.id}`, { title: 'one change' });
+    await call('PATCH', `/api/v2/stages/${stage.id}`, { name: 'one change' });
+    await call('PUT', `/v1/notes/${note.id}`, { content: 'one change' });
     sim.clock.advance(1_000);
 
+    const calls = operationCounter(sim);
     for (const [i, s] of sources.entries()) {
-      const before = ops();
-      const events = await pass(s);
+      calls.mark();
+      const events = await drainPass(s, indexes);
       expect(events.filter((e) => e.table === names[i]).map((e) => Number(e.key.id)), names[i]).toEqual([[deal.id, stage.id, note.id][i]]);
-      expect(delta(before), names[i]).toEqual({ [['getDeals', 'getStages', 'getRecents'][i]!]: 1 });
+      expect(calls.since(), names[i]).toEqual({ [['getDeals', 'getStages', 'getRecents'][i]!]: 1 });
     }
   });
 });
