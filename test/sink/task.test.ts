@@ -229,7 +229,7 @@ describe('the sink task', () => {
     destination.delayMs = 30;
     destination.offsets.set('p.deal:0', 20n); // another sink applied 1..19 meanwhile
     const first = await task.put(batch(0, record(1, 1)), never);
-    const second = task.put(batch(0, record(2, 2)), never);
+    const second = end(task.put(batch(0, record(2, 2)), never));
     expect(first.kind === 'queued' && (await first.applied)).toEqual({ kind: 'rewind', offset: 20n });
     expect(await second).toEqual({ kind: 'abandoned' });
     expect(destination.applied).toHaveLength(1);
