@@ -52,7 +52,8 @@ export interface SinkTask {
    * Applies one batch of one partition, atomically with its offset; transient failures are retried inside.
    * `signal` fires when the partition was revoked meanwhile. Rejects only for failures waiting cannot fix.
    * May resolve before the batch is committed (`queued`); the next batch of the partition is then put only
-   * after this one resolved, and waits inside for this one's commit before it is applied.
+   * after this one resolved, and waits inside until this one is in a transaction: it is applied in a later one,
+   * and dropped if this one does not commit.
    */
   put(batch: InBatch, signal: AbortSignal): Promise<PutResult>;
   /** Partitions this instance no longer owns. */

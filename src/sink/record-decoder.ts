@@ -7,6 +7,9 @@ import type { DecodedRecord } from './reduce.ts';
 import { resyncOf } from './resync.ts';
 import type { SinkSchemas, WriterSchema } from './schemas.ts';
 
+/** Records decoded between two turns of the event loop. */
+const DECODE_SLICE = 1_000;
+
 /** How the decoder asks the registry: through the task's retries (transient failures waited out). */
 export type RegistryCall = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal) => Promise<T>;
 
@@ -33,6 +36,9 @@ export class RecordDecoder {
     const out: DecodedRecord[] = new Array<DecodedRecord>(records.length);
     const meta: RecordMeta = { op: '', deleted: false, sourceTsMs: null };
     for (let i = 0; i < records.length; i++) {
+      // A fetch's batches are decoded while the previous group transaction runs: in slices, so each of that
+      // transaction's statements is followed up as soon as it completes, not after a whole fetch's decoding.
+      if (i > 0 && i % DECODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const r = records[i]!;
       if (!r.key) throw new SinkError(`${batch.topic}/${batch.partition}@${r.offset} has no key; records of ${this.prefix}* are always keyed`);
       const keyWriter = this.known(r.key) ?? (await this.writer(r.key, batch, r.offset, signal));

@@ -18,10 +18,17 @@ interface Pending {
   readonly signal: AbortSignal;
   /** Part of the transaction being attempted: its outcome decides, not the signal. */
   inFlight: boolean;
+  /** Taken into a group transaction (called once, when the applier takes it; the next batch of its partition may queue then). */
+  start(): void;
   settled: boolean;
   settle(outcome: Outcome): void;
   fail(err: unknown): void;
 }
+
+type Ended = Exclude<PutResult, { kind: 'queued' }>;
+
+/** What `started` resolves to: the batch was taken into a group transaction. */
+const STARTED = Symbol('started');
 
 type Outcome = { readonly kind: 'result'; readonly result: ApplyResult; readonly expected: bigint | null; readonly transaction: number } | { readonly kind: 'abandoned' };
 
@@ -52,8 +59,9 @@ export interface TaskDeps {
  * when the database is free — up to `maxTransactionRecords` records — in one transaction, each batch with
  * its own compare-and-set (group commit). A `put` resolves once its batch is queued (`queued`, with the
  * promise of how it ended: committed, refused, given up), so the consumer fetches the next batches and they
- * are decoded while the database applies this group; the next batch of a partition is queued only after the
- * partition's previous one committed (its compare-and-set expects that one's end). Transient failures of
+ * are decoded while the database applies this group; the next batch of a partition is queued once the
+ * partition's previous one is in a transaction (its compare-and-set expects that one's end; it is applied in a
+ * later transaction, and dropped if that one does not commit). Transient failures of
  * the database, the registry and Kafka are retried here.
  */
 export class DestinationTask implements SinkTask {
@@ -69,7 +77,7 @@ export class DestinationTask implements SinkTask {
   /** Numbers the group transactions (the `transaction` field of `batch-applied`). */
   private transactions = 0;
   /** Per partition, its last batch handed to the applier and not settled yet: where the next one starts. */
-  private readonly queued = new Map<string, { readonly next: bigint; readonly applied: Promise<Exclude<PutResult, { kind: 'queued' }>> }>();
+  private readonly queued = new Map<string, { readonly next: bigint; readonly started: Promise<typeof STARTED>; readonly applied: Promise<Ended> }>();
 
   private readonly decoder: RecordDecoder;
 
@@ -158,13 +166,16 @@ export class DestinationTask implements SinkTask {
       // Re-sync markers are recorded with the offset, never applied as rows.
       const { rows, markers } = splitMarkers(batch.topic, batch.partition, decoded, fresh);
       const changes = rows.length > 0 ? reduceBatch(rows, now) : [];
-      if (previous) {
-        const prior = await untilSettled(previous.applied, signal);
-        // Refused: its outcome moved the consumer back to the stored offset, and this batch is dropped with it.
-        if (prior.kind !== 'done') return { kind: 'abandoned' };
-      }
+      // A batch with records queues as soon as the previous one's transaction started (so the consumer fetches
+      // the next while that transaction runs, and the applier finds the next group waiting): its compare-and-set
+      // expects the previous one's end, it goes into a later transaction (the applier runs one at a time, in
+      // queue order), and it is dropped if the previous one ends otherwise than committed. An empty one waits
+      // for the commit: the consumer moves past it at once.
+      const prior = previous ? await untilSettled(fresh.length > 0 ? Promise.race([previous.started, previous.applied]) : previous.applied, signal) : undefined;
+      // Refused: its outcome moved the consumer back to the stored offset, and this batch is dropped with it.
+      if (prior !== undefined && prior !== STARTED && prior.kind !== 'done') return { kind: 'abandoned' };
       if (!this.stored.has(k)) return { kind: 'abandoned' }; // closed meanwhile (revoked)
-      const expected = this.stored.get(k) ?? null;
+      const expected = prior === STARTED ? from : (this.stored.get(k) ?? null);
       if (expected !== from) {
         // The partition was opened again meanwhile (a rebalance kept it here) at another stored offset.
         return { kind: 'rewind', offset: expected ?? (await this.logStart(batch.topic, batch.partition, signal)) };
@@ -173,9 +184,9 @@ export class DestinationTask implements SinkTask {
       const next = fresh[fresh.length - 1]!.offset + 1n;
       const tables = [...new Map(decoded.map((d) => [d.table, d.table])).values()];
       const item = { changes, offset: { topic: batch.topic, partition: batch.partition, expected, next }, ...(markers.length > 0 ? { markers } : {}) };
-      const outcome = this.submit(item, fresh.length, tables, signal);
+      const { outcome, started } = this.submit(item, fresh.length, tables, signal, prior === STARTED ? previous!.applied : undefined);
       const applied = outcome.then((o) => this.settled(batch, k, o, rows, now, fresh[0]!.offset, next));
-      this.queued.set(k, { next, applied });
+      this.queued.set(k, { next, started, applied });
       const forget = () => {
         if (this.queued.get(k)?.applied === applied) this.queued.delete(k);
       };
@@ -188,7 +199,7 @@ export class DestinationTask implements SinkTask {
   }
 
   /** What became of a queued batch: its offsets row moved (metrics, `batch-applied`), refused, or given up. */
-  private async settled(batch: InBatch, k: string, outcome: Outcome, decoded: readonly DecodedRecord[], now: Date, first: bigint, next: bigint): Promise<Exclude<PutResult, { kind: 'queued' }>> {
+  private async settled(batch: InBatch, k: string, outcome: Outcome, decoded: readonly DecodedRecord[], now: Date, first: bigint, next: bigint): Promise<Ended> {
     const { metrics, log } = this.deps;
     if (outcome.kind === 'abandoned') return { kind: 'abandoned' };
     const { result } = outcome;
@@ -223,9 +234,16 @@ export class DestinationTask implements SinkTask {
     return { kind: 'done' };
   }
 
-  /** Queues a batch for the applier; resolves once its group transaction committed (or refused it), or with `abandoned` once `signal` fired while it was not in a transaction. */
-  private submit(item: ApplyItem, records: number, tables: readonly SinkTable[], signal: AbortSignal): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
+  /**
+   * Queues a batch for the applier: `outcome` resolves once its group transaction committed (or refused it), or
+   * with `abandoned` once `signal` fired while it was not in a transaction, or once `behind` (the partition's
+   * previous batch) ended otherwise than committed before this one's transaction started; `started` once the
+   * applier took it (or it was settled without).
+   */
+  private submit(item: ApplyItem, records: number, tables: readonly SinkTable[], signal: AbortSignal, behind?: Promise<Ended>): { outcome: Promise<Outcome>; started: Promise<typeof STARTED> } {
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<typeof STARTED>((resolve) => (markStarted = () => resolve(STARTED)));
+    const outcome = new Promise<Outcome>((resolve, reject) => {
       const p: Pending = {
         item,
         records,
@@ -233,9 +251,11 @@ export class DestinationTask implements SinkTask {
         signal,
         inFlight: false,
         settled: false,
+        start: markStarted,
         settle: (outcome) => {
           if (p.settled) return;
           p.settled = true;
+          markStarted();
           signal.removeEventListener('abort', onAbort);
           const i = this.queue.indexOf(p);
           if (i >= 0) this.queue.splice(i, 1);
@@ -244,6 +264,7 @@ export class DestinationTask implements SinkTask {
         fail: (err) => {
           if (p.settled) return;
           p.settled = true;
+          markStarted();
           signal.removeEventListener('abort', onAbort);
           reject(err);
         },
@@ -252,11 +273,17 @@ export class DestinationTask implements SinkTask {
       const onAbort = () => {
         if (!p.inFlight) p.settle({ kind: 'abandoned' });
       };
-      if (signal.aborted) return resolve({ kind: 'abandoned' });
+      if (signal.aborted) return p.settle({ kind: 'abandoned' });
       signal.addEventListener('abort', onAbort);
+      // The previous batch refused or given up: this one's compare-and-set would fail; it goes with it.
+      const drop = () => {
+        if (!p.inFlight) p.settle({ kind: 'abandoned' });
+      };
+      behind?.then((end) => end.kind !== 'done' && drop(), drop);
       this.queue.push(p);
       if (!this.applying) this.draining = this.drain();
     });
+    return { outcome, started };
   }
 
   /** Resolves once no transaction is in flight any more (the sink stops: nothing may close under one). */
@@ -284,6 +311,7 @@ export class DestinationTask implements SinkTask {
           records += p.records;
         }
         this.queue.splice(0, group.length);
+        for (const p of group) p.start();
         await this.applyGroup(group);
       }
     } finally {

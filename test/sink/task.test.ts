@@ -222,6 +222,24 @@ describe('the sink task', () => {
     expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0'], ['p.deal:0']]);
   });
 
+  it('queues the next batch of a partition while the previous one is in its transaction, before that commits; it applies in the next transaction', async () => {
+    const { task, destination, logged } = setup();
+    await task.open(parts, never);
+    destination.delayMs = 50;
+    const first = await task.put(batch(0, record(0, 1)), never);
+    const second = await task.put(batch(0, record(1, 2), record(2, 3)), never);
+    expect([first.kind, second.kind]).toEqual(['queued', 'queued']);
+    expect(logged.filter(([e]) => e === 'batch-applied')).toHaveLength(0); // the first is not committed yet
+    expect(destination.transactions).toEqual([['p.deal:0']]); // and is in its transaction
+    expect(first.kind === 'queued' && (await first.applied)).toEqual({ kind: 'done' });
+    expect(second.kind === 'queued' && (await second.applied)).toEqual({ kind: 'done' });
+    expect(destination.transactions).toEqual([['p.deal:0'], ['p.deal:0']]);
+    expect(destination.applied.map((a) => a.offset)).toEqual([
+      { topic: 'p.deal', partition: 0, expected: null, next: 1n },
+      { topic: 'p.deal', partition: 0, expected: 1n, next: 3n },
+    ]);
+  });
+
   it('when a queued batch is refused, it says where to continue and the batch put after it is dropped', async () => {
     const { task, destination } = setup();
     await task.open(parts, never);
@@ -229,7 +247,7 @@ describe('the sink task', () => {
     destination.delayMs = 30;
     destination.offsets.set('p.deal:0', 20n); // another sink applied 1..19 meanwhile
     const first = await task.put(batch(0, record(1, 1)), never);
-    const second = task.put(batch(0, record(2, 2)), never);
+    const second = end(task.put(batch(0, record(2, 2)), never));
     expect(first.kind === 'queued' && (await first.applied)).toEqual({ kind: 'rewind', offset: 20n });
     expect(await second).toEqual({ kind: 'abandoned' });
     expect(destination.applied).toHaveLength(1);

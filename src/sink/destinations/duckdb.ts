@@ -184,32 +184,44 @@ async function stageRows(conn: DuckDBConnection, table: SinkTable, rows: Readonl
 async function appendStage(conn: DuckDBConnection, name: string, cols: readonly SinkColumn[], rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>): Promise<string> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${duckType[c.type]}`).join(', ')})`);
   const appender = await conn.createAppender(name, 'main', 'temp');
-  for (const row of rows) {
-    for (const c of cols) append(appender, c.type, row[c.name] ?? null);
-    appender.endRow();
-  }
+  feederOf(cols)(appender, rows);
   appender.closeSync();
   return name;
 }
 
 const DAY_MS = 86_400_000;
 
-function append(appender: DuckDBAppender, type: SqlType, v: SinkValue): void {
-  if (v === null) return appender.appendNull();
-  switch (type) {
-    case 'bigint':
-      return appender.appendBigInt(BigInt(v as number));
-    case 'integer':
-      return appender.appendInteger(Number(v));
-    case 'double':
-      return appender.appendDouble(Number(v));
-    case 'boolean':
-      return appender.appendBoolean(Boolean(v));
-    case 'timestamp':
-      return appender.appendTimestamp(new DuckDBTimestampValue(BigInt((v as Date).getTime()) * 1000n));
-    case 'date':
-      return appender.appendDate(new DuckDBDateValue(Math.round(Date.parse(`${String(v)}T00:00:00Z`) / DAY_MS)));
-    case 'text':
-      return appender.appendVarchar(String(v));
-  }
+/** Appends rows, a value of each column after the other, by the column's type. */
+type RowFeeder = (appender: DuckDBAppender, rows: ReadonlyArray<Readonly<Record<string, SinkValue>>>) => void;
+
+const feeders = new Map<string, RowFeeder>();
+
+/**
+ * The Appender's feed compiled once per column list (as copy-text.ts does for COPY): each column is read by
+ * its name as a constant (one hidden class per table's rows, so the reads stay monomorphic, where a loop over
+ * the columns reads by a changing key) and appended by its type, null for null or absent.
+ */
+function feederOf(cols: readonly SinkColumn[]): RowFeeder {
+  const id = cols.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
+  let feed = feeders.get(id);
+  if (feed) return feed;
+  const appendOf: Record<SqlType, string> = {
+    bigint: 'a.appendBigInt(BigInt(v))',
+    integer: 'a.appendInteger(Number(v))',
+    double: 'a.appendDouble(Number(v))',
+    boolean: 'a.appendBoolean(Boolean(v))',
+    timestamp: 'a.appendTimestamp(new Timestamp(BigInt(v.getTime()) * 1000n))',
+    date: 'a.appendDate(new DateValue(Math.round(Date.parse(String(v) + "T00:00:00Z") / DAY_MS)))',
+    text: 'a.appendVarchar(String(v))',
+  };
+  // Column names enter the code only as JSON string literals.
+  const body = cols.map((c) => `v = row[${JSON.stringify(c.name)}]; if (v === null || v === undefined) a.appendNull(); else ${appendOf[c.type]};`).join('\n');
+  const make = new Function('Timestamp', 'DateValue', 'DAY_MS', `return function feed(a, rows) { for (const row of rows) { let v; ${body} a.endRow(); } }`) as (
+    timestamp: typeof DuckDBTimestampValue,
+    date: typeof DuckDBDateValue,
+    dayMs: number,
+  ) => RowFeeder;
+  feed = make(DuckDBTimestampValue, DuckDBDateValue, DAY_MS);
+  feeders.set(id, feed);
+  return feed;
 }
