@@ -68,13 +68,32 @@ function checkOf(client: PipedriveClient): RecentsCheck {
 }
 
 /**
+ * "The table changed": set for a table's next pass when a webhook asked for it, so that pass reads the list
+ * without asking Recents first (20 tokens that would only confirm what the webhook said).
+ */
+export class ChangeHints {
+  private hinted = false;
+
+  mark(): void {
+    this.hinted = true;
+  }
+
+  /** True once after `mark`. */
+  take(): boolean {
+    const hinted = this.hinted;
+    this.hinted = false;
+    return hinted;
+  }
+}
+
+/**
  * A one-call change check in front of an incremental table (deal, activity, person, organization, product,
  * pipeline, stage, and the Recents tables): a pass starts with the connector's shared Recents check, and when
  * Recents lists nothing of the table's item type since the table's last complete pass, the pass ends at
  * once — no list call. When it lists something (or its page is full), the table's own list is read as
  * always: Recents only ever says "nothing changed", the list remains the truth. Not used while the table's
  * first sync, a backfill or a full import is due or under way, nor when the clear time is older than Recents'
- * 30-day window; the periodic work of outer decorators (id scans, archived deals) is not gated.
+ * 30-day window, nor for a pass a webhook asked for (`ChangeHints`); the periodic work of outer decorators (id scans, archived deals) is not gated.
  */
 export class RecentsGate implements TableSource {
   readonly table: string;
@@ -88,6 +107,7 @@ export class RecentsGate implements TableSource {
     private readonly client: PipedriveClient,
     item: string,
     start: TableOffset,
+    private readonly hints?: ChangeHints,
   ) {
     this.table = inner.table;
     this.offset = start;
@@ -97,7 +117,8 @@ export class RecentsGate implements TableSource {
 
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     if (this.passStartMs === undefined) {
-      const live = this.offset.snapshotDone && this.offset.backfill === undefined && this.offset.import === undefined && !this.inner.startsBackfill?.(this.client.serverNowMs());
+      const hinted = this.hints?.take() === true;
+      const live = !hinted && this.offset.snapshotDone && this.offset.backfill === undefined && this.offset.import === undefined && !this.inner.startsBackfill?.(this.client.serverNowMs());
       if (live && this.check.clearTime(this.table) !== undefined) {
         const quiet = await this.check.unchanged(this.table, signal);
         if (quiet) {

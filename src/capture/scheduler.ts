@@ -282,6 +282,7 @@ export class TableScheduler {
     // This pass serves the hints that came before it started; later ones wait for the next pass.
     const waiting = this.urgent.get(name) ?? [];
     this.urgent.delete(name);
+    if (waiting.length > 0) t.changeHints.mark();
     let caughtUp = false;
     try {
       if (t.customFieldsDue(Date.now(), this.deps.customFieldsRefreshMs)) await this.refreshCustomFields(t, signal);

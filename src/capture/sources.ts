@@ -6,7 +6,7 @@ import { type DeleteSuspects, HintedDeleteSource } from './delete-hints.ts';
 import { HistorySource, type HistoryRebuild } from './history.ts';
 import { IdScanSource } from './id-scan.ts';
 import type { TableOffset } from './offset.ts';
-import { RecentsGate } from './recents-gate.ts';
+import { type ChangeHints, RecentsGate } from './recents-gate.ts';
 import { RecentsSource } from './recents-source.ts';
 import { ReimportSource } from './reimport-source.ts';
 import { SortedDescSource } from './sorted-desc-source.ts';
@@ -26,6 +26,8 @@ export interface SourceOptions {
   readonly historyRebuild: HistoryRebuild;
   /** False: every pass reads its list (no Recents change check first). */
   readonly recentsGate?: boolean;
+  /** Set when a webhook asked for the next pass (the table runtime's): it skips the Recents check. */
+  readonly changeHints?: ChangeHints;
   /** Ids delete webhooks named (the table runtime's): confirmed and deleted without waiting for the id scan. */
   readonly deleteSuspects?: DeleteSuspects;
 }
@@ -58,7 +60,7 @@ export function sourceFor(ctx: EmitContext, client: PipedriveClient, start: Tabl
   }
   // One shared Recents call tells whether the table changed at all since its last pass.
   const item = spec.sync.kind === 'recents' ? spec.sync.item : spec.recentsItem;
-  if (item !== undefined && opts.recentsGate !== false) source = new RecentsGate(source, ctx, client, item, start);
+  if (item !== undefined && opts.recentsGate !== false) source = new RecentsGate(source, ctx, client, item, start, opts.changeHints);
   if (spec.sync.kind === 'updated-since' && spec.sync.archived) source = new ArchivedSource(source, ctx, client, start);
   const scan = spec.deletes.find((d) => d.kind === 'id-scan');
   if (scan && scan.kind === 'id-scan') {

@@ -2,6 +2,7 @@ import type { TableSpec } from '../catalog/types.ts';
 import type { PipedriveClient } from '../pipedrive/client.ts';
 import { listAll } from '../pipedrive/lists.ts';
 import { DeleteSuspects } from './delete-hints.ts';
+import { ChangeHints } from './recents-gate.ts';
 import { assignNames, parseFieldDef, withCustomColumns, type FieldDef } from './custom-fields.ts';
 import type { EmitContext } from './emit.ts';
 import type { DeleteGuard } from './delete-guard.ts';
@@ -28,6 +29,8 @@ export class TableRuntime {
   private readonly newBlocked: Set<string>;
   /** Ids delete webhooks named, not yet confirmed: they outlive a failed pass's source (see `reset`). */
   readonly deleteSuspects = new DeleteSuspects();
+  /** Marked by the scheduler for a pass a webhook asked for. */
+  readonly changeHints = new ChangeHints();
 
   constructor(
     readonly base: TableSpec,
@@ -44,7 +47,7 @@ export class TableRuntime {
     start: TableOffset,
     sourceOptions?: SourceOptions,
   ) {
-    this.sourceOptions = { historyRebuild: 'off', ...sourceOptions, deleteSuspects: this.deleteSuspects };
+    this.sourceOptions = { historyRebuild: 'off', ...sourceOptions, deleteSuspects: this.deleteSuspects, changeHints: this.changeHints };
     this.ctx = { spec: base, tableOf: deps.tableOf, indexes: deps.indexes, budgetLow: deps.budgetLow, deleteGuard: deps.deleteGuard, latenessMs: deps.latenessMs, customNames: start.customColumns ?? {} };
     this.current = sourceFor(this.ctx, client, start, this.sourceOptions);
     this.committedOffset = start;

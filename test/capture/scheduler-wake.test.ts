@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeBatch } from '../../src/capture/change.ts';
 import { TableScheduler } from '../../src/capture/scheduler.ts';
+import { ChangeHints } from '../../src/capture/recents-gate.ts';
 import type { TableRuntime } from '../../src/capture/table-runtime.ts';
 
 /** A table whose every pass is one empty poll (nothing new); `during` runs inside the poll. */
@@ -23,6 +24,7 @@ function fakeTable(name: string) {
         return null;
       },
     },
+    changeHints: new ChangeHints(),
     customFieldsDue: () => false,
     committed: () => undefined,
     reset: () => undefined,
@@ -61,9 +63,12 @@ describe('TableScheduler.wake(table)', () => {
     const abort = new AbortController();
     const done = s.run(abort.signal, false);
     await until(() => a.polls === 1 && b.polls === 1);
+    expect([a.changeHints.take(), b.changeHints.take()], 'regular passes are not hinted').toEqual([false, false]);
 
     expect(await s.wake('a')).toBe(true);
     expect([a.polls, b.polls]).toEqual([2, 1]);
+    // The woken pass was marked as hinted (its Recents check is skipped; the fake source leaves the mark).
+    expect([a.changeHints.take(), b.changeHints.take()]).toEqual([true, false]);
     expect(await s.wake('b')).toBe(true);
     expect([a.polls, b.polls]).toEqual([2, 2]);
 

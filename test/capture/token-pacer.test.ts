@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeBatch } from '../../src/capture/change.ts';
 import { TableScheduler } from '../../src/capture/scheduler.ts';
+import { ChangeHints } from '../../src/capture/recents-gate.ts';
 import type { TableRuntime } from '../../src/capture/table-runtime.ts';
 import { DAY_MS, PACE_TARGET, TokenPacer } from '../../src/capture/token-pacer.ts';
 
@@ -112,6 +113,7 @@ function costlyTable(name: string, cost: number, spent: { n: number }, live = tr
         return null;
       },
     },
+    changeHints: new ChangeHints(),
     customFieldsDue: () => false,
     committed: () => undefined,
     reset: () => undefined,
