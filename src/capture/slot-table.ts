@@ -1,25 +1,30 @@
 /**
- * The slot of each key of a KeyIndex. Safe-integer ids (every numeric Pipedrive key) live in typed arrays:
- * the id of each slot in a paged Float64Array (paged.ts), and an open-addressing table (linear probing, at
- * most three quarters full) of slot + 1 in an Int32Array — 8 bytes a slot plus 5–11 a key for the table,
- * no object or string per key, and the garbage collector never walks them. A Map holds the other ids (strings: UUIDs, composite
- * keys as JSON), whose slots keep NaN as their numeric id. Slots are handed out by the caller in order
+ * The slot of each key of a KeyIndex. Ids that fit 32 bits unsigned (every Pipedrive integer key: ids count
+ * up from 1) live in typed arrays: the id of each slot in a paged Uint32Array (paged.ts), and an
+ * open-addressing table (linear probing, at most three quarters full) of slot + 1 in an Int32Array — 4
+ * bytes a slot plus 5–11 a key for the table, no object or string per key, and the garbage collector never
+ * walks them. A Map holds the other ids (strings: UUIDs, composite keys as JSON; and integers beyond 32
+ * bits or below 0), whose slots keep NO_ID as their 32-bit id. Slots are handed out by the caller in order
  * 0, 1, 2… and never freed.
  */
 import { Paged } from './paged.ts';
 
-const EMPTY_ID = Number.NaN;
-const idPage = (n: number): Float64Array => new Float64Array(n).fill(EMPTY_ID);
+/** The 32-bit id of a slot whose id is in the map (or that has no id yet); never an id itself. */
+export const NO_ID = 0xffffffff;
+const idPage = (n: number): Uint32Array => new Uint32Array(n).fill(NO_ID);
+
+/** Whether an id is kept in the typed arrays (an integer in [0, NO_ID)). */
+const small = (id: string | number): id is number => typeof id === 'number' && id >= 0 && id < NO_ID && Number.isInteger(id);
 
 export class SlotTable {
-  /** The numeric id of each slot (NaN: a string id, or no slot yet). */
-  private idsOf: Paged<Float64Array>;
-  /** slot + 1 of each numeric id at its probe position; 0 is empty. */
+  /** The 32-bit id of each slot (NO_ID: the id is in `others`, or no slot yet). */
+  private idsOf: Paged<Uint32Array>;
+  /** slot + 1 of each 32-bit id at its probe position; 0 is empty. */
   private table: Int32Array;
   private mask: number;
-  private numericCount = 0;
-  private readonly strings = new Map<string, number>();
-  private readonly stringOfSlot = new Map<number, string>();
+  private smallCount = 0;
+  private readonly others = new Map<string | number, number>();
+  private readonly otherOfSlot = new Map<number, string | number>();
 
   constructor() {
     this.idsOf = new Paged(idPage);
@@ -28,10 +33,10 @@ export class SlotTable {
   }
 
   /**
-   * A table over `chunks`, the numeric id of each slot in order (taken as views, not copied: NaN where a
-   * slot's id is a string), and the string ids by slot.
+   * A table over `chunks`, the 32-bit id of each slot in order (taken as views, not copied: NO_ID where a
+   * slot's id is another), and the other ids by slot.
    */
-  static from(chunks: readonly Float64Array[], strings: Iterable<readonly [number, string]>): SlotTable {
+  static from(chunks: readonly Uint32Array[], others: Iterable<readonly [number, string | number]>): SlotTable {
     const t = new SlotTable();
     const ids = (t.idsOf = Paged.of(idPage, chunks));
     const n = chunks.reduce((sum, c) => sum + c.length, 0);
@@ -39,21 +44,21 @@ export class SlotTable {
     t.mask = t.table.length - 1;
     for (let slot = 0; slot < n; slot++) {
       const id = ids.get(slot);
-      if (id !== id) continue; // NaN: a string id
-      if (!Number.isSafeInteger(id)) throw new Error(`slot ${slot}: ${id} is not an integer id`);
+      if (id === NO_ID) continue;
       if (!t.insert(id, slot)) throw new Error(`a key appears twice (${id})`);
     }
-    for (const [slot, id] of strings) {
-      if (!(Number.isInteger(slot) && slot >= 0 && slot < n) || ids.get(slot) === ids.get(slot) || t.stringOfSlot.has(slot)) throw new Error(`string id of slot ${slot} is out of place`);
-      if (t.strings.has(id)) throw new Error(`a key appears twice (${id})`);
-      t.strings.set(id, slot);
-      t.stringOfSlot.set(slot, id);
+    for (const [slot, id] of others) {
+      if (!(Number.isInteger(slot) && slot >= 0 && slot < n) || ids.get(slot) !== NO_ID || t.otherOfSlot.has(slot)) throw new Error(`the id of slot ${slot} is out of place`);
+      if (typeof id === 'number' ? !Number.isSafeInteger(id) || small(id) : typeof id !== 'string') throw new Error(`slot ${slot}: ${String(id)} is not an id kept apart`);
+      if (t.others.has(id)) throw new Error(`a key appears twice (${id})`);
+      t.others.set(id, slot);
+      t.otherOfSlot.set(slot, id);
     }
     return t;
   }
 
   get(id: string | number): number | undefined {
-    if (typeof id === 'string') return this.strings.get(id);
+    if (!small(id)) return this.others.get(id);
     const ids = this.idsOf;
     for (let i = hash(id) & this.mask; ; i = (i + 1) & this.mask) {
       const s = this.table[i]!;
@@ -65,24 +70,24 @@ export class SlotTable {
   /** Records a new id's slot (the id must not be present; `slot` must be new). */
   add(id: string | number, slot: number): void {
     this.idsOf.ensure(slot);
-    if (typeof id === 'string') {
-      this.strings.set(id, slot);
-      this.stringOfSlot.set(slot, id);
+    if (!small(id)) {
+      this.others.set(id, slot);
+      this.otherOfSlot.set(slot, id);
       return;
     }
-    if ((this.numericCount + 1) * 4 > this.table.length * 3) this.rehash(this.table.length * 2);
+    if ((this.smallCount + 1) * 4 > this.table.length * 3) this.rehash(this.table.length * 2);
     this.insert(id, slot);
   }
 
   /** The id of a slot that was added. */
   idAt(slot: number): string | number {
     const id = this.idsOf.get(slot);
-    return id === id ? id : this.stringOfSlot.get(slot)!;
+    return id !== NO_ID ? id : this.otherOfSlot.get(slot)!;
   }
 
-  /** The numeric ids of slots [0, n) (a view: NaN for string ids) and the string ids by slot. */
-  exportIds(n: number): { numeric: Float64Array[]; strings: Array<[number, string]> } {
-    return { numeric: this.idsOf.views(n), strings: [...this.stringOfSlot] };
+  /** The 32-bit ids of slots [0, n) (a view: NO_ID for the others) and the other ids by slot. */
+  exportIds(n: number): { small: Uint32Array[]; others: Array<[number, string | number]> } {
+    return { small: this.idsOf.views(n), others: [...this.otherOfSlot] };
   }
 
   private insert(id: number, slot: number): boolean {
@@ -92,7 +97,7 @@ export class SlotTable {
       if (s === 0) {
         this.table[i] = slot + 1;
         ids.set(slot, id);
-        this.numericCount++;
+        this.smallCount++;
         return true;
       }
       if (ids.get(s - 1) === id) return false;
@@ -119,11 +124,9 @@ function tableSizeFor(entries: number): number {
   return Math.max(1024, 2 ** Math.ceil(Math.log2((entries * 4) / 3 + 1)));
 }
 
-/** Mixes both 32-bit halves of a safe integer (ids are mostly sequential: spread them over the table). */
+/** Spreads a 32-bit id over the table (ids are mostly sequential). */
 function hash(id: number): number {
-  const lo = id >>> 0;
-  const hi = Math.floor(id / 4294967296) | 0;
-  let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
+  let h = Math.imul(id, 0x9e3779b1);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   return h ^ (h >>> 13);
