@@ -36,6 +36,39 @@ describe('SlotTable (32-bit integer ids in typed arrays, others in a map)', () =
     expect(copy.get(150_001)).toBeUndefined();
   });
 
+  it('dense ids in any order are placed directly (also when read back); ids that turn sparse go to the hash table, answering the same', () => {
+    const r = rng(3);
+    const ids = Array.from({ length: 200_000 }, (_, i) => i + 1);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    const table = new SlotTable();
+    const oracle = new Map<string | number, number>();
+    const add = (id: string | number) => {
+      table.add(id, oracle.size);
+      oracle.set(id, oracle.size);
+    };
+    const wrong = (t: SlotTable) => [...oracle].filter(([id, s]) => t.get(id) !== s || t.idAt(s) !== id).slice(0, 5);
+    for (const id of ids.slice(0, 100)) add(id);
+    expect(table.mode).toBe('hash'); // 100 ids over 200,000: sparse so far
+    for (const id of ids.slice(100)) add(id);
+    add('uuid-1');
+    expect(table.mode).toBe('direct');
+    expect(wrong(table)).toEqual([]);
+    for (const absent of [0, 200_001, 204_800, 2 ** 31, NO_ID - 1]) expect(table.get(absent)).toBeUndefined();
+    const { small, others } = table.exportIds(oracle.size);
+    const copy = SlotTable.from(small, others);
+    expect(copy.mode).toBe('direct');
+    expect(wrong(copy)).toEqual([]);
+    expect(() => SlotTable.from([Uint32Array.from([...small[0]!.subarray(0, 10), small[0]![3]!])], [])).toThrow(/appears twice/);
+    // Ids far apart from then on: each would need a page of its own, so the table turns to hashing.
+    for (let i = 1; i <= 500; i++) add(1_000_000 + i * 100_000);
+    expect(table.mode).toBe('hash');
+    expect(wrong(table)).toEqual([]);
+    expect(table.get(200_001)).toBeUndefined();
+  });
+
   it('refuses exported ids that repeat a key, place another id on a 32-bit slot, or keep a 32-bit id apart', () => {
     expect(() => SlotTable.from([Uint32Array.from([1, 2, 1])], [])).toThrow(/appears twice/);
     expect(() => SlotTable.from([Uint32Array.from([1, NO_ID])], [[0, 'a']])).toThrow(/out of place/);
