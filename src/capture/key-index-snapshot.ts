@@ -13,7 +13,7 @@
  * the hashes' two 32-bit parts) and a JSON tail (other ids, the ms past the seconds where not 0, times
  * beyond 32-bit seconds, odd hashes).
  * Loading is a checksum and typed-array views over the file's bytes — no per-key work but building the
- * integer keys' probe table — a million keys in tens of milliseconds. The header holds the body's SHA-256,
+ * integer keys' slot pages (or probe table) — a million keys in well under a second. The header holds the body's SHA-256,
  * the byte order and the tail's length. Files of an earlier format (2: times in ms and ids as doubles; 1:
  * arrays re-keyed into a Map on load) are refused like any other, and the topic is read once; the file
  * written after that sync is of this format.
