@@ -7,14 +7,16 @@
  * Anything else (no file, another cluster, a topic recreated, a torn or foreign file, another format) means
  * a full read, as before; never a wrong index. Like Kafka Streams' state stores with their checkpoint file.
  *
- * The file (format 2): 8 magic bytes, a 4-byte header length, the JSON header (space-padded so the body
+ * The file (format 3): 8 magic bytes, a 4-byte header length, the JSON header (space-padded so the body
  * starts at a multiple of 8), then the index's arrays as their raw bytes in this machine's byte order
- * (flags, the hashes' low nibbles, padding to 8, times, numeric ids, the hashes' two 32-bit parts) and a
- * JSON tail (string ids, odd hashes). Loading
- * is a checksum and typed-array views over the file's bytes — no per-key work but building the integer
- * keys' probe table — a million keys in tens of milliseconds. The header holds the body's SHA-256, the
- * byte order and the tail's length; format 1 files (the same arrays, copied and re-keyed into a Map on
- * load) are refused like any other, and the topic is read once.
+ * (flags, the hashes' low nibbles, padding to 8, then four arrays of 32-bit words: times in seconds, ids,
+ * the hashes' two 32-bit parts) and a JSON tail (other ids, the ms past the seconds where not 0, times
+ * beyond 32-bit seconds, odd hashes).
+ * Loading is a checksum and typed-array views over the file's bytes — no per-key work but building the
+ * integer keys' slot pages (or probe table) — a million keys in well under a second. The header holds the body's SHA-256,
+ * the byte order and the tail's length. Files of an earlier format (2: times in ms and ids as doubles; 1:
+ * arrays re-keyed into a Map on load) are refused like any other, and the topic is read once; the file
+ * written after that sync is of this format.
  * Written atomically (temp file, fsync, rename), 0600: keys are record keys (ids), never row values, and
  * indexes whose key holds a hashed column are not snapshotted at all (they hold clear keys in memory).
  */
@@ -25,7 +27,7 @@ import type { TableSpec } from '../catalog/types.ts';
 import { KeyIndex } from './key-index.ts';
 
 const MAGIC = Buffer.from('PDCKIDX1', 'latin1');
-const FORMAT = 2;
+const FORMAT = 3;
 const ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'le' : 'be';
 
 /** Where a topic's partitions stood when a snapshot was taken: partition → next offset to read. */
@@ -53,6 +55,14 @@ interface Header {
   readonly bodySha256: string;
 }
 
+/** What the body holds past its arrays: the entries kept in maps. */
+interface Tail {
+  readonly otherIds: ReadonlyArray<readonly [number, string | number]>;
+  readonly millis: ReadonlyArray<readonly [number, number]>;
+  readonly otherTimes: ReadonlyArray<readonly [number, number]>;
+  readonly oddHashes: ReadonlyArray<readonly [number, string]>;
+}
+
 export interface Snapshot {
   readonly index: KeyIndex;
   readonly positions: Positions;
@@ -75,11 +85,11 @@ export function encodeSnapshot(index: KeyIndex, meta: SnapshotMeta): Buffer {
  */
 export function snapshotParts(index: KeyIndex, meta: SnapshotMeta): Buffer[] {
   const state = index.exportState();
-  const n = state.numericIds.reduce((sum, c) => sum + c.length, 0);
+  const n = state.smallIds.reduce((sum, c) => sum + c.length, 0);
   const { pad, tailAt } = layout(n);
-  const tail = Buffer.from(JSON.stringify({ stringIds: state.stringIds, odd: state.odd }), 'utf8');
-  const bytesOf = (a: Uint8Array | Uint32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const parts = [...state.flags, ...state.hashLow4, Buffer.alloc(pad), ...state.times, ...state.numericIds, ...state.hashHi, ...state.hashLo].map(bytesOf);
+  const tail = Buffer.from(JSON.stringify({ otherIds: state.otherIds, millis: state.millis, otherTimes: state.otherTimes, oddHashes: state.oddHashes } satisfies Tail), 'utf8');
+  const bytesOf = (a: Uint8Array | Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const parts = [...state.flags, ...state.hashLow4, Buffer.alloc(pad), ...state.seconds, ...state.smallIds, ...state.hashHi, ...state.hashLo].map(bytesOf);
   parts.push(tail);
   if (parts.reduce((sum, p) => sum + p.length, 0) !== tailAt + tail.length) throw new Error(`key index of ${index.spec.name}: arrays of different lengths`);
   const sha = createHash('sha256');
@@ -142,9 +152,8 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   // Views need the body at a multiple of 8 in memory; a read into a pooled buffer may not be: one copy then.
   if (body.byteOffset % 8 !== 0) body = Buffer.from(body);
   const at = body.byteOffset + 2 * n + pad;
-  const floats = (i: number) => new Float64Array(body.buffer, at + i * n * 8, n);
-  const words = (i: number) => new Uint32Array(body.buffer, at + 2 * n * 8 + i * n * 4, n);
-  let tail: { stringIds: Array<[number, string]>; odd: Array<[number, string]> };
+  const words = (i: number) => new Uint32Array(body.buffer, at + i * n * 4, n);
+  let tail: Tail;
   try {
     tail = JSON.parse(body.subarray(tailAt).toString('utf8')) as typeof tail;
   } catch {
@@ -154,7 +163,7 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   try {
     const flags = new Uint8Array(body.buffer, body.byteOffset, n);
     const hashLow4 = new Uint8Array(body.buffer, body.byteOffset + n, n);
-    const state = { numericIds: [floats(1)], stringIds: tail.stringIds, flags: [flags], times: [floats(0)], hashHi: [words(0)], hashLo: [words(1)], hashLow4: [hashLow4], odd: tail.odd };
+    const state = { flags: [flags], hashLow4: [hashLow4], seconds: [words(0)], smallIds: [words(1)], hashHi: [words(2)], hashLo: [words(3)], ...tail };
     index = KeyIndex.fromState(spec, state);
   } catch (err) {
     throw new SnapshotUnusable(`inconsistent contents: ${(err as Error).message}`);
@@ -162,10 +171,10 @@ export function decodeSnapshot(bytes: Buffer, spec: TableSpec, expect: { connect
   return { index, positions: saved };
 }
 
-/** Where the body's parts start: two byte arrays, padding to 8, two arrays of doubles and two of 32-bit words. */
+/** Where the body's parts start: two byte arrays, padding to 8, four arrays of 32-bit words. */
 function layout(n: number): { pad: number; tailAt: number } {
   const pad = (8 - ((2 * n) % 8)) % 8;
-  return { pad, tailAt: 2 * n + pad + 2 * n * 8 + 2 * n * 4 };
+  return { pad, tailAt: 2 * n + pad + 4 * n * 4 };
 }
 
 /** Snapshot files of one connector under a directory (STATE_DIR), one per topic. */

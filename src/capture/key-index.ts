@@ -1,7 +1,7 @@
 import type { TableSpec } from '../catalog/types.ts';
 import type { Row } from '../pipedrive/row.ts';
 import type { ChangeEvent } from './change.ts';
-import { Paged } from './paged.ts';
+import { Paged, SparsePaged16 } from './paged.ts';
 import { SlotTable } from './slot-table.ts';
 
 /** A row's key as one string (stable for equal keys). */
@@ -33,16 +33,22 @@ export interface KeySweep {
 
 /** A KeyIndex as plain arrays in slot order, each as consecutive chunks (KeyIndex.exportState / fromState). */
 export interface KeyIndexState {
-  /** Each slot's numeric id; NaN where the id is a string (then in `stringIds`). */
-  readonly numericIds: readonly Float64Array[];
-  readonly stringIds: ReadonlyArray<readonly [number, string]>;
+  /** Each slot's id when it fits 32 bits unsigned; NO_ID (slot-table.ts) where it does not (then in `otherIds`). */
+  readonly smallIds: readonly Uint32Array[];
+  /** Ids of other kinds by slot: strings, and integers beyond 32 bits. */
+  readonly otherIds: ReadonlyArray<readonly [number, string | number]>;
   readonly flags: readonly Uint8Array[];
-  readonly times: readonly Float64Array[];
+  /** Source times' whole seconds (where the flags say there is one and it is not in `otherTimes`). */
+  readonly seconds: readonly Uint32Array[];
+  /** The milliseconds past those seconds, by slot, where not 0. */
+  readonly millis: ReadonlyArray<readonly [number, number]>;
+  /** Source times outside [0, 2^32) s or not in whole ms, by slot. */
+  readonly otherTimes: ReadonlyArray<readonly [number, number]>;
   /** A content hash's 72 bits: the top 32 of each 36-bit half, then their low 4 bits as one byte. */
   readonly hashHi: readonly Uint32Array[];
   readonly hashLo: readonly Uint32Array[];
   readonly hashLow4: readonly Uint8Array[];
-  readonly odd: ReadonlyArray<readonly [number, string]>;
+  readonly oddHashes: ReadonlyArray<readonly [number, string]>;
 }
 
 const LIVE = 1;
@@ -75,6 +81,9 @@ function packable(hash: string): boolean {
   return true;
 }
 
+/** Whether a source time is whole milliseconds in [0, 2^32) s: kept as seconds (Uint32) and the ms past them. */
+const inSeconds = (ms: number): boolean => Number.isInteger(ms) && ms >= 0 && ms < 2 ** 32 * 1000;
+
 /**
  * The keys currently live in a table's topic, as published and committed. Needed where deletes are found by
  * absence: id scans (known ids no longer listed) and child tables (children no longer in the parent's
@@ -84,20 +93,25 @@ function packable(hash: string): boolean {
  * compacted topic at start (time and hash from each record's headers), then kept current from committed
  * events.
  *
- * Sized for millions of keys: integer keys find their slot through typed arrays (slot-table.ts; other keys
- * through a map), and the slot's flags, time and hash are typed arrays too — about 35 bytes a key and no
- * object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
+ * Sized for millions of keys: 32-bit integer keys find their slot through typed arrays (slot-table.ts;
+ * other keys through a map), and the slot's flags, time (its seconds in 32 bits; the ms past them in pages
+ * made only where they are not 0: Pipedrive's times are whole seconds) and hash (9 bytes) are typed arrays
+ * too — about 22–29 bytes a key and no object per key for the garbage collector to walk. A slot is never freed (a deleted key keeps its time);
  * the arrays grow a page of 65,536 slots at a time (paged.ts), never by copying.
  */
 export class KeyIndex {
   private slots = new SlotTable();
   private flags = new Paged<Uint8Array>((n) => new Uint8Array(n));
-  private times = new Paged<Float64Array>((n) => new Float64Array(n));
+  private seconds = new Paged<Uint32Array>((n) => new Uint32Array(n));
+  /** ms past the second (an event timed by this process's clock, say: a delete found by absence). */
+  private millis = new SparsePaged16();
+  /** Times outside what `seconds` and `millis` hold (none in practice): kept as they are. */
+  private readonly otherTimes = new Map<number, number>();
   private hashHi = new Paged<Uint32Array>((n) => new Uint32Array(n));
   private hashLo = new Paged<Uint32Array>((n) => new Uint32Array(n));
   private hashLow4 = new Paged<Uint8Array>((n) => new Uint8Array(n));
   /** Hashes not in our 12-character form (none are written today): kept as they are. */
-  private readonly odd = new Map<number, string>();
+  private readonly oddHashes = new Map<number, string>();
   private used = 0;
   private liveCount = 0;
   private readonly byParent = new Map<string, Set<string | number>>();
@@ -122,15 +136,15 @@ export class KeyIndex {
     }
     let f = this.flags.get(slot);
     if (event.sourceTsMs !== undefined) {
-      this.times.set(slot, event.sourceTsMs);
+      this.setTime(slot, event.sourceTsMs);
       f |= HAS_TS;
     }
     if (event.hash !== undefined && event.op !== 'd') {
       f |= HAS_HASH;
       if (packable(event.hash)) {
         this.setHash(slot, event.hash);
-        this.odd.delete(slot);
-      } else this.odd.set(slot, event.hash);
+        this.oddHashes.delete(slot);
+      } else this.oddHashes.set(slot, event.hash);
     } else f &= ~HAS_HASH;
     const parent = this.parentOfChild(event.row);
     if (event.op === 'd') {
@@ -162,16 +176,27 @@ export class KeyIndex {
     if (slot === undefined || !(this.flags.get(slot) & LIVE) || this.flags.get(slot) & HAS_HASH) return;
     this.flags.set(slot, this.flags.get(slot) | HAS_HASH);
     if (packable(hash)) this.setHash(slot, hash);
-    else this.odd.set(slot, hash);
+    else this.oddHashes.set(slot, hash);
   }
 
   /** Content hash of the key's last published row, if live and known. */
   hashOf(key: string): string | undefined {
     const slot = this.slotOf(key);
     if (slot === undefined || (this.flags.get(slot) & (LIVE | HAS_HASH)) !== (LIVE | HAS_HASH)) return undefined;
-    if (this.odd.has(slot)) return this.odd.get(slot);
+    if (this.oddHashes.has(slot)) return this.oddHashes.get(slot);
     const low4 = this.hashLow4.get(slot);
     return halfText(this.hashHi.get(slot) * 16 + (low4 >>> 4)) + halfText(this.hashLo.get(slot) * 16 + (low4 & 15));
+  }
+
+  private setTime(slot: number, ms: number): void {
+    if (!inSeconds(ms)) {
+      this.otherTimes.set(slot, ms);
+      return;
+    }
+    const s = Math.floor(ms / 1000);
+    this.seconds.set(slot, s);
+    this.millis.set(slot, ms - s * 1000);
+    if (this.otherTimes.size !== 0) this.otherTimes.delete(slot);
   }
 
   /** Each 36-bit half: its top 32 bits in a Uint32 slot, its low 4 in one nibble of a shared byte. */
@@ -186,7 +211,8 @@ export class KeyIndex {
   /** Source time of the key's last published version (live or deleted), if known. */
   publishedAt(key: string): number | undefined {
     const slot = this.slotOf(key);
-    return slot !== undefined && this.flags.get(slot) & HAS_TS ? this.times.get(slot) : undefined;
+    if (slot === undefined || !(this.flags.get(slot) & HAS_TS)) return undefined;
+    return (this.otherTimes.size !== 0 ? this.otherTimes.get(slot) : undefined) ?? this.seconds.get(slot) * 1000 + this.millis.get(slot);
   }
 
   /** Whether the key was ever applied or loaded (live or deleted since). */
@@ -257,16 +283,18 @@ export class KeyIndex {
    * numbers, others their key strings; a slot's parent link is derived again from its key on import.
    */
   exportState(): KeyIndexState {
-    const { numeric, strings } = this.slots.exportIds(this.used);
+    const { small, others } = this.slots.exportIds(this.used);
     return {
-      numericIds: numeric,
-      stringIds: strings,
+      smallIds: small,
+      otherIds: others,
       flags: this.flags.views(this.used),
-      times: this.times.views(this.used),
+      seconds: this.seconds.views(this.used),
+      millis: this.millis.nonZero(this.used),
+      otherTimes: [...this.otherTimes],
       hashHi: this.hashHi.views(this.used),
       hashLo: this.hashLo.views(this.used),
       hashLow4: this.hashLow4.views(this.used),
-      odd: [...this.odd],
+      oddHashes: [...this.oddHashes],
     };
   }
 
@@ -277,17 +305,17 @@ export class KeyIndex {
   static fromState(spec: TableSpec, state: KeyIndexState): KeyIndex {
     const index = new KeyIndex(spec);
     const lengthOf = (chunks: readonly { length: number }[]) => chunks.reduce((sum, c) => sum + c.length, 0);
-    const n = lengthOf(state.numericIds);
-    if ([state.flags, state.times, state.hashHi, state.hashLo, state.hashLow4].some((a) => lengthOf(a) !== n)) {
+    const n = lengthOf(state.smallIds);
+    if ([state.flags, state.seconds, state.hashHi, state.hashLo, state.hashLow4].some((a) => lengthOf(a) !== n)) {
       throw new Error(`key index of ${spec.name}: arrays of different lengths`);
     }
     try {
-      index.slots = SlotTable.from(state.numericIds, state.stringIds);
+      index.slots = SlotTable.from(state.smallIds, state.otherIds);
     } catch (err) {
       throw new Error(`key index of ${spec.name}: ${(err as Error).message}`);
     }
     index.flags = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.flags);
-    index.times = Paged.of<Float64Array>((k) => new Float64Array(k), state.times);
+    index.seconds = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.seconds);
     index.hashHi = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashHi);
     index.hashLo = Paged.of<Uint32Array>((k) => new Uint32Array(k), state.hashLo);
     index.hashLow4 = Paged.of<Uint8Array>((k) => new Uint8Array(k), state.hashLow4);
@@ -303,9 +331,17 @@ export class KeyIndex {
       if (!set) index.byParent.set(parent, (set = new Set()));
       set.add(id);
     }
-    for (const [slot, hash] of state.odd) {
+    for (const [slot, hash] of state.oddHashes) {
       if (!(slot >= 0 && slot < n)) throw new Error(`key index of ${spec.name}: a hash for slot ${slot} of ${n}`);
-      index.odd.set(slot, hash);
+      index.oddHashes.set(slot, hash);
+    }
+    for (const [slot, ms] of state.millis) {
+      if (!(slot >= 0 && slot < n) || !(Number.isInteger(ms) && ms > 0 && ms < 1000)) throw new Error(`key index of ${spec.name}: ms ${ms} for slot ${slot} of ${n}`);
+      index.millis.set(slot, ms);
+    }
+    for (const [slot, ms] of state.otherTimes) {
+      if (!(slot >= 0 && slot < n) || typeof ms !== 'number') throw new Error(`key index of ${spec.name}: a time for slot ${slot} of ${n}`);
+      index.otherTimes.set(slot, ms);
     }
     return index;
   }
@@ -336,7 +372,7 @@ export class KeyIndex {
 
   private newSlot(): number {
     const slot = this.used++;
-    for (const a of [this.flags, this.times, this.hashHi, this.hashLo, this.hashLow4]) a.ensure(slot);
+    for (const a of [this.flags, this.seconds, this.hashHi, this.hashLo, this.hashLow4]) a.ensure(slot);
     return slot;
   }
 

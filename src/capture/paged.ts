@@ -76,3 +76,34 @@ export class Paged<T extends Typed> {
     return out;
   }
 }
+
+/**
+ * Numbers that are mostly 0, as pages of Uint16 made only where one is not: the key index's milliseconds
+ * past a time's whole second (none in a sync of Pipedrive's times, which are whole seconds).
+ */
+export class SparsePaged16 {
+  private readonly pages: Array<Uint16Array | undefined> = [];
+
+  get(i: number): number {
+    const page = this.pages[i >>> PAGE_BITS];
+    return page === undefined ? 0 : page[i & MASK]!;
+  }
+
+  set(i: number, v: number): void {
+    let page = this.pages[i >>> PAGE_BITS];
+    if (page === undefined) {
+      if (v === 0) return;
+      page = this.pages[i >>> PAGE_BITS] = new Uint16Array(PAGE);
+    }
+    page[i & MASK] = v;
+  }
+
+  /** [index, value] of each element below n that is not 0. */
+  nonZero(n: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    this.pages.forEach((page, p) => {
+      if (page !== undefined) for (let j = 0; j < PAGE && p * PAGE + j < n; j++) if (page[j] !== 0) out.push([p * PAGE + j, page[j]!]);
+    });
+    return out;
+  }
+}

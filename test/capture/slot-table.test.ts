@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyIndex, keyString } from '../../src/capture/key-index.ts';
-import { SlotTable } from '../../src/capture/slot-table.ts';
+import { NO_ID, SlotTable } from '../../src/capture/slot-table.ts';
 import { tableByName } from '../../src/catalog/index.ts';
 import type { Row } from '../../src/pipedrive/row.ts';
 
@@ -9,7 +9,7 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-describe('SlotTable (integer ids in typed arrays, others in a map)', () => {
+describe('SlotTable (32-bit integer ids in typed arrays, others in a map)', () => {
   it('answers like a Map over 300,000 ids: sequential, sparse, huge, negative, and strings', () => {
     const table = new SlotTable();
     const oracle = new Map<string | number, number>();
@@ -24,24 +24,58 @@ describe('SlotTable (integer ids in typed arrays, others in a map)', () => {
     for (let i = 0; i < 100_000; i++) add(Math.floor(r() * Number.MAX_SAFE_INTEGER) * (r() < 0.1 ? -1 : 1));
     for (let i = 0; i < 20_000; i++) add(2 ** 32 * (1 + (i % 50)) + i); // ids that differ only in the high half
     for (let i = 0; i < 30_000; i++) add(`uuid-${Math.floor(r() * 1e6)}`);
-    add(Number.MAX_SAFE_INTEGER);
-    add(0);
+    for (const id of [Number.MAX_SAFE_INTEGER, 0, NO_ID - 1, NO_ID, NO_ID + 1, -1]) add(id); // the edges of 32 bits
     // Plain comparisons (an expect per key would take seconds); the mismatches are listed.
     const wrong = (t: SlotTable) => [...oracle].filter(([id, s]) => t.get(id) !== s || t.idAt(s) !== id).slice(0, 5);
     expect(wrong(table)).toEqual([]);
     for (const absent of [150_001, -1, 2 ** 40 + 7, 'uuid-x', '1', 0.5]) if (!oracle.has(absent)) expect(table.get(absent)).toBeUndefined();
     // Rebuilt from its exported ids, it answers the same.
-    const { numeric, strings } = table.exportIds(slot);
-    const copy = SlotTable.from(numeric.map((c) => Float64Array.from(c)), strings);
+    const { small, others } = table.exportIds(slot);
+    const copy = SlotTable.from(small.map((c) => Uint32Array.from(c)), others);
     expect(wrong(copy)).toEqual([]);
     expect(copy.get(150_001)).toBeUndefined();
   });
 
-  it('refuses exported ids that repeat a key or place a string id on a numeric slot', () => {
-    expect(() => SlotTable.from([Float64Array.from([1, 2, 1])], [])).toThrow(/appears twice/);
-    expect(() => SlotTable.from([Float64Array.from([1, Number.NaN])], [[0, 'a']])).toThrow(/out of place/);
-    expect(() => SlotTable.from([Float64Array.from([Number.NaN, Number.NaN])], [[0, 'a'], [1, 'a']])).toThrow(/appears twice/);
-    expect(() => SlotTable.from([Float64Array.from([1.5])], [])).toThrow(/not an integer/);
+  it('dense ids in any order are placed directly (also when read back); ids that turn sparse go to the hash table, answering the same', () => {
+    const r = rng(3);
+    const ids = Array.from({ length: 200_000 }, (_, i) => i + 1);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    const table = new SlotTable();
+    const oracle = new Map<string | number, number>();
+    const add = (id: string | number) => {
+      table.add(id, oracle.size);
+      oracle.set(id, oracle.size);
+    };
+    const wrong = (t: SlotTable) => [...oracle].filter(([id, s]) => t.get(id) !== s || t.idAt(s) !== id).slice(0, 5);
+    for (const id of ids.slice(0, 100)) add(id);
+    expect(table.mode).toBe('hash'); // 100 ids over 200,000: sparse so far
+    for (const id of ids.slice(100)) add(id);
+    add('uuid-1');
+    expect(table.mode).toBe('direct');
+    expect(wrong(table)).toEqual([]);
+    for (const absent of [0, 200_001, 204_800, 2 ** 31, NO_ID - 1]) expect(table.get(absent)).toBeUndefined();
+    const { small, others } = table.exportIds(oracle.size);
+    const copy = SlotTable.from(small, others);
+    expect(copy.mode).toBe('direct');
+    expect(wrong(copy)).toEqual([]);
+    expect(() => SlotTable.from([Uint32Array.from([...small[0]!.subarray(0, 10), small[0]![3]!])], [])).toThrow(/appears twice/);
+    // Ids far apart from then on: each would need a page of its own, so the table turns to hashing.
+    for (let i = 1; i <= 500; i++) add(1_000_000 + i * 100_000);
+    expect(table.mode).toBe('hash');
+    expect(wrong(table)).toEqual([]);
+    expect(table.get(200_001)).toBeUndefined();
+  });
+
+  it('refuses exported ids that repeat a key, place another id on a 32-bit slot, or keep a 32-bit id apart', () => {
+    expect(() => SlotTable.from([Uint32Array.from([1, 2, 1])], [])).toThrow(/appears twice/);
+    expect(() => SlotTable.from([Uint32Array.from([1, NO_ID])], [[0, 'a']])).toThrow(/out of place/);
+    expect(() => SlotTable.from([Uint32Array.from([NO_ID, NO_ID])], [[0, 'a'], [1, 'a']])).toThrow(/appears twice/);
+    expect(() => SlotTable.from([Uint32Array.from([NO_ID, NO_ID])], [[0, 2 ** 40], [1, 2 ** 40]])).toThrow(/appears twice/);
+    expect(() => SlotTable.from([Uint32Array.from([NO_ID])], [[0, 12]])).toThrow(/not an id kept apart/);
+    expect(() => SlotTable.from([Uint32Array.from([NO_ID])], [[0, 1.5]])).toThrow(/not an id kept apart/);
   });
 });
 

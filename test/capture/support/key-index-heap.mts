@@ -9,7 +9,7 @@ if (!gc) throw new Error('run with --expose-gc');
 const index = new KeyIndex(tableByName('deal'));
 gc();
 const before = process.memoryUsage();
-for (let id = 1; id <= n; id++) index.load({ id }, true, 1_700_000_000_000 + id, `hash${String(id).padStart(8, '0')}`);
+for (let id = 1; id <= n; id++) index.load({ id }, true, (1_700_000_000 + id) * 1000, `hash${String(id).padStart(8, '0')}`);
 gc();
 const after = process.memoryUsage();
 if (index.size !== n || index.hashOf(String(n)) !== `hash${String(n).padStart(8, '0')}`) throw new Error('index lost keys');
